@@ -1,0 +1,189 @@
+"""Reading and validating the TOML configuration, with `FILE:LINE: key: problem` errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, Union
+
+import platformdirs
+
+from wslwatch.config.schema import Config
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = ["ConfigError", "default_config_path", "load", "load_text", "locate"]
+
+_TOML_ERROR_AT = re.compile(r"^(?P<what>.*?) \(at line (?P<line>\d+), column \d+\)$")
+_TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `problems` holds one `FILE:LINE: key: what` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def default_config_path() -> Path:
+    """The per-user config file: e.g. `~/.config/wslwatch/wslwatch.toml` or `%LOCALAPPDATA%\\wslwatch\\`."""
+    return Path(platformdirs.user_config_dir("wslwatch", appauthor=False)) / "wslwatch.toml"
+
+
+def load(path: Path | None) -> Config:
+    """Load `path`; with None, the per-user file if it exists, else the built-in defaults."""
+    if path is None:
+        path = default_config_path()
+        if not path.exists():
+            return Config()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the config file: {exc.strerror or exc}"]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
+    return load_text(text, str(path))
+
+
+def load_text(text: str, source: str = "<config>") -> Config:
+    """Parse and validate TOML `text`; `source` names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_ERROR_AT.match(str(exc))
+        if match:
+            raise ConfigError([f"{source}:{match['line']}: invalid TOML: {match['what']}"]) from None
+        raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
+    problems: list[tuple[str, str]] = []
+    config = _build(Config, data, "", problems)
+    if problems:
+        raise ConfigError([_where(source, text, key) + f" {key}: {what}" for key, what in problems])
+    return config
+
+
+def _where(source: str, text: str, key: str) -> str:
+    line = locate(text, key)
+    return f"{source}:{line}:" if line else f"{source}:"
+
+
+def locate(text: str, dotted: str) -> int | None:
+    """The 1-based line where `dotted` (e.g. `paths[1].interval_s`) is set, or its nearest parent."""
+    wanted = dotted
+    while wanted:
+        line = _find_line(text, wanted)
+        if line:
+            return line
+        wanted = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", wanted)
+    return None
+
+
+def _find_line(text: str, wanted: str) -> int | None:
+    table = ""
+    counts: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        head = _TABLE.match(line)
+        if head:
+            name = _normalise(head.group(2))
+            if head.group(1) == "[[":
+                counts[name] = counts.get(name, -1) + 1
+                name = f"{name}[{counts[name]}]"
+            table = name
+            if table == wanted:
+                return number
+            continue
+        key = _KEY.match(line)
+        if key:
+            full = f"{table}.{_normalise(key.group(1))}" if table else _normalise(key.group(1))
+            if full == wanted:
+                return number
+    return None
+
+
+def _normalise(key: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in key.split("."))
+
+
+def _build(cls: type[Any], data: Any, prefix: str, problems: list[tuple[str, str]]) -> Any:
+    """Build dataclass `cls` from a TOML table, appending `(key, what)` for each problem."""
+    if not isinstance(data, dict):
+        problems.append((prefix.rstrip("."), "must be a table"))
+        return cls()
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if key not in fields:
+            allowed = ", ".join(sorted(fields))
+            problems.append((name, f"unknown key; allowed here: {allowed}"))
+            continue
+        converted = _convert(hints[key], value, name, problems)
+        if converted is _INVALID:
+            continue
+        check = fields[key].metadata.get("check")
+        wrong = check(converted) if check else None
+        if wrong:
+            problems.append((name, f"{wrong}, got {_show(value)}"))
+            continue
+        values[key] = converted
+    missing = [k for k, f in fields.items() if k not in values and _required(f)]
+    for key in missing:
+        problems.append((f"{prefix}{key}", "is required"))
+    if missing:
+        return None
+    return cls(**values)
+
+
+_INVALID = object()
+
+
+def _required(f: dataclasses.Field[Any]) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _convert(hint: Any, value: Any, name: str, problems: list[tuple[str, str]]) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(typing.cast(type[Any], hint), value, name + ".", problems)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        if not isinstance(value, list):
+            problems.append((name, f"must be a list, got {_show(value)}"))
+            return _INVALID
+        items = [_convert(item, v, f"{name}[{i}]", problems) for i, v in enumerate(value)]
+        return _INVALID if any(i is _INVALID for i in items) else tuple(items)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _convert(options[0], value, name, problems)
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+        return value
+    problems.append((name, f"must be {_TYPE_WORDS[hint]}, got {_show(value)}"))
+    return _INVALID
+
+
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)

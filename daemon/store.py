@@ -1,0 +1,152 @@
+"""The Store: latest value per series, bounded history, and collector health.
+
+Collectors write through `record()`/`record_failure()`; everyone else reads an
+immutable `Snapshot` (a scrape is one attribute read) or a series' history.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+from wslwatch.core import Sample
+
+__all__ = ["Health", "SeriesKey", "Snapshot", "Store", "series_key"]
+
+SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def series_key(name: str, labels: Mapping[str, str]) -> SeriesKey:
+    """A hashable identity for one series: its name and sorted labels."""
+    return name, tuple(sorted(labels.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """How one collector is doing."""
+
+    collector: str
+    up: bool
+    duration_s: float
+    errors_total: int
+    last_success_ts: float | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything known at one moment, never changed after it is made."""
+
+    ts: float
+    samples: tuple[Sample, ...] = ()
+    health: tuple[Health, ...] = ()
+    _by_name: Mapping[str, tuple[Sample, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def build(cls, ts: float, samples: Iterable[Sample], health: Iterable[Health]) -> Snapshot:
+        ordered = tuple(samples)
+        by_name: dict[str, list[Sample]] = {}
+        for sample in ordered:
+            by_name.setdefault(sample.name, []).append(sample)
+        return cls(ts, ordered, tuple(health), {k: tuple(v) for k, v in by_name.items()})
+
+    def series(self, name: str) -> tuple[Sample, ...]:
+        """Every current sample named `name`."""
+        return self._by_name.get(name, ())
+
+    def value(self, name: str, **labels: str) -> float | None:
+        """The value of the first sample named `name` whose labels include `labels`, or None."""
+        for sample in self.series(name):
+            if all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+        return None
+
+
+Listener = Callable[[Snapshot], None]
+
+
+class Store:
+    """Thread-safe keeper of the latest samples, their history and collector health."""
+
+    def __init__(self, history_s: float = 7200.0, max_points: int = 4096) -> None:
+        self._history_s = history_s
+        self._max_points = max_points
+        self._lock = threading.Lock()
+        self._latest: dict[str, tuple[Sample, ...]] = {}
+        self._history: dict[SeriesKey, deque[tuple[float, float]]] = {}
+        self._health: dict[str, Health] = {}
+        self._snapshot = Snapshot(ts=0.0)
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(snapshot)` after every update, on the updating thread."""
+        self._listeners.append(listener)
+
+    def snapshot(self) -> Snapshot:
+        """The latest immutable snapshot."""
+        return self._snapshot
+
+    def record(self, collector: str, samples: list[Sample], now: float, duration_s: float) -> None:
+        """A successful collection: its samples replace that collector's previous ones."""
+        with self._lock:
+            self._latest[collector] = tuple(samples)
+            for sample in samples:
+                self._append(series_key(sample.name, sample.labels), sample.ts, sample.value)
+            self._forget_before(now - self._history_s)
+            old = self._health.get(collector)
+            errors = old.errors_total if old else 0
+            self._health[collector] = Health(collector, True, duration_s, errors, now)
+            snapshot = self._rebuild(now)
+        self._notify(snapshot)
+
+    def record_failure(
+        self, collector: str, reason: str, now: float, duration_s: float, *, fault: bool = True
+    ) -> None:
+        """A failed collection: its samples are dropped; `fault=False` means "no data, no fault"."""
+        with self._lock:
+            self._latest.pop(collector, None)
+            old = self._health.get(collector)
+            errors = (old.errors_total if old else 0) + (1 if fault else 0)
+            last = old.last_success_ts if old else None
+            self._health[collector] = Health(collector, False, duration_s, errors, last, reason)
+            snapshot = self._rebuild(now)
+        self._notify(snapshot)
+
+    def history(self, name: str) -> dict[SeriesKey, tuple[tuple[float, float], ...]]:
+        """Every series named `name` with its `(ts, value)` points, oldest first."""
+        with self._lock:
+            return {k: tuple(v) for k, v in self._history.items() if k[0] == name}
+
+    def health(self, collector: str) -> Health | None:
+        """The health of one collector, or None if it never ran."""
+        return self._snapshot_health().get(collector)
+
+    def _snapshot_health(self) -> dict[str, Health]:
+        return {h.collector: h for h in self._snapshot.health}
+
+    def _append(self, key: SeriesKey, ts: float, value: float) -> None:
+        points = self._history.get(key)
+        if points is None:
+            points = self._history[key] = deque(maxlen=self._max_points)
+        points.append((ts, value))
+        horizon = ts - self._history_s
+        while points and points[0][0] < horizon:
+            points.popleft()
+
+    def _forget_before(self, horizon: float) -> None:
+        """Drop series that got no point since `horizon` (a vanished GPU, an exited process)."""
+        stale = [key for key, points in self._history.items() if not points or points[-1][0] < horizon]
+        for key in stale:
+            del self._history[key]
+
+    def _rebuild(self, now: float) -> Snapshot:
+        samples = [s for collector in sorted(self._latest) for s in self._latest[collector]]
+        health = [self._health[name] for name in sorted(self._health)]
+        self._snapshot = Snapshot.build(now, samples, health)
+        return self._snapshot
+
+    def _notify(self, snapshot: Snapshot) -> None:
+        for listener in self._listeners:
+            listener(snapshot)
