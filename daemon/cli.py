@@ -1,0 +1,40 @@
+"""The `wslwatch` command line: one sub-command per module, each `register()`s itself here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Sequence
+
+import wslwatch
+from wslwatch.daemon import cmd_config, cmd_once, cmd_run
+
+__all__ = ["main"]
+
+_COMMANDS = (cmd_run, cmd_once, cmd_config)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wslwatch",
+        description="Resource monitor for Windows + WSL2: VM memory, guest memory, VRAM, I/O latency.",
+    )
+    parser.add_argument("--version", action="version", version=f"wslwatch {wslwatch.__version__}")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in _COMMANDS:
+        command.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the process exit code (0 ok, 1 failure, 2 bad input)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    return code

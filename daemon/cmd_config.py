@@ -1,0 +1,71 @@
+"""`wslwatch config init|check|show`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from wslwatch.config import ConfigError, default_config_path, load
+from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
+
+__all__ = ["default_file_text", "register"]
+
+
+def default_file_text() -> str:
+    """The commented default configuration that `config init` writes."""
+    return resources.files("wslwatch.config").joinpath("wslwatch.toml").read_text(encoding="utf-8")
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("config", help="write, check or show the configuration")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    init = actions.add_parser("init", help="write the commented default config file")
+    init.add_argument("file", nargs="?", type=Path, help=f"where (default: {default_config_path()})")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(handler=_init)
+
+    check = actions.add_parser("check", help="validate a config file")
+    check.add_argument("file", nargs="?", type=Path, help=f"the file (default: {default_config_path()})")
+    check.set_defaults(handler=_check)
+
+    show = actions.add_parser("show", help="print the configuration in force, as JSON")
+    add_config_option(show)
+    show.set_defaults(handler=_show)
+
+
+def _init(args: argparse.Namespace) -> int:
+    path: Path = args.file or default_config_path()
+    if path.exists() and not args.force:
+        return fail(f"{path} already exists; nothing was written (use --force to overwrite it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(default_file_text(), encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    path: Path = args.file or default_config_path()
+    if not path.exists():
+        return fail(f"{path} does not exist (create it with `wslwatch config init`)")
+    try:
+        load(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return fail(f"{path} is invalid: {len(exc.problems)} problem(s)")
+    print(f"{path}: ok")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    if isinstance(config, int):
+        return config
+    print(json.dumps(dataclasses.asdict(config), indent=2))
+    return 0
