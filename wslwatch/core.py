@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Protocol
 
-__all__ = ["Collector", "CollectorError", "NoData", "Sample"]
+__all__ = ["Alert", "Collector", "CollectorError", "NoData", "Notifier", "Sample"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,4 +42,24 @@ class Collector(Protocol):
 
     def close(self) -> None:
         """Release what the collector holds (library handles, child processes)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One rule's state for one label set, as the rules engine last judged it."""
+
+    rule: str
+    severity: str  # "info" | "warning" | "critical"
+    state: str  # "pending" | "firing" | "resolved"
+    labels: Mapping[str, str]
+    summary: str  # one line with the numbers and the fix
+    since: float  # when it entered `state`
+
+
+class Notifier(Protocol):
+    """Somewhere a person is told about an alert that fired or resolved."""
+
+    def notify(self, alert: Alert) -> None:
+        """Tell about `alert`; must not raise for a delivery problem (log it instead)."""
         ...
