@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import pynvml  # noqa: E402
 
-from rigs.fake_nvml import FakeNvml, build  # noqa: E402
+from rigs.fake_nvml import FakeNvml, StateValue, build  # noqa: E402
 from wslwatch.collectors.gpu import GpuCollector  # noqa: E402
 
 ROUNDS = 2000
@@ -39,7 +39,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         fake = FakeNvml(build(Path(tmp)), Path(tmp) / "state")
         with fake.loaded():
-            cases = [
+            cases: list[tuple[str, dict[str, StateValue], bool]] = [
                 ("1 GPU", dict(count=1), False),
                 ("2 GPUs, per-process on, 4 processes", dict(count=2, procs="1:100,2:200,3:300@1,4:400@1"), True),
                 ("1 GPU, WDDM (no v2, utilization NotSupported, per-process N/A)",
