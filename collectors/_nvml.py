@@ -62,6 +62,21 @@ _INIT_REASONS = {
 }
 
 
+#: What a lost session means, and what to do, by NVML error code.
+_LOST_ADVICE = {
+    pynvml.NVML_ERROR_UNINITIALIZED: "NVML was shut down under wslwatch",
+    pynvml.NVML_ERROR_DRIVER_NOT_LOADED: "the NVIDIA driver was unloaded; reload it or reboot",
+    pynvml.NVML_ERROR_GPU_IS_LOST: (
+        "the GPU stopped answering (off the bus, crashed or reset); check `nvidia-smi` and the "
+        "system log (Windows: Event Viewer), a reboot may be needed"
+    ),
+    pynvml.NVML_ERROR_RESET_REQUIRED: "the GPU needs a reset or a reboot",
+    pynvml.NVML_ERROR_LIB_RM_VERSION_MISMATCH: (
+        "the NVIDIA driver was replaced while running; reboot (inside WSL: `wsl --shutdown`)"
+    ),
+}
+
+
 class NvmlError(Exception):
     """NVML cannot be used; the message says why and what to do."""
 
@@ -77,8 +92,10 @@ def _query(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     except pynvml.NVMLError as exc:
         if exc.value in _ABSENT:
             return None
-        error = NvmlLost if exc.value in _LOST else NvmlError
-        raise error(f"{fn.__name__}: {exc} (NVML error {exc.value})") from exc
+        what = f"{fn.__name__}: {exc} (NVML error {exc.value})"
+        if exc.value in _LOST:
+            raise NvmlLost(f"{what}: {_LOST_ADVICE[exc.value]}") from exc
+        raise NvmlError(what) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,31 +114,38 @@ class GpuDevice:
         self.name = name
         self._handle = handle
 
+    def _query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """`_query` on this GPU, its failures naming it."""
+        try:
+            return _query(fn, self._handle, *args, **kwargs)
+        except NvmlError as exc:
+            raise type(exc)(f"GPU {self.index}: {exc}") from exc
+
     def memory(self) -> Memory | None:
         """VRAM (`nvidia-smi --query-gpu=memory.total,memory.free,memory.used`).
 
         v2 where the driver has it (its `used` leaves out system-reserved memory, as
         nvidia-smi does), else v1; `1 - free/total` is the same under both.
         """
-        v2 = _query(pynvml.nvmlDeviceGetMemoryInfo, self._handle, version=pynvml.nvmlMemory_v2)
+        v2 = self._query(pynvml.nvmlDeviceGetMemoryInfo, version=pynvml.nvmlMemory_v2)
         if v2 is not None:
             return Memory(int(v2.total), int(v2.free), int(v2.used))
-        v1 = _query(pynvml.nvmlDeviceGetMemoryInfo, self._handle)
+        v1 = self._query(pynvml.nvmlDeviceGetMemoryInfo)
         return None if v1 is None else Memory(int(v1.total), int(v1.free), int(v1.used))
 
     def utilization_percent(self) -> int | None:
         """Percent of time a kernel ran (`utilization.gpu`); NotSupported on old WSL drivers."""
-        rates = _query(pynvml.nvmlDeviceGetUtilizationRates, self._handle)
+        rates = self._query(pynvml.nvmlDeviceGetUtilizationRates)
         return None if rates is None else int(rates.gpu)
 
     def temperature_c(self) -> int | None:
         """Core temperature (`temperature.gpu`)."""
-        value = _query(pynvml.nvmlDeviceGetTemperature, self._handle, pynvml.NVML_TEMPERATURE_GPU)
+        value = self._query(pynvml.nvmlDeviceGetTemperature, pynvml.NVML_TEMPERATURE_GPU)
         return None if value is None else int(value)
 
     def power_mw(self) -> int | None:
         """Power draw in milliwatts (`power.draw`)."""
-        value = _query(pynvml.nvmlDeviceGetPowerUsage, self._handle)
+        value = self._query(pynvml.nvmlDeviceGetPowerUsage)
         return None if value is None else int(value)
 
     def process_memory(self) -> dict[int, int]:
@@ -136,7 +160,7 @@ class GpuDevice:
             pynvml.nvmlDeviceGetComputeRunningProcesses_v3,
             pynvml.nvmlDeviceGetGraphicsRunningProcesses_v3,
         ):
-            for process in _query(listing, self._handle) or ():
+            for process in self._query(listing) or ():
                 if process.usedGpuMemory is not None:
                     pid = int(process.pid)
                     used[pid] = max(used.get(pid, 0), int(process.usedGpuMemory))

@@ -56,6 +56,7 @@ def without_nvml_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "FAKE_NVML_STATE")}
 
 
+@pytest.mark.rig
 def test_once_shows_the_fake_gpu(fake_nvml: FakeNvml, config: Path) -> None:
     fake_nvml.set(count=2, used_mib=[2048, 4096], no_v2=1, procs="4194305:512@1", proc_mem_na=0)
     document = once_json(config, {**without_nvml_env(), **fake_nvml.env()})
