@@ -129,8 +129,6 @@ class WslconfigCollector:
     def _report(self, found: bool, path: str, problems: tuple[Problem, ...]) -> None:
         """Log each problem once, when the file or its set of problems changes."""
         current = (path if found else "", frozenset(problems))
-        if current == self._reported:
-            return
         before = self._reported[1] if self._reported is not None else frozenset()
         if not found and (self._reported is None or self._reported[0]):
             log.info("no .wslconfig at %s: WSL's defaults apply", path)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable, Iterator
 
 import psutil
 import pytest
@@ -287,9 +288,8 @@ def test_ansi_file_is_flagged_at_its_line_and_still_read() -> None:
     assert parse_wslconfig(text).memory_bytes == 4 * GiB
 
 
-@pytest.mark.parametrize("encode", [lambda t: t.encode(), lambda t: b"\xff\xfe" + t.encode("utf-16-le")])
-def test_truncated_file_drops_its_partial_last_line(encode: object) -> None:
-    assert callable(encode)
+@pytest.mark.parametrize("encode", [str.encode, lambda t: b"\xff\xfe" + t.encode("utf-16-le")], ids=["utf8", "utf16"])
+def test_truncated_file_drops_its_partial_last_line(encode: Callable[[str], bytes]) -> None:
     data = encode("[wsl2]\nmemory=4GB\nswap=1234567")
     text, problems = decode_wslconfig(data, truncated=True)
     config = parse_wslconfig(text)
@@ -363,13 +363,15 @@ def assert_in_catalogue(samples: list[Sample]) -> None:
         assert set(sample.labels) == set(family.labels), sample
 
 
-def windows_collector(profile: Path, **kwargs: object) -> WslconfigCollector:
-    return WslconfigCollector(60.0, "", platform="win32", environ={"USERPROFILE": str(profile)}, **kwargs)  # type: ignore[arg-type]
+def windows_collector(profile: Path) -> WslconfigCollector:
+    return WslconfigCollector(60.0, "", platform="win32", environ={"USERPROFILE": str(profile)})
 
 
 def test_missing_file_gives_wsl_defaults(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, "wslwatch.collectors.wslconfig")
-    samples = windows_collector(tmp_path).collect(100.0)
+    collector = windows_collector(tmp_path)
+    collector.collect(99.0)
+    samples = collector.collect(100.0)
     assert_in_catalogue(samples)
     series = by_name(samples)
     [info] = series["wslwatch_wsl_config_info"]
@@ -380,7 +382,8 @@ def test_missing_file_gives_wsl_defaults(tmp_path: Path, caplog: pytest.LogCaptu
     assert series["wslwatch_wsl_config_memory_limit_bytes"][0].value == memory
     assert series["wslwatch_wsl_config_swap_bytes"][0].value == -(-memory // 4 // GiB) * GiB
     assert "wslwatch_wsl_config_problem" not in series
-    assert f"no .wslconfig at {tmp_path / '.wslconfig'}" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        f"no .wslconfig at {tmp_path / '.wslconfig'}: WSL's defaults apply"]  # once, not per collection
 
 
 def test_problems_are_exported_and_logged_once_per_change(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -450,7 +453,7 @@ def test_plain_linux_without_a_path_has_no_data(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def vm_process(tmp_path: Path) -> object:
+def vm_process(tmp_path: Path) -> Iterator[float]:
     """A real process named vmmemWSL, the name of the WSL VM's process on Windows 11."""
     binary = tmp_path / "vmmemWSL"
     shutil.copy("/bin/sleep", binary)
@@ -533,18 +536,17 @@ def test_inside_wsl_default_swap_comes_from_the_guest_memory(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
-    "marker",
-    [{"environ": {"WSL_INTEROP": "/run/WSL/1_interop"}}, {"file": "sys/fs/binfmt_misc/WSLInterop"},
-     {"file": "sys/kernel/osrelease", "text": "6.6.87.2-microsoft-standard-WSL2\n"}],
+    ("environ", "marker_file", "marker_text"),
+    [({"WSL_INTEROP": "/run/WSL/1_interop"}, "", ""), ({}, "sys/fs/binfmt_misc/WSLInterop", "enabled\n"),
+     ({}, "sys/kernel/osrelease", "6.6.87.2-microsoft-standard-WSL2\n")],
     ids=["WSL_INTEROP", "binfmt", "osrelease"],
 )  # fmt: skip
-def test_wsl_is_recognised_by_each_marker(tmp_path: Path, marker: dict[str, object]) -> None:
+def test_wsl_is_recognised_by_each_marker(tmp_path: Path, environ: dict[str, str], marker_file: str,
+                                          marker_text: str) -> None:  # fmt: skip
     proc = tmp_path / "proc"
-    if "file" in marker:
-        target = proc / str(marker["file"])
-        target.parent.mkdir(parents=True)
-        target.write_text(str(marker.get("text", "enabled\n")))
-    environ = dict(marker.get("environ", {}))  # type: ignore[call-overload]
+    if marker_file:
+        (proc / marker_file).parent.mkdir(parents=True)
+        (proc / marker_file).write_text(marker_text)
     collector = WslconfigCollector(60.0, "", platform="linux", environ=environ, proc_root=str(proc))
     with pytest.raises(CollectorError, match="cmd.exe is not on PATH") as caught:
         collector.collect(1.0)
@@ -574,3 +576,34 @@ def test_inside_wsl_when_userprofile_is_unset(tmp_path: Path) -> None:
     collector = WslconfigCollector(60.0, "", platform="linux", environ=environ, proc_root=str(tmp_path / "proc"))
     with pytest.raises(CollectorError, match="did not give %USERPROFILE%"):
         collector.collect(1.0)
+
+
+def test_through_the_runner_to_metrics(tmp_path: Path) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from wslwatch.daemon.runner import CollectorRunner
+    from wslwatch.daemon.store import Store
+    from wslwatch.exporters.prometheus import StoreCollector
+
+    shutil.copy(FIXTURES / "wsl-issue10759-reclaim-under-wsl2.wslconfig", tmp_path / ".wslconfig")
+    store = Store()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(store.snapshot, "test"))
+
+    CollectorRunner(windows_collector(tmp_path), store, 10.0).run()
+    lines = generate_latest(registry).decode().splitlines()
+    path = tmp_path / ".wslconfig"
+    assert (
+        f'wslwatch_wsl_config_info{{auto_memory_reclaim="dropcache",path="{path}",section="default"}} 1.0' in lines
+    )
+    assert 'wslwatch_wsl_config_problem{code="reclaim_in_wsl2_section"} 1.0' in lines
+    [memory] = [line.split()[1] for line in lines if line.startswith("wslwatch_wsl_config_memory_limit_bytes ")]
+    assert float(memory) == min(24 * GiB, psutil.virtual_memory().total)
+    assert 'wslwatch_collector_up{collector="wslconfig"} 1.0' in lines
+
+    plain_linux = WslconfigCollector(60.0, "", platform="linux", environ={}, proc_root=str(tmp_path))
+    CollectorRunner(plain_linux, store, 10.0).run()
+    lines = generate_latest(registry).decode().splitlines()
+    assert 'wslwatch_collector_up{collector="wslconfig"} 0.0' in lines
+    assert 'wslwatch_collector_errors_total{collector="wslconfig"} 0.0' in lines  # no data is no fault
+    assert not [line for line in lines if line.startswith("wslwatch_wsl_config")]
