@@ -16,6 +16,7 @@ import errno
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Protocol
@@ -27,6 +28,9 @@ from wslwatch.core import CollectorError, NoData
 __all__ = ["Host", "MemoryBasis", "choose_host", "decode_cmd_output"]
 
 _CMD_TIMEOUT_S = 5.0
+#: Without a VM process, look for one again only after this long (a VM started since then
+#: matters only for a file edited since then).
+_RESCAN_S = 300.0
 _WSLPATH_TIMEOUT_S = 2.0
 _SET_PATH_HINT = 'set collectors.wslconfig.path (e.g. "/mnt/c/Users/<you>/.wslconfig") in wslwatch.toml'
 
@@ -87,6 +91,7 @@ class WindowsHost:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
         self._vm: tuple[int, float] | None = None  # (pid, create_time) last found
+        self._scanned_at = -_RESCAN_S  # monotonic time of the last full process scan
 
     def default_path(self) -> str:
         profile = self._environ.get("USERPROFILE") or str(Path.home())
@@ -103,18 +108,23 @@ class WindowsHost:
                     return created
             except psutil.Error:
                 pass
-        self._vm = _find_vm_process()
+            self._vm = None
+        if time.monotonic() - self._scanned_at >= _RESCAN_S:  # a scan costs milliseconds: not every time
+            self._scanned_at = time.monotonic()
+            self._vm = _find_vm_process()
         return None if self._vm is None else self._vm[1]
 
 
 def _find_vm_process() -> tuple[int, float] | None:
     """`vmmemWSL` (the newest, if several), else `vmmem` when exactly one exists (Windows 10)."""
     found: dict[str, list[tuple[float, int]]] = {"vmmemwsl": [], "vmmem": []}
-    for proc in psutil.process_iter(["name", "create_time"]):
+    for proc in psutil.process_iter(["name"]):
         name = str(proc.info.get("name") or "").lower().removesuffix(".exe")
-        created = proc.info.get("create_time")
-        if name in found and isinstance(created, float):
-            found[name].append((created, proc.pid))
+        if name in found:
+            try:
+                found[name].append((proc.create_time(), proc.pid))
+            except psutil.Error:
+                continue
     if found["vmmemwsl"]:
         created, pid = max(found["vmmemwsl"])
     elif len(found["vmmem"]) == 1:  # several: other Hyper-V VMs, ambiguous
