@@ -132,6 +132,12 @@ class Sizes:
     problems: tuple[Problem, ...]
 
 
+def _quote(text: str, limit: int = 60) -> str:
+    """`text` in quotes for a message, shortened (a binary line can be long)."""
+    text = text.strip()
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
 def _canonical_keys() -> dict[str, str]:
     canonical = {f"{section}.{key}".lower(): f"{section}.{key}" for section, keys in _KNOWN.items() for key in keys}
     for key in _BOTH_HEADERS:
@@ -265,7 +271,7 @@ def parse_wslconfig(text: str) -> WslConfig:
             match = _SECTION_LINE.fullmatch(line)
             if match is None:
                 problems.append(Problem("invalid_line", number, "", (
-                    f"'{line}' is not a section header WSL reads, so WSL skips it and the keys below stay in "
+                    f"{_quote(line)} is not a section header WSL reads, so WSL skips it and the keys below stay in "
                     f"[{section or 'no section'}]: write [name], letters and digits only, e.g. [wsl2]"
                 )))  # fmt: skip
             else:
@@ -280,7 +286,7 @@ def parse_wslconfig(text: str) -> WslConfig:
         match = _KEY_START.match(line)
         if match is None:
             problems.append(Problem("invalid_line", number, "", (
-                f"'{line.strip()}' is not 'key = value' with a name of letters and digits, so WSL skips it: "
+                f"{_quote(line)} is not 'key = value' with a name of letters and digits, so WSL skips it: "
                 "fix or delete the line"
             )))  # fmt: skip
             continue
@@ -313,7 +319,8 @@ def parse_wslconfig(text: str) -> WslConfig:
 
 def _interpret(settings: tuple[Setting, ...], problems: list[Problem]) -> WslConfig:
     sizes: dict[str, int] = {}
-    mode, section = _DEFAULT_RECLAIM, "default"
+    mode = _DEFAULT_RECLAIM
+    section: Literal["experimental", "default"] = "default"
     for setting in settings:
         key = setting.key.lower()
         if key == _RECLAIM_KEY:
@@ -337,7 +344,7 @@ def _interpret(settings: tuple[Setting, ...], problems: list[Problem]) -> WslCon
         memory_bytes=sizes.get("wsl2.memory"),
         swap_bytes=sizes.get("wsl2.swap"),
         auto_memory_reclaim=mode,
-        reclaim_section="experimental" if section == "experimental" else "default",
+        reclaim_section=section,
         problems=tuple(sorted(problems, key=lambda p: (p.line or 0, p.code))),
     )
 

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Real files are a few hundred bytes; anything past this is not a .wslconfig.
 MAX_BYTES = 1 << 20
+#: New problems logged per change, at most (a garbage file can have thousands).
+_MAX_LOGGED = 20
 #: Clock slack between a file's mtime and the VM's start (the guest clock may lag the host's).
 _CHANGED_SLACK_S = 5.0
 
@@ -133,9 +135,11 @@ class WslconfigCollector:
         if not found and (self._reported is None or self._reported[0]):
             log.info("no .wslconfig at %s: WSL's defaults apply", path)
         self._reported = current
-        for problem in problems:
-            if problem not in before:
-                where = problem.where()
-                log.warning("%s: %s [%s]", f"{path}:{where}" if where else path, problem.message, problem.code)
+        new = [problem for problem in problems if problem not in before]
+        for problem in new[:_MAX_LOGGED]:
+            where = problem.where()
+            log.warning("%s: %s [%s]", f"{path}:{where}" if where else path, problem.message, problem.code)
+        if len(new) > _MAX_LOGGED:
+            log.warning("%s: %d more problems not logged; is this really a .wslconfig?", path, len(new) - _MAX_LOGGED)
         if before and not problems:
             log.info("%s: no problems left", path)

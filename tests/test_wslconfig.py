@@ -440,6 +440,16 @@ def test_garbage_files_are_problems_not_errors(tmp_path: Path, data: bytes, code
         "auto_memory_reclaim": "dropcache", "section": "default", "path": str(path)}  # fmt: skip
 
 
+def test_a_text_file_of_garbage_is_logged_briefly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("".join(f"line {i} of some other file\n" for i in range(500)))
+    caplog.set_level(logging.WARNING, "wslwatch.collectors.wslconfig")
+    series = by_name(WslconfigCollector(60.0, str(path), platform="linux", environ={}).collect(1.0))
+    assert [s.labels["code"] for s in series["wslwatch_wsl_config_problem"]] == ["invalid_line"]
+    assert len(caplog.records) == 21
+    assert caplog.records[-1].getMessage() == f"{path}: 480 more problems not logged; is this really a .wslconfig?"
+
+
 def test_unreadable_path_is_a_collector_error(tmp_path: Path) -> None:
     collector = WslconfigCollector(60.0, str(tmp_path), platform="linux", environ={})
     with pytest.raises(CollectorError, match=f"cannot read {tmp_path}"):
