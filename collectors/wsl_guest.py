@@ -208,7 +208,7 @@ class WslExeReader:
         return files
 
     def _running_distro(self) -> str:
-        """The distro to read; `NoData` when it does not run (then nothing else is asked of it)."""
+        """The distro to read, as wsl.exe lists it; `NoData` when it does not run (nothing else is asked of it)."""
         installed: list[str] | None = None
         distro = self._distro
         if not distro:
@@ -216,12 +216,13 @@ class WslExeReader:
             if not installed:
                 raise NoData("WSL has no installed distribution, so there is no guest to read")
             distro = installed[0]
-        if _named(distro, self._wsl.distros("--running")):
-            return distro
+        listed = _listed_as(distro, self._wsl.distros("--running"))
+        if listed is not None:
+            return listed
         self._last = None
         if installed is None:
             installed = self._wsl.distros()
-        if not _named(distro, installed):
+        if _listed_as(distro, installed) is None:
             raise CollectorError(
                 f"WSL has no distro named {distro!r} (installed: {', '.join(installed) or 'none'}); "
                 "fix [collectors.wsl_guest] distro, or leave it empty for the default distro"
@@ -239,19 +240,19 @@ class WslExeReader:
                 if line.startswith(prefix):
                     lines.setdefault(name, []).append(line[len(prefix) :] + "\n")
                     break
-        missing = [name for name in REQUIRED_FILES if name not in lines]
+        missing = [path for path, name in paths.items() if name in REQUIRED_FILES and name not in lines]
         if missing:
             said = (result.stderr + result.stdout).strip()[:300] or "no output"
             raise CollectorError(
-                f"reading {', '.join(self.where(name) for name in missing)} through wsl.exe failed "
+                f"reading {', '.join(missing)} in WSL distro {distro!r} through wsl.exe failed "
                 f"(exit status {result.returncode}): {said}"
             )
         return {name: "".join(text) for name, text in lines.items()}
 
 
-def _named(distro: str, names: list[str]) -> bool:
-    """WSL matches distro names without regard to case."""
-    return distro.casefold() in (name.casefold() for name in names)
+def _listed_as(distro: str, names: list[str]) -> str | None:
+    """`distro` as it appears in `names` (WSL matches names without regard to case), or None."""
+    return next((name for name in names if name.casefold() == distro.casefold()), None)
 
 
 def _platform_reader(proc_root: str, distro: str) -> GuestReader:
