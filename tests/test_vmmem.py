@@ -18,7 +18,7 @@ import psutil
 import pytest
 from catalogue_check import assert_catalogued
 
-from wslwatch.collectors.vmmem import VmmemCollector
+from wslwatch.collectors.vmmem import VmmemCollector, _proc_comm_names, _psutil_names
 from wslwatch.core import Sample
 
 MiB = 1 << 20
@@ -124,3 +124,13 @@ def test_an_exited_process_still_listed_is_gone_not_zero_bytes(spawn: Spawn) -> 
         time.sleep(0.01)
     samples = VmmemCollector(DEFAULT_NAMES, 15.0).collect(1.0)
     assert [(s.name, s.value) for s in samples] == [("wslwatch_vmmem_up", 0.0)]
+
+
+def test_the_quick_linux_listing_names_processes_as_psutil_does(spawn: Spawn) -> None:
+    child = spawn("vmmemWSL", 1)
+    quick, slow = dict(_proc_comm_names()), dict(_psutil_names())
+    assert quick[child.pid] == slow[child.pid] == "vmmemWSL"
+    both = quick.keys() & slow.keys()
+    assert len(both) >= 0.9 * len(slow)  # processes come and go between the two listings
+    short = [pid for pid in both if len(slow[pid]) < 15]  # psutil completes longer ones from cmdline
+    assert [quick[pid] for pid in short] == [slow[pid] for pid in short]
