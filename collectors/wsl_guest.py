@@ -8,6 +8,7 @@ keeps an idle one awake. The parsers are pure functions of the files' text.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -115,11 +116,9 @@ def parse_pressure(text: str) -> dict[str, dict[str, float]]:
         values: dict[str, float] = {}
         for pair in words[1:]:
             key, equals, number = pair.partition("=")
-            try:
-                if equals:
+            if equals:
+                with contextlib.suppress(ValueError):
                     values[key] = float(number)
-            except ValueError:
-                continue
         kinds[words[0]] = values
     return kinds
 
@@ -187,7 +186,9 @@ class WslExeReader:
     With no distro configured, the default distro is the first line of `wsl.exe --list --quiet`.
     """
 
-    def __init__(self, distro: str, proc_root: str, wsl: WslExe, min_spacing_s: float = MIN_READ_SPACING_S) -> None:
+    def __init__(
+        self, distro: str, proc_root: str, wsl: WslExe, min_spacing_s: float = MIN_READ_SPACING_S
+    ) -> None:
         self._distro = distro
         self._root = proc_root
         self._wsl = wsl
@@ -208,7 +209,7 @@ class WslExeReader:
         return files
 
     def _running_distro(self) -> str:
-        """The distro to read, as wsl.exe lists it; `NoData` when it does not run (nothing else is asked of it)."""
+        """The distro to read, as wsl.exe lists it; `NoData` (and nothing else run) when it does not run."""
         installed: list[str] | None = None
         distro = self._distro
         if not distro:
@@ -230,7 +231,7 @@ class WslExeReader:
         raise NoData(f"WSL distro {distro!r} is not running; the guest is read only while it runs, never woken")
 
     def _read_files(self, distro: str) -> dict[str, str]:
-        """Every file in one `grep -H ^` (a line per file line, prefixed `path:`); -s: a missing file is silent."""
+        """Every file in one `grep -s -H ^`: each line prefixed `path:`, a missing file left out silently."""
         paths = {posixpath.join(self._root, name): name for name in REQUIRED_FILES + OPTIONAL_FILES}
         result = self._wsl.run("-d", distro, "--exec", "grep", "-s", "-H", "^", *paths)
         prefixes = [(path + ":", name) for path, name in paths.items()]
@@ -272,29 +273,33 @@ class WslGuestCollector:
 
     def collect(self, now: float) -> list[Sample]:
         files = self._reader.read(now)
+        meminfo, vmstat, ticks = self._parse_required(files)
+        values: dict[str, float] = {
+            metric: meminfo[field] for field, metric in _MEMINFO_METRICS.items() if field in meminfo
+        }
+        if all(part in meminfo for part in _RECLAIMABLE_PARTS):
+            values["wslwatch_guest_memory_reclaimable_bytes"] = sum(meminfo[part] for part in _RECLAIMABLE_PARTS)
+        values.update({metric: vmstat[field] for field, metric in _VMSTAT_METRICS.items() if field in vmstat})
+        some = parse_pressure(files[PRESSURE]).get("some", {}) if PRESSURE in files else {}
+        if "avg60" in some:
+            values["wslwatch_guest_memory_pressure_some_ratio"] = some["avg60"] / 100
+        samples = [Sample(name, {}, float(value), now) for name, value in values.items()]
+        cpu = "wslwatch_guest_cpu_seconds_total"
+        return samples + [Sample(cpu, {"mode": mode}, count / USER_HZ, now) for mode, count in ticks.items()]
+
+    def _parse_required(self, files: Mapping[str, str]) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """meminfo, vmstat and the CPU ticks, or a `CollectorError` naming a file that is cut short."""
         where = self._reader.where
         meminfo = parse_meminfo(files[MEMINFO])
         if "MemTotal" not in meminfo:
-            raise CollectorError(f"{where(MEMINFO)} has no complete MemTotal line: it is cut short or not a meminfo file")
+            raise CollectorError(f"{where(MEMINFO)} has no complete MemTotal line: it is cut short or not meminfo")
         vmstat = parse_vmstat(files[VMSTAT])
         if not vmstat:
             raise CollectorError(f"{where(VMSTAT)} has no complete `name value` line: it is empty or cut short")
         ticks = parse_cpu_ticks(files[STAT])
         if not ticks:
             raise CollectorError(f"{where(STAT)} has no complete `cpu` line: it is empty or cut short")
-
-        samples = [Sample(metric, {}, float(meminfo[field]), now) for field, metric in _MEMINFO_METRICS.items() if field in meminfo]
-        if all(part in meminfo for part in _RECLAIMABLE_PARTS):
-            reclaimable = sum(meminfo[part] for part in _RECLAIMABLE_PARTS)
-            samples.append(Sample("wslwatch_guest_memory_reclaimable_bytes", {}, float(reclaimable), now))
-        samples += [Sample(metric, {}, float(vmstat[field]), now) for field, metric in _VMSTAT_METRICS.items() if field in vmstat]
-        samples += [
-            Sample("wslwatch_guest_cpu_seconds_total", {"mode": mode}, count / USER_HZ, now) for mode, count in ticks.items()
-        ]
-        some_avg60 = parse_pressure(files[PRESSURE]).get("some", {}).get("avg60") if PRESSURE in files else None
-        if some_avg60 is not None:
-            samples.append(Sample("wslwatch_guest_memory_pressure_some_ratio", {}, some_avg60 / 100, now))
-        return samples
+        return meminfo, vmstat, ticks
 
     def close(self) -> None:
         """Nothing to release: every read opens and closes its files, or waits for its wsl.exe."""

@@ -105,7 +105,8 @@ def fake_wsl(tmp_path: Path) -> FakeWsl:
     script.write_text(f"#!{sys.executable} -IS\n{FAKE_WSL}")  # -IS: no site, quick start
     script.chmod(0o755)
     installed, running = recorded_verbose_list()
-    (folder / "state.json").write_text(json.dumps({"installed": installed, "running": running, "honours_wsl_utf8": True}))
+    state = {"installed": installed, "running": running, "honours_wsl_utf8": True}
+    (folder / "state.json").write_text(json.dumps(state))
     return FakeWsl(folder)
 
 
@@ -134,7 +135,8 @@ def test_reads_the_running_default_distro_with_one_exec(fake_wsl: FakeWsl) -> No
 
 
 def test_a_stopped_distro_is_never_exec_ed(fake_wsl: FakeWsl) -> None:
-    with pytest.raises(NoData, match="WSL distro 'Alpine' is not running; the guest is read only while it runs, never woken"):
+    message = "WSL distro 'Alpine' is not running; the guest is read only while it runs, never woken"
+    with pytest.raises(NoData, match=message):
         guest(fake_wsl, distro="Alpine").collect(1000.0)
     assert fake_wsl.execs() == []
     assert fake_wsl.calls() == [["--list", "--running", "--quiet"], ["--list", "--quiet"]]
@@ -160,7 +162,8 @@ def test_a_distro_name_matches_without_regard_to_case_and_is_used_as_listed(fake
 
 
 def test_an_unknown_distro_names_the_installed_ones(fake_wsl: FakeWsl) -> None:
-    with pytest.raises(CollectorError, match=r"no distro named 'Debian' \(installed: Ubuntu-20.04, Ubuntu-20.04.wsl1, Alpine\)") as error:
+    message = r"no distro named 'Debian' \(installed: Ubuntu-20.04, Ubuntu-20.04.wsl1, Alpine\)"
+    with pytest.raises(CollectorError, match=message) as error:
         guest(fake_wsl, distro="Debian").collect(1000.0)
     assert not isinstance(error.value, NoData)
     assert fake_wsl.execs() == []
@@ -213,7 +216,8 @@ def test_a_required_file_missing_in_the_guest(fake_wsl: FakeWsl, tmp_path: Path)
     root = tmp_path / "proc"
     shutil.copytree(VM, root)
     (root / "vmstat").unlink()
-    with pytest.raises(CollectorError, match=rf"reading {root}/vmstat in WSL distro 'Ubuntu-20.04' through wsl.exe failed \(exit status 2\)"):
+    message = rf"reading {root}/vmstat in WSL distro 'Ubuntu-20.04' through wsl.exe failed \(exit status 2\)"
+    with pytest.raises(CollectorError, match=message):
         guest(fake_wsl, root, distro="Ubuntu-20.04").collect(1000.0)
 
 
