@@ -1,0 +1,322 @@
+"""What `wslwatch doctor` finds: one finding per question a bug report needs answered.
+
+Every enabled collector runs once through its real runner (as `wslwatch once` does), so the
+report says what the daemon itself would see; the findings are read from that snapshot.
+`.wslconfig` is also parsed here with the collector's own parser, for the line of each
+problem. The exporter's port and the tray backend are asked about without disturbing
+anything (`doctor_probes`). Nothing here prints or exits: `cmd_doctor` formats the findings.
+"""
+
+from __future__ import annotations
+
+import os
+import platform as platform_info
+import re
+import sys
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Callable, Literal, Mapping
+
+import wslwatch
+from wslwatch.collectors._wslconfig_hosts import Host, WindowsHost, WslHost, choose_host
+from wslwatch.collectors._wslconfig_parser import Problem, decode_wslconfig, effective_sizes, parse_wslconfig
+from wslwatch.collectors.wslconfig import MAX_BYTES as WSLCONFIG_MAX_BYTES
+from wslwatch.config import Config, ConfigError, default_config_path, load
+from wslwatch.core import CollectorError
+from wslwatch.daemon.app import collect_once
+from wslwatch.daemon.doctor_probes import tray_backend, who_serves
+from wslwatch.daemon.store import Health, Snapshot
+
+__all__ = ["Finding", "Status", "gather"]
+
+Status = Literal["ok", "warn", "fail", "info"]
+System = Literal["windows", "wsl", "linux"]
+
+#: Problems listed one by one in a finding; the rest are counted (a garbage file has thousands).
+MAX_LISTED = 5
+_GIB = float(1 << 30)
+_RETRY_NOTE = re.compile(r" \(NVML init is tried again in \d+ collections?\)$")
+_PACKAGES = ("psutil", "nvidia-ml-py", "prometheus-client", "apscheduler", "pystray", "pillow")
+_PSI_FIX = {
+    "wsl": "add `kernelCommandLine = psi=1` under [wsl2] in .wslconfig, then `wsl --shutdown` "
+    "(current WSL kernels build PSI in but switch it off; older ones lack it)",
+    "linux": "boot the kernel with `psi=1` (it needs CONFIG_PSI)",
+}
+_PSI_FIX["windows"] = _PSI_FIX["wsl"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One answer: `check` is `group.name` (e.g. `gpu.nvml`), `fix` is "" when nothing is to be done."""
+
+    check: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    @property
+    def group(self) -> str:
+        return self.check.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every check may look at."""
+
+    config: Config
+    snapshot: Snapshot
+    system: System
+    host: Host
+    environ: Mapping[str, str]
+    platform: str
+
+
+def gather(
+    config_path: Path | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    platform: str = sys.platform,
+    python: str = sys.executable,
+) -> list[Finding]:
+    """Every finding, in report order; never raises for what it finds (a broken part is a finding)."""
+    env = os.environ if environ is None else environ
+    host = choose_host(platform, env, "/proc")
+    system: System = "windows" if isinstance(host, WindowsHost) else "wsl" if isinstance(host, WslHost) else "linux"
+    config, config_findings = _load_config(config_path)
+    context = _Context(config, collect_once(config), system, host, env, platform)
+    checks: tuple[Callable[[_Context], list[Finding]], ...] = (
+        _vm_process, _guest, _wslconfig, _gpu, _exporter,
+    )  # fmt: skip
+    findings = _about(system) + config_findings
+    for check in checks:
+        findings += check(context)
+    findings.append(_tray(platform, env, python))
+    return findings
+
+
+def _about(system: System) -> list[Finding]:
+    packages = ", ".join(f"{name} {_version_of(name)}" for name in _PACKAGES)
+    where = {"windows": "Windows", "wsl": "inside WSL", "linux": "Linux (not WSL)"}[system]
+    return [
+        Finding("wslwatch.version", "info", f"wslwatch {wslwatch.__version__}"),
+        Finding(
+            "wslwatch.python",
+            "info",
+            f"Python {platform_info.python_version()} ({platform_info.python_implementation()}) at {sys.executable}; "
+            + packages,
+        ),
+        Finding("wslwatch.os", "info", f"{where}: {platform_info.platform()}"),
+    ]
+
+
+def _version_of(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _load_config(path: Path | None) -> tuple[Config, list[Finding]]:
+    """The config in use and a finding about it; an invalid file is reported and the defaults used."""
+    if path is None and not default_config_path().exists():
+        detail = f"none: the built-in defaults (no file at {default_config_path()})"
+        return Config(), [Finding("config.file", "info", detail, "`wslwatch config init` writes a commented one")]
+    shown = path or default_config_path()
+    try:
+        config = load(path)
+    except ConfigError as exc:
+        detail = f"{shown} is invalid, so this report uses the built-in defaults:\n" + _listed(exc.problems)
+        fix = f"fix the lines above (`wslwatch config check {shown}`); `wslwatch run` refuses to start until then"
+        return Config(), [Finding("config.file", "fail", detail, fix)]
+    return config, [Finding("config.file", "ok", f"{shown}: valid")]
+
+
+def _listed(lines: list[str]) -> str:
+    shown = lines[:MAX_LISTED]
+    more = len(lines) - len(shown)
+    return "\n".join(shown + ([f"... and {more} more"] if more else []))
+
+
+def _size(value: float) -> str:
+    """Bytes in GiB, or in MiB below 1 GiB (0 is `0 GiB`)."""
+    if 0 < value < _GIB:
+        return f"{value / (1 << 20):.0f} MiB"
+    return f"{value / _GIB:.1f} GiB"
+
+
+def _health(snapshot: Snapshot, collector: str) -> Health | None:
+    return next((h for h in snapshot.health if h.collector == collector), None)
+
+
+def _disabled(check: str, collector: str) -> Finding:
+    return Finding(check, "info", f"not checked: [collectors.{collector}] enabled = false in the config")
+
+
+def _failed(check: str, health: Health, fix: str) -> Finding:
+    """A collector that could not report: a fault is `fail`, "no data now" is `info`."""
+    status: Status = "fail" if health.errors_total else "info"
+    return Finding(check, status, health.reason or "no reason given", fix if health.errors_total else "")
+
+
+def _vm_process(ctx: _Context) -> list[Finding]:
+    check = "wsl.vm_process"
+    health = _health(ctx.snapshot, "vmmem")
+    if health is None:
+        return [_disabled(check, "vmmem")]
+    names = ", ".join(ctx.config.collectors.vmmem.process_names)
+    if not health.up:
+        return [_failed(check, health, "see the log of `wslwatch run --log-level DEBUG`")]
+    if ctx.snapshot.value("wslwatch_vmmem_up") == 1.0:
+        working_set = ctx.snapshot.series("wslwatch_vmmem_working_set_bytes")
+        if not working_set:
+            return [Finding(check, "warn", f"a process named one of {names} runs, but its memory cannot be read "
+                            "(access denied)", "run wslwatch as the Windows user who started WSL")]  # fmt: skip
+        process = working_set[0]
+        detail = f"{process.labels['process']} runs; working set {_size(process.value)}"
+        return [Finding(check, "ok", detail)]
+    if ctx.system == "windows":
+        return [Finding(check, "warn", f"no process named {names}: the WSL VM is not running",
+                        "start a WSL distro (open a WSL terminal); if WSL runs under another name, "
+                        "set collectors.vmmem.process_names")]  # fmt: skip
+    if ctx.system == "wsl":
+        return [Finding(check, "info", "the VM process (vmmemWSL) lives on Windows and cannot be seen from inside WSL",
+                        "run wslwatch on Windows too, to see the VM's memory as Windows counts it")]  # fmt: skip
+    return [Finding(check, "info", f"not on Windows: there is no WSL VM here (no process named {names})")]
+
+
+def _guest(ctx: _Context) -> list[Finding]:
+    health = _health(ctx.snapshot, "wsl_guest")
+    if health is None:
+        return [_disabled("wsl.guest", "wsl_guest")]
+    if not health.up:
+        fix = "check [collectors.wsl_guest] proc_root and distro in the config"
+        return [_failed("wsl.guest", health, fix), Finding("wsl.psi", "info", "unknown: the guest could not be read")]
+    total = ctx.snapshot.value("wslwatch_guest_memory_total_bytes") or 0.0
+    available = ctx.snapshot.value("wslwatch_guest_memory_available_bytes")
+    swap = ctx.snapshot.value("wslwatch_guest_swap_total_bytes")
+    parts = [f"MemTotal {_size(total)}"]
+    if available is not None:
+        parts.append(f"MemAvailable {_size(available)}")
+    if swap is not None:
+        parts.append(f"swap {_size(swap)}")
+    guest = Finding("wsl.guest", "ok", "guest memory readable: " + ", ".join(parts))
+    pressure = ctx.snapshot.value("wslwatch_guest_memory_pressure_some_ratio")
+    if pressure is not None:
+        psi = Finding("wsl.psi", "ok", f"PSI is on: memory pressure (some, avg60) {pressure * 100:.1f} %")
+    else:
+        psi = Finding(
+            "wsl.psi", "info", "PSI is off (no /proc/pressure/memory): no memory-pressure metric", _PSI_FIX[ctx.system]
+        )
+    return [guest, psi]
+
+
+def _wslconfig(ctx: _Context) -> list[Finding]:
+    check = "wsl.wslconfig"
+    health = _health(ctx.snapshot, "wslconfig")
+    if health is None:
+        return [_disabled(check, "wslconfig")]
+    if not health.up:
+        return [_failed(check, health, 'set collectors.wslconfig.path (e.g. "/mnt/c/Users/<you>/.wslconfig")')]
+    snap = ctx.snapshot
+    info = snap.series("wslwatch_wsl_config_info")[0].labels
+    codes = sorted(s.labels["code"] for s in snap.series("wslwatch_wsl_config_problem"))
+    memory = snap.value("wslwatch_wsl_config_memory_limit_bytes")
+    swap = snap.value("wslwatch_wsl_config_swap_bytes")
+    source = "[experimental]" if info["section"] == "experimental" else "WSL's default"
+    effective = [f"autoMemoryReclaim {info['auto_memory_reclaim']} ({source})"]
+    effective += [f"memory {_size(memory)}"] if memory is not None else []
+    effective += [f"swap {_size(swap)}"] if swap is not None else []
+    path = info["path"]
+    where = path if path else "no .wslconfig (WSL's defaults apply)"
+    summary = Finding(check, "warn" if codes else "ok", f"{where}: " + ", ".join(effective))
+    if not codes:
+        return [summary]
+    problems = _wslconfig_problems(path, ctx.host) if path else []
+    lines = [f"line {p.where()}: {p.message}" if p.line else p.message for p in problems]
+    explained = {p.code for p in problems}
+    lines += [f"{code} (see docs/wslconfig.md)" for code in codes if code not in explained]
+    fix = f"edit {path}, then `wsl --shutdown` so the VM starts with the new settings" if path else ""
+    return [summary, Finding("wsl.wslconfig_problems", "warn", _listed(lines), fix)]
+
+
+def _wslconfig_problems(path: str, host: Host) -> list[Problem]:
+    """The file's problems with their lines, by the collector's own parser (empty if it cannot be read)."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read(WSLCONFIG_MAX_BYTES + 1)
+    except OSError:
+        return []
+    truncated = len(data) > WSLCONFIG_MAX_BYTES
+    text, decoding = decode_wslconfig(data[:WSLCONFIG_MAX_BYTES], truncated)
+    parsed = parse_wslconfig(text)
+    try:
+        basis = host.memory_basis()
+    except CollectorError:
+        return list(decoding + parsed.problems)
+    sizes = effective_sizes(parsed, basis.host_total_bytes, basis.default_memory_bytes)
+    return list(decoding + parsed.problems + sizes.problems)
+
+
+def _gpu(ctx: _Context) -> list[Finding]:
+    check = "gpu.nvml"
+    health = _health(ctx.snapshot, "gpu")
+    if health is None:
+        return [_disabled(check, "gpu")]
+    if not health.up:
+        reason = _RETRY_NOTE.sub("", health.reason or "NVML gave no reason")  # the daemon's retry plan
+        fix = "as the detail says; on a machine without an NVIDIA GPU, set [collectors.gpu] enabled = false"
+        return [Finding(check, "warn", reason, fix)]
+    snap = ctx.snapshot
+    gpus = snap.series("wslwatch_gpu_info")
+    driver = gpus[0].labels["driver_version"] if gpus else "?"
+    lines = [f"NVML works: driver {driver}, {len(gpus)} GPU{'s' * (len(gpus) != 1)}"]
+    for info in gpus:
+        ids = {"gpu": info.labels["gpu"]}
+        total = snap.value("wslwatch_gpu_memory_total_bytes", **ids)
+        vram = f", {_size(total)} VRAM" if total is not None else ""
+        missing = [what for what, name in _GPU_VALUES if snap.value(name, **ids) is None]
+        absent = f"; not reported by this driver: {', '.join(missing)}" if missing else ""
+        lines.append(f"GPU {info.labels['gpu']}: {info.labels['name']}{vram}{absent}")
+    return [Finding(check, "ok", "\n".join(lines))]
+
+
+_GPU_VALUES = (
+    ("memory", "wslwatch_gpu_memory_total_bytes"),
+    ("utilization", "wslwatch_gpu_utilization_ratio"),
+    ("temperature", "wslwatch_gpu_temperature_celsius"),
+    ("power", "wslwatch_gpu_power_watts"),
+)
+
+
+def _exporter(ctx: _Context) -> list[Finding]:
+    exporter = ctx.config.exporter
+    findings = []
+    if exporter.bind not in ("127.0.0.1", "::1", "localhost"):
+        findings.append(Finding("exporter.bind", "warn",
+                                f"/metrics would listen on {exporter.bind}: other machines can read it",
+                                'set exporter.bind = "127.0.0.1" unless a Prometheus on another machine scrapes it'))  # fmt: skip
+    if exporter.port == 0:
+        findings.append(Finding("exporter.port", "info", "exporter.port = 0: `wslwatch run` takes any free port"))
+        return findings
+    answer = who_serves(exporter.bind, exporter.port)
+    fix_other = f"stop that program, or choose another exporter.port (or `wslwatch run --port N`)"
+    found = {
+        "free": Finding("exporter.port", "ok", f"{answer.address} is free ({answer.detail})"),
+        "wslwatch": Finding("exporter.port", "info", f"{answer.address}: {answer.detail}: the daemon is running",
+                            "a second `wslwatch run` on this port would refuse to start"),
+        "other": Finding("exporter.port", "fail", f"{answer.address} is taken: {answer.detail}", fix_other),
+        "unknown": Finding("exporter.port", "warn", f"{answer.address}: {answer.detail}", fix_other),
+    }  # fmt: skip
+    return findings + [found[answer.state]]
+
+
+def _tray(platform: str, environ: Mapping[str, str], python: str) -> Finding:
+    answer = tray_backend(platform, environ, python)
+    if answer.state == "backend":
+        return Finding("tray.backend", "ok", f"`wslwatch run` would show its icon through {answer.detail}")
+    fix = (
+        "nothing, if no icon is wanted (`wslwatch run --headless`); otherwise run it in a desktop session "
+        "(WSLg sets DISPLAY inside WSL)"
+    )
+    return Finding("tray.backend", "info", f"{answer.detail}: alerts still reach /metrics and the log", fix)
