@@ -1,0 +1,89 @@
+"""The daemon and its process's life: suspended and resumed (a laptop's sleep), stopped mid-collection.
+
+The real daemon, the real APScheduler, real signals. Runs are counted through
+`wslwatch_collector_errors_total` of collectors pointed at sources that always fail: each
+run of such a collector adds exactly one.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from daemon_process import scrape, start_daemon
+from faults import errors, last_success, up, wait_metrics, write_fast_config
+from rigs.fake_nvml import FakeNvml
+
+INTERVAL_S = 0.25
+SUSPENDED_S = 4.0
+COUNTED = ("wsl_guest", "wslconfig")
+
+
+def test_suspend_and_resume_gives_no_burst_of_catch_up_runs(tmp_path: Path) -> None:
+    """SIGSTOP for 4 s, then SIGCONT: each collector runs at most once to catch up, then on its
+    interval again. Lost: the collections a suspended machine cannot make, and nothing else."""
+    config = write_fast_config(
+        tmp_path / "c.toml",
+        INTERVAL_S,
+        wsl_guest={"proc_root": str(tmp_path / "no-proc")},  # fails on every run: counts runs
+        wslconfig={"path": str(tmp_path)},  # a directory: fails on every run
+    )
+    daemon = start_daemon(config, env={})
+    try:
+        before = wait_metrics(daemon.url, lambda m: all(errors(m).get(c, 0) >= 2 for c in COUNTED))
+        started = time.monotonic()
+        daemon.proc.send_signal(signal.SIGSTOP)
+        time.sleep(SUSPENDED_S)
+        daemon.proc.send_signal(signal.SIGCONT)
+        resumed_at = time.time()
+        time.sleep(1.0)
+        after = scrape(daemon.url)
+        running_s = time.monotonic() - started - SUSPENDED_S
+    finally:
+        daemon.proc.send_signal(signal.SIGCONT)  # never leave it stopped, whatever failed
+        code = daemon.stop()
+    assert code == 0, "".join(daemon.log)
+    on_schedule = running_s / INTERVAL_S
+    for collector in COUNTED:
+        runs = errors(after)[collector] - errors(before)[collector]
+        # one catch-up run, one for the boundary; a burst would add SUSPENDED_S / INTERVAL_S = 16
+        assert 1 <= runs <= on_schedule + 2, f"{collector}: {runs} runs in {running_s:.2f}s of running time"
+    assert all(last_success(after)[c] >= resumed_at for c in ("host_memory", "process"))
+    assert all(up(after)[c] == 1.0 for c in ("host_memory", "process"))
+
+
+@pytest.mark.rig
+def test_sigterm_during_a_slow_collection_exits_cleanly(tmp_path: Path, fake_nvml: FakeNvml) -> None:
+    """A GPU collection stuck 1.5 s in the driver when SIGTERM comes: the daemon waits for it,
+    closes every collector and exits 0 without a traceback. Lost: nothing."""
+    fake_nvml.set(delay_ms=1500)
+    config = write_fast_config(tmp_path / "c.toml", gpu={"interval_s": 5.0})
+    daemon = start_daemon(config, env=fake_nvml.env())
+    time.sleep(0.3)  # the first GPU collection started with the scheduler and is in the driver now
+    asked = time.monotonic()
+    code = daemon.stop(timeout=15)
+    took = time.monotonic() - asked
+    log = "".join(daemon.log)
+    assert code == 0, log
+    assert "Traceback" not in log and "stopping" in log
+    assert took < 5.0, f"stopping took {took:.1f}s"
+
+
+@pytest.mark.rig
+def test_sigterm_with_a_hung_driver_does_not_wait_for_it(tmp_path: Path, fake_nvml: FakeNvml) -> None:
+    """A GPU collection that never returns (abandoned after its 0.5 s deadline): SIGTERM still
+    ends the daemon at once with exit 0. Lost: nothing; the hung call dies with the process."""
+    fake_nvml.set(delay_ms=60_000)
+    config = write_fast_config(tmp_path / "c.toml", gpu={"interval_s": 5.0, "timeout_s": 0.5})
+    daemon = start_daemon(config, env=fake_nvml.env())
+    wait_metrics(daemon.url, lambda m: up(m).get("gpu") == 0.0, what="the GPU collection abandoned")
+    asked = time.monotonic()
+    code = daemon.stop(timeout=15)
+    took = time.monotonic() - asked
+    log = "".join(daemon.log)
+    assert code == 0, log
+    assert "timed out after 0.5s" in log and "Traceback" not in log
+    assert took < 3.0, f"stopping took {took:.1f}s"
