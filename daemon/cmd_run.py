@@ -8,11 +8,15 @@ import signal
 import threading
 from typing import Any
 
+from wslwatch.daemon import logs
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
+from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
 from wslwatch.exporters.http import PortInUseError
 
 log = logging.getLogger(__name__)
+
+ALREADY_RUNNING = 3  # exit code: another wslwatch of this user runs (the systemd unit does not restart on it)
 
 
 def register(commands: Any) -> None:
@@ -28,14 +32,27 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     if isinstance(config, int):
         return config
-    daemon = Daemon.create(config)
+    instance = InstanceLock()
+    try:
+        instance.acquire()
+    except AlreadyRunning as exc:
+        return fail(f"{exc}; nothing was started. Stop it first, or use `wslwatch once`.", ALREADY_RUNNING)
+    try:
+        return _serve(args, Daemon.create(config), instance)
+    finally:
+        instance.release()
+
+
+def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock) -> int:
+    log.info("logging to %s", logs.log_to_file())
     try:
         server = daemon.start(args.bind, args.port)
     except PortInUseError as exc:
         return fail(
-            f"cannot serve /metrics: {exc.strerror}. Another wslwatch (or another program) holds it; "
+            f"cannot serve /metrics: {exc.strerror}. Another program holds it; "
             "stop it, or choose another port with --port or exporter.port in the config."
         )
+    instance.publish(server.url)
     log.info("serving %s", server.url)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
