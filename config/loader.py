@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import re
 import sys
@@ -66,7 +67,7 @@ def load_text(text: str, source: str = "<config>") -> Config:
             raise ConfigError([f"{source}:{match['line']}: invalid TOML: {match['what']}"]) from None
         raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
     problems: list[tuple[str, str]] = []
-    config = _build(Config, data, "", problems)
+    config: Config = _build(Config, data, "", problems)
     if problems:
         raise ConfigError([_where(source, text, key) + f" {key}: {what}" for key, what in problems])
     return config
@@ -156,6 +157,13 @@ def _convert(hint: Any, value: Any, name: str, problems: list[tuple[str, str]]) 
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
         return _build(typing.cast(type[Any], hint), value, name + ".", problems)
+    if origin in (dict, collections.abc.Mapping):
+        if not isinstance(value, dict):
+            problems.append((name, f"must be a table, got {_show(value)}"))
+            return _INVALID
+        item = typing.get_args(hint)[1]
+        entries = {key: _convert(item, v, f"{name}.{key}", problems) for key, v in value.items()}
+        return _INVALID if any(v is _INVALID for v in entries.values()) else entries
     if origin is tuple:
         item = typing.get_args(hint)[0]
         if not isinstance(value, list):

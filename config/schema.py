@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+
+from wslwatch.exporters.auth import hash_problem
 
 __all__ = [
     "CollectorConfig",
@@ -113,6 +115,12 @@ class CollectorsConfig:
 class ExporterConfig:
     bind: str = field(default="127.0.0.1", metadata=_key("address /metrics listens on", _host))
     port: int = field(default=9477, metadata=_key("port /metrics listens on (0: any free port)", _between(0, 65535)))
+    certfile: str = field(default="", metadata=_key("PEM certificate (chain) for HTTPS; empty: plain HTTP"))
+    keyfile: str = field(default="", metadata=_key("PEM private key of certfile; empty: the key is inside certfile"))
+    basic_auth_users: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata=_key("user = password hash (`wslwatch config hash-password`); empty: no password", hash_problem),
+    )
 
 
 @dataclass(frozen=True)

@@ -68,11 +68,18 @@ class Daemon:
         return cls(config, store, runners, Scheduler(runners))
 
     def start(self, bind: str | None = None, port: int | None = None) -> MetricsServer:
-        """Serve /metrics (raises `PortInUseError`), then start collecting at once."""
+        """Serve /metrics (raises `PortInUseError`, `TlsError`), then start collecting at once."""
         registry = CollectorRegistry(auto_describe=False)
         registry.register(StoreCollector(self.store.snapshot, wslwatch.__version__))
         exporter = self.config.exporter
-        self.server = serve(registry, bind or exporter.bind, exporter.port if port is None else port)
+        self.server = serve(
+            registry,
+            bind or exporter.bind,
+            exporter.port if port is None else port,
+            certfile=exporter.certfile,
+            keyfile=exporter.keyfile,
+            users=exporter.basic_auth_users,
+        )
         self.scheduler.start()
         return self.server
 

@@ -12,7 +12,7 @@ from wslwatch.daemon import logs
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
-from wslwatch.exporters.http import PortInUseError
+from wslwatch.exporters.http import PortInUseError, TlsError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock) -> 
             f"cannot serve /metrics: {exc.strerror}. Another program holds it; "
             "stop it, or choose another port with --port or exporter.port in the config."
         )
+    except TlsError as exc:
+        return fail(f"cannot serve /metrics: {exc}")
     instance.publish(server.url)
     log.info("serving %s", server.url)
     stop = threading.Event()

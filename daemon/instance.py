@@ -63,9 +63,10 @@ def _platform_lock(directory: Path) -> _Lock:
         from wslwatch.daemon._instance_windows import NamedMutex, user_sid
 
         return NamedMutex(f"Local\\wslwatch-{user_sid()}")
-    from wslwatch.daemon._instance_posix import FileLock
+    else:
+        from wslwatch.daemon._instance_posix import FileLock
 
-    return FileLock(directory / _LOCK)
+        return FileLock(directory / _LOCK)
 
 
 class InstanceLock:

@@ -1,0 +1,265 @@
+"""/metrics over HTTPS and behind basic auth: real servers, real TLS clients, certificates made here."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import ipaddress
+import logging
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from prometheus_client import CollectorRegistry, Gauge
+
+from wslwatch.exporters.auth import BasicAuth, PasswordHash, hash_password, hash_problem
+from wslwatch.exporters.http import MetricsServer, TlsError, exposure_warning, serve
+
+FAST = 1_000  # PBKDF2 rounds for tests; the default (600 000) is checked once, below
+
+
+@pytest.fixture(scope="module")
+def registry() -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=True)
+    Gauge("wslwatch_test_value", "A value for the HTTP tests.", registry=registry).set(42)
+    return registry
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, as PEM files."""
+    folder = tmp_path_factory.mktemp("tls")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wslwatch test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = folder / "cert.pem", folder / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return certfile, keyfile
+
+
+@pytest.fixture
+def servers() -> Iterator[list[MetricsServer]]:
+    started: list[MetricsServer] = []
+    yield started
+    for server in started:
+        server.close()
+
+
+def _get(url: str, *, user: str | None = None, password: str = "", cafile: Path | None = None) -> tuple[int, bytes, str]:
+    request = urllib.request.Request(url)
+    if user is not None:
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+    context = ssl.create_default_context(cafile=str(cafile)) if cafile else None
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return response.status, response.read(), ""
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers.get("WWW-Authenticate", "")
+
+
+# --- HTTPS --------------------------------------------------------------------------------------
+
+
+def test_https_scrape_with_a_verified_self_signed_certificate(
+    registry: CollectorRegistry, certificate: tuple[Path, Path], servers: list[MetricsServer]
+) -> None:
+    certfile, keyfile = certificate
+    server = serve(registry, "127.0.0.1", 0, certfile=str(certfile), keyfile=str(keyfile))
+    servers.append(server)
+
+    status, body, _ = _get(server.url, cafile=certfile)
+
+    assert server.url.startswith("https://127.0.0.1:")
+    assert status == 200
+    assert b"wslwatch_test_value 42.0" in body
+
+
+def test_plain_http_to_the_https_port_gets_no_metrics(
+    registry: CollectorRegistry, certificate: tuple[Path, Path], servers: list[MetricsServer]
+) -> None:
+    certfile, keyfile = certificate
+    server = serve(registry, "127.0.0.1", 0, certfile=str(certfile), keyfile=str(keyfile))
+    servers.append(server)
+
+    with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+        _get(server.url.replace("https://", "http://"))
+    assert _get(server.url, cafile=certfile)[0] == 200  # and the server still serves
+
+
+def test_a_silent_client_does_not_stall_other_scrapes(
+    registry: CollectorRegistry, certificate: tuple[Path, Path], servers: list[MetricsServer]
+) -> None:
+    certfile, keyfile = certificate
+    server = serve(registry, "127.0.0.1", 0, certfile=str(certfile), keyfile=str(keyfile))
+    servers.append(server)
+
+    with socket.create_connection(("127.0.0.1", server.port)):  # connects, never says hello
+        started = time.monotonic()
+        status, _, _ = _get(server.url, cafile=certfile)
+        waited = time.monotonic() - started
+
+    assert status == 200
+    assert waited < 5  # not the 10 s handshake timeout of the silent one
+
+
+def test_unusable_certificate_files_name_the_file(
+    registry: CollectorRegistry, tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    bogus = tmp_path / "bogus.pem"
+    bogus.write_text("not a certificate\n")
+    with pytest.raises(TlsError, match="bogus.pem"):
+        serve(registry, "127.0.0.1", 0, certfile=str(bogus))
+    with pytest.raises(TlsError, match="missing.pem"):
+        serve(registry, "127.0.0.1", 0, certfile=str(tmp_path / "missing.pem"))
+    with pytest.raises(TlsError, match="keyfile is set but exporter.certfile is not"):
+        serve(registry, "127.0.0.1", 0, keyfile=str(certificate[1]))
+
+
+# --- basic auth ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def guarded(registry: CollectorRegistry) -> Iterator[MetricsServer]:
+    """One server for the basic-auth tests (closing one waits for its 0.5 s poll)."""
+    users = {"prometheus": hash_password("correct horse", FAST), "grafana": hash_password("battery", FAST)}
+    server = serve(registry, "127.0.0.1", 0, users=users)
+    yield server
+    server.close()
+
+
+def test_basic_auth_refuses_without_credentials(guarded: MetricsServer) -> None:
+    status, body, challenge = _get(guarded.url)
+    assert status == 401
+    assert challenge == 'Basic realm="wslwatch", charset="UTF-8"'
+    assert b"wslwatch_test_value" not in body
+
+
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [("prometheus", "wrong"), ("prometheus", "battery"), ("nobody", "correct horse"), ("prometheus", "")],
+)
+def test_basic_auth_refuses_wrong_credentials(guarded: MetricsServer, user: str, password: str) -> None:
+    status, body, _ = _get(guarded.url, user=user, password=password)
+    assert status == 401
+    assert b"wslwatch_test_value" not in body
+
+
+def test_basic_auth_admits_each_user_with_their_password(guarded: MetricsServer) -> None:
+    for user, password in (("prometheus", "correct horse"), ("grafana", "battery"), ("prometheus", "correct horse")):
+        status, body, _ = _get(guarded.url, user=user, password=password)
+        assert status == 200
+        assert b"wslwatch_test_value 42.0" in body
+
+
+def test_malformed_authorization_headers_are_refused(guarded: MetricsServer) -> None:
+    for header in ("Basic !!!notbase64", "Bearer abc", "Basic " + base64.b64encode(b"no-colon").decode()):
+        request = urllib.request.Request(guarded.url, headers={"Authorization": header})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401
+
+
+def test_https_and_basic_auth_together(
+    registry: CollectorRegistry, certificate: tuple[Path, Path], servers: list[MetricsServer]
+) -> None:
+    certfile, keyfile = certificate
+    server = serve(
+        registry, "127.0.0.1", 0, certfile=str(certfile), keyfile=str(keyfile), users={"p": hash_password("pw", FAST)}
+    )
+    servers.append(server)
+    assert _get(server.url, cafile=certfile)[0] == 401
+    assert _get(server.url, user="p", password="pw", cafile=certfile)[0] == 200
+
+
+# --- the hash format ------------------------------------------------------------------------------
+
+
+def test_hash_format_round_trips_and_uses_the_documented_layout() -> None:
+    salt = bytes(range(16))
+    text = hash_password("pässword", iterations=FAST, salt=salt)
+    scheme, iterations, salt_b64, digest_b64 = text.split("$")
+
+    assert (scheme, iterations, salt_b64) == ("pbkdf2_sha256", "1000", base64.b64encode(salt).decode())
+    parsed = PasswordHash.parse(text)
+    assert parsed.matches("pässword") and not parsed.matches("password")
+    assert str(parsed) == text
+    # the documented construction, computed independently with the standard library
+    import hashlib
+
+    assert base64.b64decode(digest_b64) == hashlib.pbkdf2_hmac("sha256", "pässword".encode(), salt, 1000)
+
+
+def test_default_iterations_are_the_owasp_figure() -> None:
+    assert PasswordHash.parse(hash_password("x")).iterations == 600_000
+
+
+@pytest.mark.parametrize(
+    ("users", "problem"),
+    [
+        ({"a": "plain-text-password"}, "must look like pbkdf2_sha256$"),
+        ({"a": "pbkdf2_sha256$10$AAAA$" + base64.b64encode(bytes(32)).decode()}, "at least 1000"),
+        ({"a": "pbkdf2_sha256$1000$@@@$xyz"}, "must be base64"),
+        ({"a": "pbkdf2_sha256$1000$AAAA$AAAA"}, "must be 32 bytes"),
+        ({"a:b": hash_password("x", FAST)}, "without ':'"),
+    ],
+)
+def test_bad_hashes_are_explained(users: dict[str, str], problem: str) -> None:
+    found = hash_problem(users)
+    assert found is not None and problem in found
+
+
+def test_basic_auth_refuses_to_start_with_a_bad_hash() -> None:
+    with pytest.raises(ValueError, match="must look like"):
+        BasicAuth(lambda environ, start: [b""], {"a": "secret"})
+
+
+# --- exposure warning ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bind", "users", "tls", "warning"),
+    [
+        ("127.0.0.1", False, False, None),
+        ("::1", False, False, None),
+        ("localhost", False, False, None),
+        ("0.0.0.0", False, False, "can be read by anyone"),
+        ("192.168.1.20", True, False, "sends it unencrypted"),
+        ("::", True, True, None),
+        ("myhost.lan", False, False, "can be read by anyone"),
+    ],
+)
+def test_exposure_warning(bind: str, users: bool, tls: bool, warning: str | None) -> None:
+    found = exposure_warning(bind, users, tls)
+    assert (found is None) if warning is None else (found is not None and warning in found)
+
+
+def test_serving_on_loopback_logs_no_warning(
+    registry: CollectorRegistry, servers: list[MetricsServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="wslwatch.exporters.http"):
+        servers.append(serve(registry, "127.0.0.1", 0))
+    assert not caplog.records
