@@ -18,6 +18,7 @@ __all__ = [
     "Config",
     "ExporterConfig",
     "GpuConfig",
+    "HistoryConfig",
     "PathConfig",
     "VmmemConfig",
     "WslGuestConfig",
@@ -124,6 +125,13 @@ class ExporterConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    enabled: bool = field(default=True, metadata=_key("keep a rolling record of samples for `wslwatch report`"))
+    interval_s: float = field(default=15.0, metadata=_key("seconds between two recorded moments", _between(1, 3600)))
+    max_mb: float = field(default=32.0, metadata=_key("MiB per history file; two files are kept", _between(1, 4096)))
+
+
+@dataclass(frozen=True)
 class PathConfig:
     path: str = field(metadata=_key("directory whose I/O latency is probed", _non_empty))
     name: str = field(default="", metadata=_key("short name shown in the tray and alerts"))
@@ -136,5 +144,6 @@ class PathConfig:
 @dataclass(frozen=True)
 class Config:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
     collectors: CollectorsConfig = field(default_factory=CollectorsConfig)
     paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe"))

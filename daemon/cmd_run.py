@@ -11,6 +11,7 @@ from typing import Any
 from wslwatch.daemon import logs
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
+from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
 from wslwatch.exporters.http import PortInUseError, TlsError
 
@@ -38,13 +39,19 @@ def run(args: argparse.Namespace) -> int:
     except AlreadyRunning as exc:
         return fail(f"{exc}; nothing was started. Stop it first, or use `wslwatch once`.", ALREADY_RUNNING)
     try:
-        return _serve(args, Daemon.create(config), instance)
+        log.info("logging to %s", logs.log_to_file())
+        daemon = Daemon.create(config)
+        history = _history(daemon, instance)
+        try:
+            return _serve(args, daemon, instance)
+        finally:
+            if history is not None:
+                history.close()
     finally:
         instance.release()
 
 
 def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock) -> int:
-    log.info("logging to %s", logs.log_to_file())
     try:
         server = daemon.start(args.bind, args.port)
     except PortInUseError as exc:
@@ -65,3 +72,13 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock) -> 
         log.info("stopping")
         daemon.stop()
     return 0
+
+
+def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
+    """The rolling record `wslwatch report` reads; only the instance holding the lock writes it."""
+    settings = daemon.config.history
+    if not settings.enabled:
+        return None
+    history = HistoryFile(history_path(instance.directory), settings.interval_s, int(settings.max_mb * 2**20))
+    daemon.store.subscribe(history.on_snapshot)
+    return history
