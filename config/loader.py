@@ -53,7 +53,8 @@ def load(path: Path | None) -> Config:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([f"{path}:{line}: not UTF-8 text; save the file as UTF-8"]) from None
     return load_text(text, str(path))
 
 

@@ -112,9 +112,10 @@ class MetricsServer:
 
     @property
     def url(self) -> str:
-        host = str(self.server.server_address[0])
-        host = f"[{host}]" if ":" in host else host
-        return f"{'https' if self.tls else 'http'}://{host}:{self.port}/metrics"
+        address = self.server.server_address[0]
+        host = address.decode() if isinstance(address, bytes) else address
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://[{host}]:{self.port}/metrics" if ":" in host else f"{scheme}://{host}:{self.port}/metrics"
 
     def close(self) -> None:
         self.server.shutdown()
