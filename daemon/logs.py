@@ -70,7 +70,7 @@ def configure(level: str, *, console: bool) -> None:
     root.setLevel(level)
     _remove(root, _CONSOLE_HANDLER)
     if console:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderr()
         handler.set_name(_CONSOLE_HANDLER)
         handler.setFormatter(logging.Formatter(_FORMAT))
         root.addHandler(handler)
@@ -91,6 +91,17 @@ def log_to_file(path: Path | None = None, max_bytes: int = MAX_BYTES, backups: i
     handler.setFormatter(logging.Formatter(_FORMAT))
     root.addHandler(handler)
     return path
+
+
+class _CurrentStderr(logging.Handler):
+    """Writes to whatever `sys.stderr` is when a record comes (it may be replaced after set-up)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001 - logging's own contract: report, never raise
+            self.handleError(record)
 
 
 def _remove(root: logging.Logger, name: str) -> None:
