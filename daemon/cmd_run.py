@@ -52,6 +52,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock) -> int:
+    stop = threading.Event()
+    # Installed before "serving" is logged, as a stop may come right after. Python runs a handler
+    # in the main thread only when that thread runs bytecode: the signal may land on another
+    # thread and leave a bare `stop.wait()` blocked, so the wait below wakes every second. The
+    # handler sets the event from another thread: in the main thread it could run while
+    # `stop.wait()` holds the event's lock, and `set()` would wait for that lock forever.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: threading.Thread(target=stop.set, name="stop").start())
     try:
         server = daemon.start(args.bind, args.port)
     except PortInUseError as exc:
@@ -63,11 +71,9 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock) -> 
         return fail(f"cannot serve /metrics: {exc}")
     instance.publish(server.url)
     log.info("serving %s", server.url)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     try:
-        stop.wait()
+        while not stop.wait(1.0):
+            pass
     finally:
         log.info("stopping")
         daemon.stop()
