@@ -136,7 +136,8 @@ def _build(cls: type[Any], data: Any, prefix: str, problems: list[tuple[str, str
         check = fields[key].metadata.get("check")
         wrong = check(converted) if check else None
         if wrong:
-            problems.append((name, f"{wrong}, got {_show(value)}"))
+            shown = "" if isinstance(value, dict) else f", got {_show(value)}"  # a table's check names the entry
+            problems.append((name, f"{wrong}{shown}"))
             continue
         values[key] = converted
     missing = [k for k, f in fields.items() if k not in values and _required(f)]

@@ -81,6 +81,8 @@ def _hash_password(args: argparse.Namespace) -> int:
     """Read a password (hidden prompt on a terminal, else one line of stdin) and print its hash."""
     if args.iterations < auth.MIN_ITERATIONS:
         return fail(f"--iterations must be at least {auth.MIN_ITERATIONS}")
+    if sys.stdin is None:  # started windowless (pythonw): nowhere to read a password from
+        return fail("no console to read the password from; run `wslwatch config hash-password` in a terminal")
     if sys.stdin.isatty():
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from prometheus_client import CollectorRegistry, Gauge
 
+from rigs import need
 from wslwatch.exporters.auth import BasicAuth, PasswordHash, hash_password, hash_problem
 from wslwatch.exporters.http import MetricsServer, TlsError, exposure_warning, serve
 
@@ -263,3 +264,102 @@ def test_serving_on_loopback_logs_no_warning(
     with caplog.at_level(logging.WARNING, logger="wslwatch.exporters.http"):
         servers.append(serve(registry, "127.0.0.1", 0))
     assert not caplog.records
+
+
+# --- a real Prometheus scrapes it ---------------------------------------------------------------
+
+
+@pytest.mark.rig
+def test_prometheus_scrapes_over_https_with_basic_auth(
+    registry: CollectorRegistry, certificate: tuple[Path, Path], servers: list[MetricsServer], tmp_path: Path
+) -> None:
+    """The config documented in docs/windows.md, in Debian's real Prometheus: right password up, wrong down."""
+    try:
+        from rigs.prometheus import PROMETHEUS, start_prometheus
+    except ImportError:  # the Prometheus rig comes with the `prom` branch
+        need(False, "tests/rigs/prometheus.py (the Prometheus rig)")
+        return
+    need(PROMETHEUS is not None, "prometheus (Debian package)")
+    certfile, keyfile = certificate
+    server = serve(
+        registry,
+        "127.0.0.1",
+        0,
+        certfile=str(certfile),
+        keyfile=str(keyfile),
+        users={"prometheus": hash_password("correct horse", FAST)},
+    )
+    servers.append(server)
+    password_file = tmp_path / "wslwatch.pw"
+    password_file.write_text("correct horse")
+
+    def job(name: str, basic_auth: dict[str, str]) -> dict[str, object]:
+        return {
+            "job_name": name,
+            "scheme": "https",
+            "tls_config": {"ca_file": str(certfile)},
+            "basic_auth": basic_auth,
+            "static_configs": [{"targets": [f"127.0.0.1:{server.port}"]}],
+        }
+
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [
+            job("right", {"username": "prometheus", "password_file": str(password_file)}),
+            job("wrong", {"username": "prometheus", "password": "battery"}),
+        ],
+    }
+    with start_prometheus(tmp_path / "prometheus", config) as prometheus:
+        up = prometheus.query_until("up", 20, accept=lambda result: len(result) == 2)
+        value = prometheus.query_until('wslwatch_test_value{job="right"}', 20)
+    assert {r["metric"]["job"]: r["value"][1] for r in up} == {"right": "1", "wrong": "0"}
+    assert value[0]["value"][1] == "42"
+
+
+# --- `wslwatch config hash-password` -------------------------------------------------------------
+
+
+def test_hash_password_reads_stdin_and_prints_a_hash_that_verifies() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "wslwatch", "config", "hash-password", "--iterations", "1000"],
+        input="correct horse\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    printed = PasswordHash.parse(done.stdout.strip())
+    assert printed.iterations == 1000 and printed.matches("correct horse")
+    assert hash_problem({"prometheus": done.stdout.strip()}) is None
+
+
+def test_hash_password_refuses_an_empty_password_and_too_few_iterations() -> None:
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "wslwatch", "config", "hash-password"]
+    empty = subprocess.run(argv, input="\n", capture_output=True, text=True, timeout=60)
+    few = subprocess.run([*argv, "--iterations", "10"], input="x\n", capture_output=True, text=True, timeout=60)
+    assert (empty.returncode, empty.stdout) == (2, "")
+    assert "empty password" in empty.stderr
+    assert (few.returncode, few.stdout) == (2, "")
+    assert "at least 1000" in few.stderr
+
+
+def test_a_bad_hash_in_the_config_is_refused_with_its_line(tmp_path: Path) -> None:
+    from wslwatch.config import ConfigError, load
+
+    path = tmp_path / "c.toml"
+    path.write_text('[exporter]\nbind = "0.0.0.0"\n\n[exporter.basic_auth_users]\nalice = "hunter2"\n')
+    with pytest.raises(ConfigError) as refused:
+        load(path)
+    assert refused.value.problems == [
+        f"{path}:4: exporter.basic_auth_users: alice: must look like pbkdf2_sha256$<iterations>$<salt>$<hash> "
+        "(make one with `wslwatch config hash-password`)"
+    ]
+    good = hash_password("pw", FAST)
+    path.write_text(f'[exporter]\nbasic_auth_users = {{ alice = "{good}" }}\n')
+    assert dict(load(path).exporter.basic_auth_users) == {"alice": good}

@@ -90,3 +90,7 @@ def session_lines(minutes: int = 120, step_s: float = 15.0, seed: int = 7) -> li
 
 def _s(name: str, value: float, **labels: str) -> dict[str, object]:
     return {"name": name, "labels": labels, "value": value}
+
+
+if __name__ == "__main__":  # `python tests/rigs/session.py > session.jsonl` (the docs picture's input)
+    print("\n".join(session_lines()))
