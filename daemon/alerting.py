@@ -82,6 +82,7 @@ class _Track:
     since: float
     last_held: float
     finding: Finding
+    fired: str = ""  # what the alert said when it fired: its resolution quotes it
 
     def alert(self, state: str | None = None, summary: str | None = None) -> Alert:
         return Alert(
@@ -175,7 +176,7 @@ class RuleEngine:
         track = self._tracks.get(key)
         if track is None:
             state = "firing" if for_s <= 0 else "pending"
-            track = _Track(key[0], key[1], dict(finding.labels), state, now, now, finding)
+            track = _Track(key[0], key[1], dict(finding.labels), state, now, now, finding, finding.what)
             self._tracks[key] = track
             return track.alert()
         track.last_held = now
@@ -183,6 +184,7 @@ class RuleEngine:
         if track.state == "pending" and now - track.since >= for_s:
             track.state = "firing"
             track.since = now
+            track.fired = finding.what
             return track.alert()
         return None
 
@@ -196,7 +198,7 @@ class RuleEngine:
         del self._tracks[key]
         firing_for = format_duration(now - track.since)
         track.since = now
-        return track.alert("resolved", f"Resolved after {firing_for} (was: {track.finding.what})")
+        return track.alert("resolved", f"Resolved after {firing_for} (was: {track.fired})")
 
 
 def format_duration(seconds: float) -> str:

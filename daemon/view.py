@@ -41,6 +41,12 @@ class View:
             self._cache[name] = self._history(name)
         return self._cache[name].get(series_key(name, labels), ())
 
+    def value_at(self, name: str, labels: Mapping[str, str], ts: float) -> float | None:
+        """A series' value at time `ts`: its newest point at or before `ts`."""
+        points = self.points(name, labels)
+        index = _last_at_or_before(points, ts)
+        return None if index is None else points[index][1]
+
     def window(self, name: str, labels: Mapping[str, str], seconds: float) -> Points | None:
         """The points of the last `seconds` of a series, starting at the newest point at or before
         its beginning, so the whole window is covered; None when the history is shorter."""

@@ -42,6 +42,8 @@ __all__ = [
 #: Bytes per page in the guest's pswpin/pswpout (4 KiB on every WSL kernel).
 PAGE_BYTES = 4096
 _NO_LABELS: dict[str, str] = {}
+#: A window shorter than any collection interval: from the previous reading to the newest.
+_LAST_INTERVAL = 1.0
 _MORE_MEMORY = "or a larger memory= under [wsl2] in .wslconfig"
 
 
@@ -123,11 +125,15 @@ class ReclaimGateBlocked(ConfiguredRule[ReclaimGateBlockedConfig]):
             return
         c = self.config
         cache = memory.reclaimable
-        cpu = cpu_share(view, RECLAIM_DELAY_S[mode])
-        if cpu is None or cache < max(c.min_cache_gib * GIB, c.min_cache_ratio * memory.total):
+        if cache < max(c.min_cache_gib * GIB, c.min_cache_ratio * memory.total):
             return
-        # Gate not met even by released WSL's user-time test, yet all non-idle time is small.
-        if cpu.user <= WSL_IDLE_GATE or cpu.busy > c.max_cpu:
+        # Over WSL's gate window and over the last interval alike: not idle even by released
+        # WSL's user-time test, yet little CPU in all (a run's busy tail in the window is not it).
+        cpu = cpu_share(view, RECLAIM_DELAY_S[mode])
+        last = cpu_share(view, _LAST_INTERVAL)
+        if cpu is None or last is None:
+            return
+        if min(cpu.user, last.user) <= WSL_IDLE_GATE or max(cpu.busy, last.busy) > c.max_cpu:
             return
         working_set = vm_working_set(view)
         held = "" if working_set is None else f" (WSL VM {gb(working_set)})"

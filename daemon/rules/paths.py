@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from wslwatch.config.schema import PathConfig, PathCrossOsConfig, PathSlowConfig, PathStalledConfig
 from wslwatch.daemon.alerting import Active, Finding
@@ -13,6 +13,8 @@ from wslwatch.daemon.view import View, histogram_quantile
 __all__ = ["PathCrossOs", "PathSlow", "PathStalled"]
 
 _TRUE = ("true", "1", "yes")
+_BUCKETS = "wslwatch_path_io_latency_seconds_bucket"
+_COUNTS = "wslwatch_path_io_latency_seconds_count"
 _DEFAULT_INTERVAL_S = PathConfig(path="-").interval_s
 _MOVE = "Try: keep the data on the side where training runs (in WSL: the Linux filesystem, e.g. under ~)"
 
@@ -53,21 +55,30 @@ class PathCrossOs(_PathRule[PathCrossOsConfig]):
 
 
 class PathSlow(_PathRule[PathSlowConfig]):
-    """The pooled median of a path's metadata operations over its last probe cycle is slow."""
+    """The pooled median of a path's metadata operations in its last probe cycle is slow.
+
+    The last cycle is the last rise of each operation's observation count; a cycle older than
+    two probe intervals no longer counts (a stalled probe is `path_stalled`'s business).
+    """
 
     name = "path_slow"
-    _BUCKETS = "wslwatch_path_io_latency_seconds_bucket"
 
     def evaluate(self, view: View, active: Active) -> Iterator[Finding]:
         c = self.config
+        cycles = {
+            (s.labels.get("path", ""), s.labels.get("op", "")): self._last_cycle(view, s.labels)
+            for s in view.series(_COUNTS)
+            if s.labels.get("op") in c.ops
+        }
         pooled: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
-        for sample in view.series(self._BUCKETS):
-            path, op = sample.labels.get("path", ""), sample.labels.get("op", "")
-            if op not in c.ops or "le" not in sample.labels:
+        for sample in view.series(_BUCKETS):
+            path = sample.labels.get("path", "")
+            cycle = cycles.get((path, sample.labels.get("op", "")))
+            if cycle is None or "le" not in sample.labels:
                 continue
-            found = view.increase(self._BUCKETS, sample.labels, 1.5 * self._interval_s(path))
-            if found is not None:
-                pooled[path][float(sample.labels["le"])] += found[0]
+            before = view.value_at(_BUCKETS, sample.labels, cycle[0]) or 0.0
+            after = view.value_at(_BUCKETS, sample.labels, cycle[1]) or 0.0
+            pooled[path][float(sample.labels["le"])] += after - before if after >= before else after
         for path, buckets in pooled.items():
             median = histogram_quantile(0.5, list(buckets.items()))
             line = c.clear_threshold_s if active({"path": path}, self.severity) else c.threshold_s
@@ -75,10 +86,19 @@ class PathSlow(_PathRule[PathSlowConfig]):
                 continue
             yield Finding(
                 {"path": path},
-                f"Path {self._title(path)}: median {', '.join(c.ops)} latency {median * 1000:.1f} ms "
-                f"in the last probe (slow above {c.threshold_s * 1000:g} ms)",
+                f"Path {self._title(path)}: file operations (open, stat, create) take {median * 1000:.1f} ms "
+                f"(median of the last probe; slow above {c.threshold_s * 1000:g} ms)",
                 f"reading many small files from it will be slow. {_MOVE}",
             )
+
+    def _last_cycle(self, view: View, labels: Mapping[str, str]) -> tuple[float, float] | None:
+        """`(before, after)`: the times around the last rise of an op's observation count."""
+        counts = view.points(_COUNTS, labels)
+        for i in range(len(counts) - 1, 0, -1):
+            if counts[i][1] != counts[i - 1][1]:
+                fresh = view.now - counts[i][0] <= 2 * self._interval_s(labels.get("path", ""))
+                return (counts[i - 1][0], counts[i][0]) if fresh else None
+        return None
 
 
 class PathStalled(_PathRule[PathStalledConfig]):
