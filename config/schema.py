@@ -225,8 +225,8 @@ class VramHeldIdleConfig(RuleConfig):
 @dataclass(frozen=True)
 class ReclaimStalledConfig(RuleConfig):
     min_cache_gib: float = _amount(1.0, "guest reclaimable cache (GiB) below which nothing is left to reclaim")
-    dropcache_min_drop: float = _share(0.5, "dropCache mode: share of the cache that must be gone after the delay")
-    gradual_min_drop: float = _share(0.1, "gradual mode: share of the cache that must be gone after the delay")
+    dropcache_min_drop: float = _share(0.5, "share of the cache dropCache mode must have freed after its delay")
+    gradual_min_drop: float = _share(0.1, "share of the cache gradual mode must have freed after its delay")
     for_s: float = _seconds(
         180.0, "seconds beyond WSL's own idle delay (dropCache 600 s, gradual 180 s) before the alert fires"
     )
@@ -236,8 +236,8 @@ class ReclaimStalledConfig(RuleConfig):
 class VmNotReleasingConfig(RuleConfig):
     min_gap_gib: float = _amount(1.5, "GiB the VM process holds beyond the guest's used memory (MemTotal - MemFree)")
     min_gap_ratio: float = _share(0.20, "that gap as a share of the VM's working set (the larger line applies)")
-    clear_gap_gib: float = _amount(1.0, "the alert clears when the gap is below this many GiB ...")
-    clear_gap_ratio: float = _share(0.15, "... and below this share of the working set")
+    clear_gap_gib: float = _amount(1.0, "the alert clears when the gap is below this many GiB")
+    clear_gap_ratio: float = _share(0.15, "and below this share of the working set")
     for_s: float = _seconds(600.0, "seconds the gap must last before the alert fires")
 
     def cross_check(self) -> list[tuple[str, str]]:
@@ -246,8 +246,8 @@ class VmNotReleasingConfig(RuleConfig):
 
 @dataclass(frozen=True)
 class ReclaimGateBlockedConfig(RuleConfig):
-    min_cache_gib: float = _amount(2.0, "guest reclaimable cache (GiB) that is worth reclaiming ...")
-    min_cache_ratio: float = _share(0.25, "... or this share of guest MemTotal, whichever is larger")
+    min_cache_gib: float = _amount(2.0, "guest reclaimable cache (GiB) worth reclaiming")
+    min_cache_ratio: float = _share(0.25, "or this share of guest MemTotal, whichever is larger")
     max_cpu: float = _share(0.05, "guest CPU busy share up to which the guest still looks idle to a person")
     for_s: float = _seconds(1800.0, "seconds the guest must stay just above WSL's idle gate before the alert fires")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wslwatch.daemon.view import View
+from wslwatch.daemon.view import Points, View
 
 __all__ = [
     "CpuShare",
@@ -105,19 +105,35 @@ def cpu_share(view: View, seconds: float) -> CpuShare | None:
 
 def idle_since(view: View, gate: float = WSL_IDLE_GATE) -> float | None:
     """When the guest's current idle run began (every collection interval since then at or
-    below `gate` busy); None if the last interval was busy or nothing is known."""
-    points = {mode: view.points(_CPU, {"mode": mode}) for mode in _ALL_MODES}
-    if not points["user"] or not points["idle"]:
+    below `gate` busy); None if the last interval was busy or nothing is known.
+
+    Walks back from the newest reading only as far as the run goes; every mode's series has
+    a point per collection, so the k-th newest points of all modes belong together.
+    """
+    present = [(mode in _BUSY_MODES, points) for mode in _ALL_MODES if (points := view.points(_CPU, {"mode": mode}))]
+    if len(present) < 2:
         return None
-    values = {mode: dict(series) for mode, series in points.items() if series}
-    times = [ts for ts, _ in points["user"] if all(ts in by_time for by_time in values.values())]
-    total = [sum(by_time[ts] for by_time in values.values()) for ts in times]
-    busy = [sum(values[mode][ts] for mode in _BUSY_MODES if mode in values) for ts in times]
+    newer = _reading(present, 1)
     since = None
-    for i in range(len(times) - 1, 0, -1):
-        d_total = total[i] - total[i - 1]
-        d_busy = busy[i] - busy[i - 1]
+    for k in range(2, min(len(points) for _, points in present) + 1):
+        older = _reading(present, k)
+        if newer is None or older is None:
+            break
+        d_total, d_busy = newer[2] - older[2], newer[1] - older[1]
         if d_total <= 0 or d_busy < 0 or d_busy > gate * d_total:
             break
-        since = times[i - 1]
+        since, newer = older[0], older
     return since
+
+
+def _reading(present: list[tuple[bool, Points]], k: int) -> tuple[float, float, float] | None:
+    """`(ts, busy, total)` CPU seconds of the k-th newest collection, or None if the modes disagree."""
+    ts = present[0][1][-k][0]
+    busy = total = 0.0
+    for is_busy, points in present:
+        when, value = points[-k]
+        if when != ts:
+            return None
+        total += value
+        busy += value if is_busy else 0.0
+    return ts, busy, total

@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Iterator, Mapping, Sequence
 
 from wslwatch.config.schema import PathConfig, PathCrossOsConfig, PathSlowConfig, PathStalledConfig
-from wslwatch.daemon.alerting import Active, Finding
+from wslwatch.daemon.alerting import Active, Finding, format_duration
 from wslwatch.daemon.rules._base import C, ConfiguredRule
 from wslwatch.daemon.view import View, histogram_quantile
 
@@ -111,9 +111,11 @@ class PathStalled(_PathRule[PathStalledConfig]):
             if sample.labels.get("status") != "stalled" or sample.value != 1:
                 continue
             path = sample.labels.get("path", "")
+            last = view.value("wslwatch_path_probe_last_success_timestamp_seconds", path=path)
+            since = f" for {format_duration(view.now - last)}" if last else ""
             yield Finding(
                 {"path": path},
-                f"The probe of path {self._title(path)} has stalled: the filesystem does not answer",
+                f"The probe of path {self._title(path)} has stalled{since}: the filesystem does not answer",
                 "anything that reads it hangs. Try: check the disk or share behind it "
                 "(a dead /mnt drive in WSL clears with wsl --shutdown)",
             )
