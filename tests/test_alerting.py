@@ -112,14 +112,16 @@ def test_no_notification_without_a_firing_transition(values: list[float], renoti
 @settings(max_examples=150, deadline=None)
 @given(shares, st.lists(st.sampled_from([0.10, 0.12, 0.149]), min_size=1, max_size=40))
 def test_no_flapping_inside_the_hysteresis_band(prefix: list[float], band: list[float]) -> None:
-    run = drive(prefix + band)
-    band_starts = T0 + len(prefix) * STEP
+    values = prefix + [0.05] * 5 + band  # 150 s low: firing when the band starts
+    run = drive(values)
+    band_starts = T0 + (len(prefix) + 5) * STEP
+    assert [a.state for a in run.exported[len(prefix) + 4]] == ["firing"]
     for when, alert in run.transitions:
-        value = (prefix + band)[round((when - T0) / STEP)]
+        value = values[round((when - T0) / STEP)]
         if alert.state == "pending":
             assert value < FIRE, "an alert may only start below the firing line"
         if alert.state == "resolved":
-            back = [v for i, v in enumerate(prefix + band) if when - CLEAR_FOR_S < T0 + i * STEP <= when]
+            back = [v for i, v in enumerate(values) if when - CLEAR_FOR_S < T0 + i * STEP <= when]
             assert all(v >= CLEAR for v in back), "resolved only after clear_for above the clear line"
         if when >= band_starts:
             assert alert.state == "firing", f"{alert.state} at {when} while inside the band"
