@@ -108,10 +108,6 @@ class RuleEngine:
         self._alerts: tuple[Alert, ...] = ()
         self._broken: set[str] = set()
 
-    @property
-    def rules(self) -> tuple[str, ...]:
-        return tuple(self._rules)
-
     def subscribe(self, listener: AlertListener) -> None:
         """Call `listener` after every evaluation, in evaluation order."""
         self._listeners.append(listener)

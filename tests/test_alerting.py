@@ -146,6 +146,21 @@ def test_snooze_holds_back_notifications_but_not_the_exported_state(
         assert snoozed.told == []
 
 
+def test_unsnooze_ends_a_snooze_and_snoozes_lists_the_running_ones() -> None:
+    clock = [T0]
+    told = Told(clock)
+    dispatcher = Dispatcher([told], 0.0)
+    dispatcher.snooze(ALL_RULES, T0 + 3600)
+    dispatcher.snooze("vram_high", T0 + 60)
+    assert dispatcher.snoozes(T0 + 100) == {ALL_RULES: T0 + 3600}
+    alert = Alert("guest_memory_low", "warning", "firing", {}, "s", T0)
+    dispatcher.deliver(T0 + 100, [alert], [alert])
+    assert told.seen == []
+    dispatcher.unsnooze(ALL_RULES)
+    dispatcher.deliver(T0 + 115, [], [alert])
+    assert [a for _, a in told.seen] == [alert]
+
+
 def test_snooze_of_another_rule_changes_nothing() -> None:
     values = [0.3] * 3 + [0.05] * 10 + [0.3] * 10
     assert drive(values, snooze=(0, 100), snooze_rule="vram_high").told == drive(values).told

@@ -14,6 +14,7 @@ from wslwatch.daemon.view import Points, View
 __all__ = [
     "CpuShare",
     "GuestMemory",
+    "MODE_NAMES",
     "RECLAIM_DELAY_S",
     "WSL_IDLE_GATE",
     "cpu_share",
