@@ -10,7 +10,10 @@ from prometheus_client import CollectorRegistry
 
 import wslwatch
 from wslwatch.config.schema import Config
-from wslwatch.core import Collector
+from wslwatch.core import Collector, Notifier
+from wslwatch.daemon.alerting import RuleEngine
+from wslwatch.daemon.notify import Dispatcher, LogNotifier
+from wslwatch.daemon.rules import create_engine
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.daemon.scheduler import Scheduler
 from wslwatch.daemon.store import Store
@@ -53,24 +56,33 @@ def build_runners(config: Config, store: Store, clock: Callable[[], float] = tim
 
 @dataclass
 class Daemon:
-    """Scheduler + store + exporter, started and stopped as one."""
+    """Scheduler + store + rules + exporter, started and stopped as one."""
 
     config: Config
     store: Store
     runners: list[CollectorRunner]
     scheduler: Scheduler
+    engine: RuleEngine
+    notifications: Dispatcher
     server: MetricsServer | None = None
 
     @classmethod
     def create(cls, config: Config) -> Daemon:
         store = Store()
         runners = build_runners(config, store)
-        return cls(config, store, runners, Scheduler(runners))
+        engine = create_engine(config, store)
+        notifications = Dispatcher([LogNotifier()], config.alerts.renotify_s)
+        engine.subscribe(notifications.deliver)
+        return cls(config, store, runners, Scheduler(runners), engine, notifications)
+
+    def add_notifier(self, notifier: Notifier) -> None:
+        """Tell `notifier` (the tray's, a webhook) about alerts too; the log is always told."""
+        self.notifications.add(notifier)
 
     def start(self, bind: str | None = None, port: int | None = None) -> MetricsServer:
         """Serve /metrics (raises `PortInUseError`), then start collecting at once."""
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(StoreCollector(self.store.snapshot, wslwatch.__version__))
+        registry.register(StoreCollector(self.store.snapshot, wslwatch.__version__, self.engine.alerts))
         exporter = self.config.exporter
         self.server = serve(registry, bind or exporter.bind, exporter.port if port is None else port)
         self.scheduler.start()

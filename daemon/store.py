@@ -130,6 +130,8 @@ class Store:
         points = self._history.get(key)
         if points is None:
             points = self._history[key] = deque(maxlen=self._max_points)
+        if points and ts <= points[-1][0]:
+            return  # the same reading again (or an older one): history keeps one point per time
         points.append((ts, value))
         horizon = ts - self._history_s
         while points and points[0][0] < horizon:
