@@ -19,9 +19,21 @@ _PROBLEMS = {
         "autoMemoryReclaim is under [wsl2] in {file}, where WSL ignores it",
         f"Try: move it under [experimental], {_RESTART}",
     ),
-    "reclaim_unknown_value": (
+    "unknown_reclaim_value": (
         "autoMemoryReclaim in {file} has a value WSL does not know, so WSL uses dropCache",
         f"Try: gradual, dropCache or disabled, {_RESTART}",
+    ),
+    "bad_size": (
+        "a size in {file} is not one WSL accepts, so WSL uses its default",
+        f"Try: whole numbers with upper-case units such as 8GB or 512MB, {_RESTART}",
+    ),
+    "unknown_key": (
+        "{file} sets a key WSL does not know, or under the wrong section; WSL ignores it",
+        f"Try: the key and its line are in wslwatch's log; fix or remove it, {_RESTART}",
+    ),
+    "page_reporting_deprecated": (
+        "{file} sets pageReporting, which WSL no longer reads",
+        f"Try: remove it; use autoMemoryReclaim under [experimental], {_RESTART}",
     ),
     "changed_after_vm_start": (
         "{file} changed after the WSL VM started, so the VM still runs with the old settings",
