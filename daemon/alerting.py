@@ -116,6 +116,13 @@ class RuleEngine:
         """The pending and firing alerts of the last evaluation (safe from any thread)."""
         return self._alerts
 
+    def replace_rules(self, rules: Sequence[Rule]) -> None:
+        """Judge with `rules` from now on; alerts of rules that are gone are dropped, others kept."""
+        with self._lock:
+            self._rules = {rule.name: rule for rule in rules}
+            self._tracks = {key: track for key, track in self._tracks.items() if key[0] in self._rules}
+            self._alerts = tuple(track.alert() for track in self._tracks.values())
+
     def on_snapshot(self, snapshot: Snapshot) -> None:
         """A Store listener: evaluate every rule at the snapshot's time.
 

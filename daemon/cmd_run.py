@@ -8,6 +8,7 @@ import signal
 import threading
 from typing import Any
 
+from wslwatch.config import default_config_path
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.exporters.http import PortInUseError
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     if isinstance(config, int):
         return config
-    return serve_until_stopped(Daemon.create(config), args)
+    return serve_until_stopped(Daemon.create(config, args.config or default_config_path()), args)
 
 
 def serve_until_stopped(daemon: Daemon, args: argparse.Namespace) -> int:

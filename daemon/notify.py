@@ -55,6 +55,18 @@ class Dispatcher:
         with self._lock:
             self._notifiers.append(notifier)
 
+    def set_renotify(self, renotify_s: float) -> None:
+        """Repeat a still-firing alert every `renotify_s` from now on (0: never)."""
+        with self._lock:
+            self._renotify_s = renotify_s
+
+    def announce(self, alert: Alert) -> None:
+        """Tell every notifier about `alert` now, ungated: wslwatch's own news, not a rule's."""
+        with self._lock:
+            notifiers = list(self._notifiers)
+        for notifier in notifiers:
+            self._tell(notifier, alert)
+
     def snooze(self, rule: str, until: float) -> None:
         """Hold back notifications of `rule` (or of every rule: `ALL_RULES`) until time `until`."""
         with self._lock:
