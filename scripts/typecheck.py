@@ -33,7 +33,17 @@ def package_dirs(root: Path) -> dict[str, Path]:
     """`{dotted package: repository folder}` from pyproject.toml's setuptools `package-dir`."""
     setuptools = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     mapping: dict[str, str] = setuptools.get("package-dir", {})
-    return {package: root / mapping.get(package, package.replace(".", "/")) for package in setuptools["packages"]}
+    return {package: root / _folder(package, mapping) for package in setuptools["packages"]}
+
+
+def _folder(package: str, mapping: dict[str, str]) -> str:
+    """Setuptools' rule: the longest mapped parent's folder, then the rest of the name as folders."""
+    parts = package.split(".")
+    for cut in range(len(parts), -1, -1):
+        parent = ".".join(parts[:cut])
+        if parent in mapping:
+            return "/".join([mapping[parent], *parts[cut:]]).lstrip("/")
+    return "/".join(parts)
 
 
 def stage(root: Path, staging: Path) -> str:

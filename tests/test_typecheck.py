@@ -26,13 +26,14 @@ def test_the_package_is_clean_for_windows_and_for_linux() -> None:
 
 
 def test_a_windows_only_type_error_in_a_mapped_folder_fails_and_names_the_file(tmp_path: Path) -> None:
-    """A miniature repository with the same folder mapping and one error, only on Windows."""
+    """A miniature repository with the same folder mapping (a subpackage under a mapped folder too)
+    and one error, only on Windows."""
     (tmp_path / "pyproject.toml").write_text(
         textwrap.dedent(
             """
             [tool.setuptools]
             package-dir = { "pkg" = "pkg", "pkg.daemon" = "daemon" }
-            packages = ["pkg", "pkg.daemon"]
+            packages = ["pkg", "pkg.daemon", "pkg.daemon.rules"]
 
             [tool.mypy]
             strict = true
@@ -40,10 +41,11 @@ def test_a_windows_only_type_error_in_a_mapped_folder_fails_and_names_the_file(t
         )
     )
     (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "__init__.py").write_text("from pkg.daemon.lock import held\n\n__all__ = ['held']\n")
-    (tmp_path / "daemon").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("from pkg.daemon.rules.lock import held\n\n__all__ = ['held']\n")
+    (tmp_path / "daemon" / "rules").mkdir(parents=True)
     (tmp_path / "daemon" / "__init__.py").write_text("")
-    (tmp_path / "daemon" / "lock.py").write_text(
+    (tmp_path / "daemon" / "rules" / "__init__.py").write_text("")
+    (tmp_path / "daemon" / "rules" / "lock.py").write_text(
         textwrap.dedent(
             """
             import sys
@@ -60,5 +62,5 @@ def test_a_windows_only_type_error_in_a_mapped_folder_fails_and_names_the_file(t
     linux = _typecheck(tmp_path, "linux")
 
     assert windows.returncode == 1
-    assert 'daemon/lock.py:5: error: Incompatible types in assignment (expression has type "str"' in windows.stdout
+    assert 'daemon/rules/lock.py:5: error: Incompatible types in assignment (expression has type "str"' in windows.stdout
     assert linux.returncode == 0, linux.stdout
