@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from rigs.session import session_lines  # noqa: E402
 from wslwatch.config import Config  # noqa: E402
 from wslwatch.daemon.app import build_runners  # noqa: E402
+from wslwatch.daemon.cmd_report import replayed_alerts  # noqa: E402
 from wslwatch.daemon.history_file import HistoryFile  # noqa: E402
 from wslwatch.daemon.store import Store  # noqa: E402
 from wslwatch.exporters.auth import BasicAuth, hash_password  # noqa: E402
@@ -71,10 +72,13 @@ def report(tmp: Path) -> None:
         started = time.perf_counter()
         image.save(tmp / "r.png", optimize=True)
         save_s = time.perf_counter() - started
+        started = time.perf_counter()
+        replayed_alerts([path], Config(), recording.end or 0.0)
+        replay_s = time.perf_counter() - started
         size = path.stat().st_size / 2**20
         print(
             f"report {hours:>2} h ({len(recording.times)} moments, {size:.1f} MiB): read {read_s:.2f} s, "
-            f"draw {render_s:.2f} s, PNG {save_s:.2f} s"
+            f"draw {render_s:.2f} s, PNG {save_s:.2f} s; rules replayed (record files) {replay_s:.2f} s"
         )
 
 

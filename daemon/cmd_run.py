@@ -95,6 +95,8 @@ def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
     settings = daemon.config.history
     if not settings.enabled:
         return None
-    history = HistoryFile(history_path(instance.directory), settings.interval_s, int(settings.max_mb * 2**20))
+    history = HistoryFile(
+        history_path(instance.directory), settings.interval_s, int(settings.max_mb * 2**20), daemon.engine.alerts
+    )
     daemon.store.subscribe(history.on_snapshot)
     return history

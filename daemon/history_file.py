@@ -6,17 +6,22 @@ rebooted), and a file in the user state folder outlives all of that; it needs no
 credentials when /metrics is behind TLS and a password; it is the very format `record`
 writes and `replay` reads. Its cost is bounded: one line every `interval_s`, two files of
 at most `max_bytes` each (the current one and the one before).
+
+Each line is what `record` writes (`recording.frame_line`), plus the alerts firing at that
+moment as `wslwatch_alert_firing{rule,severity,...} 1` samples, as /metrics shows them: the
+report marks what really fired, with the rules in force at the time.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import Callable, Sequence, TextIO
 
+from wslwatch.core import Alert, Sample
+from wslwatch.daemon.recording import frame_line
 from wslwatch.daemon.store import Snapshot
 
 __all__ = ["HistoryFile", "history_path", "history_paths"]
@@ -35,10 +40,18 @@ def history_paths(path: Path) -> list[Path]:
 
 
 class HistoryFile:
-    """A Store listener appending one record line at most every `interval_s`."""
+    """A Store listener appending one record line at most every `interval_s`; `alerts` gives the
+    rules engine's current alerts (subscribe after the engine, so they are this snapshot's)."""
 
-    def __init__(self, path: Path, interval_s: float = 15.0, max_bytes: int = 32 * 2**20) -> None:
+    def __init__(
+        self,
+        path: Path,
+        interval_s: float = 15.0,
+        max_bytes: int = 32 * 2**20,
+        alerts: Callable[[], Sequence[Alert]] = tuple,
+    ) -> None:
         self.path = path
+        self._alerts = alerts
         self._interval_s = interval_s
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
@@ -52,9 +65,10 @@ class HistoryFile:
             if self._file is None or snapshot.ts - self._last_ts < self._interval_s:
                 return
             self._last_ts = snapshot.ts
-            samples = [{"name": s.name, "labels": dict(s.labels), "value": s.value} for s in snapshot.samples]
+            firing = [_firing_sample(alert, snapshot.ts) for alert in self._alerts() if alert.state == "firing"]
+            line = frame_line(Snapshot.build(snapshot.ts, [*snapshot.samples, *firing], snapshot.health))
             try:
-                self._file.write(json.dumps({"t": snapshot.ts, "samples": samples}, separators=(",", ":")) + "\n")
+                self._file.write(line + "\n")
                 self._file.flush()
                 if self._file.tell() >= self._max_bytes:
                     self._rotate()
@@ -79,3 +93,8 @@ class HistoryFile:
         except OSError as exc:  # e.g. Windows, while a report reads the old file: try again next time
             log.info("history file not rotated yet: %s", exc)
         self._file = self._open()
+
+
+def _firing_sample(alert: Alert, ts: float) -> Sample:
+    """An alert as /metrics exports it: `wslwatch_alert_firing{rule,severity,<its labels>} 1`."""
+    return Sample("wslwatch_alert_firing", {"rule": alert.rule, "severity": alert.severity, **alert.labels}, 1.0, ts)

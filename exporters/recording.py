@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-__all__ = ["AlertSpan", "Recording", "read_recording"]
+__all__ = ["AlertSpan", "Recording", "read_recording", "spans_of"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class Recording:
     times: list[float] = field(default_factory=list)
     points: dict[str, dict[Labels, dict[float, float]]] = field(default_factory=dict)
     alerts: list[AlertSpan] = field(default_factory=list)
+    alert_samples: int = 0  # how many `wslwatch_alert_firing` samples the lines held
     bad_lines: int = 0
 
     @property
@@ -108,6 +109,7 @@ def _assemble(frames: list[tuple[float, list[tuple[str, Labels, float]]]], bad: 
         firing: set[Labels] = set()
         for name, labels, value in samples:
             if name == ALERT_FIRING:
+                recording.alert_samples += 1
                 if value >= 1:
                     firing.add(labels)
                 continue
@@ -120,6 +122,21 @@ def _assemble(frames: list[tuple[float, list[tuple[str, Labels, float]]]], bad: 
         recording.alerts.append(_span(labels, start, recording.times[-1]))
     recording.alerts.sort(key=lambda span: span.start)
     return recording
+
+
+def spans_of(transitions: Iterable[tuple[str, str, Mapping[str, str], str, float]], end: float) -> list[AlertSpan]:
+    """Alert spans from `(rule, severity, labels, state, when)` transitions in time order; an alert
+    still firing at the last one ends at `end`."""
+    started: dict[tuple[str, str, Labels], float] = {}
+    spans = []
+    for rule, severity, labels, state, when in transitions:
+        key = (rule, severity, tuple(sorted(labels.items())))
+        if state == "firing":
+            started.setdefault(key, when)
+        elif key in started:
+            spans.append(AlertSpan(rule, severity, dict(labels), started.pop(key), when))
+    spans += [AlertSpan(rule, severity, dict(labels), start, end) for (rule, severity, labels), start in started.items()]
+    return sorted(spans, key=lambda span: span.start)
 
 
 def _span(labels: Labels, start: float, end: float) -> AlertSpan:

@@ -13,10 +13,11 @@ from PIL import Image
 
 from rigs.session import ALERTS, START, session_lines
 from wslwatch.daemon.cli import main
-from wslwatch.daemon.cmd_report import parse_duration
+from wslwatch.config import Config
+from wslwatch.daemon.cmd_report import parse_duration, replayed_alerts
 from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.store import Store
-from wslwatch.core import Sample
+from wslwatch.core import Alert, Sample
 from wslwatch.exporters.recording import read_recording
 from wslwatch.exporters.report import BACKGROUND, NAMES, SEVERITY_COLOURS, Layout, panels_of, render
 
@@ -72,7 +73,7 @@ def test_alert_markers_sit_at_their_times_in_their_severity_colour(
         (w.rule, w.severity) for w in sorted(ALERTS, key=lambda w: w.start_min)
     ]
     for alert, (row_top, row_bottom) in zip(recording.alerts, layout.alert_rows):
-        window = next(w for w in ALERTS if w.rule == alert.rule)
+        window = next(w for w in ALERTS if (w.rule, w.severity) == (alert.rule, alert.severity))
         y = (row_top + row_bottom) // 2
         inside = layout.x_of(START + 60 * (window.start_min + window.end_min) / 2)
         before = layout.x_of(START + 60 * window.start_min) - 4
@@ -83,12 +84,14 @@ def test_alert_markers_sit_at_their_times_in_their_severity_colour(
         assert row_top < y < row_bottom
 
 
-def test_alerts_at_the_same_time_get_their_own_rows(picture: tuple[Image.Image, Layout]) -> None:
+def test_alerts_at_the_same_time_get_their_own_rows(session_file: Path, picture: tuple[Image.Image, Layout]) -> None:
     _, layout = picture
-    rows = dict(zip([a.rule for a in sorted(ALERTS, key=lambda w: w.start_min)], layout.alert_rows))
-    assert rows["guest_swap_thrash"] != rows["vram_high"]  # overlap in time
-    assert rows["vm_not_releasing"] != rows["vram_held_idle"]
-    assert rows["vram_held_idle"] == rows["vram_high"]  # one after the other: the same row
+    alerts = read_recording([session_file], NAMES).alerts
+    rows = {(a.rule, a.severity): row for a, row in zip(alerts, layout.alert_rows)}
+    assert len(set(rows.values())) == 3  # at most three fire at once (minutes 58 to 64)
+    assert rows[("vram_high", "critical")] != rows[("vram_high", "warning")]
+    assert rows[("guest_swap_thrash", "warning")] not in (rows[("vram_high", "critical")], rows[("vram_high", "warning")])
+    assert rows[("vm_not_releasing", "warning")] == rows[("vram_high", "warning")]  # one after the other: reused
 
 
 def test_panels_are_tinted_while_an_alert_fires(picture: tuple[Image.Image, Layout]) -> None:
@@ -102,6 +105,28 @@ def test_panels_are_tinted_while_an_alert_fires(picture: tuple[Image.Image, Layo
     red = SEVERITY_COLOURS["critical"]
     assert isinstance(tint, tuple) and tint[0] > tint[1] and tint[0] > tint[2]  # a light red
     assert all(abs(t - (0.16 * c + 0.84 * 255)) <= 2 for t, c in zip(tint, red))
+
+
+def test_a_record_file_without_alerts_is_judged_by_the_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`record` files carry no alerts: the report replays the real rules over them, and they find
+    the alerts the session's story holds (the same ones the daemon's history records)."""
+    lines = []
+    for line in session_lines():
+        frame = json.loads(line)
+        frame["samples"] = [s for s in frame["samples"] if s["name"] != "wslwatch_alert_firing"]
+        lines.append(json.dumps(frame))
+    path = tmp_path / "recorded.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+
+    spans = replayed_alerts([path], Config(), START + 120 * 60)
+    assert main(["report", "--from", str(path), "-o", str(tmp_path / "r.png")]) == 0
+
+    found = sorted((a.rule, a.severity, (a.start - START) / 60, (a.end - START) / 60) for a in spans)
+    expected = sorted((w.rule, w.severity, w.start_min, w.end_min) for w in ALERTS)
+    assert [f[:2] for f in found] == [e[:2] for e in expected]
+    for (_, _, start, end), (_, _, want_start, want_end) in zip(found, expected):
+        assert abs(start - want_start) <= 0.25 and abs(end - want_end) <= 0.25  # within one 15 s step
+    assert "5 alerts, replayed with the rules in force" in capsys.readouterr().out
 
 
 def test_missing_data_is_a_gap_not_a_zero(session_file: Path, picture: tuple[Image.Image, Layout]) -> None:
@@ -141,7 +166,8 @@ def test_since_keeps_the_last_part_and_unreadable_lines_are_skipped(tmp_path: Pa
     assert recording.start == START + 90 * 60
     assert {a.rule for a in recording.alerts} == {"vram_held_idle", "vm_not_releasing"}
     held = next(a for a in recording.alerts if a.rule == "vram_held_idle")
-    assert (held.start, held.end) == (START + 90 * 60, START + 120 * 60)  # still firing at the end
+    window = next(w for w in ALERTS if w.rule == "vram_held_idle")
+    assert (held.start, held.end) == (START + window.start_min * 60, START + 120 * 60)  # still firing at the end
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("2h", 7200), ("1.5d", 129600), ("45", 45)])
@@ -174,6 +200,26 @@ def test_history_file_records_the_store_at_most_every_interval(tmp_path: Path) -
     assert read_recording([tmp_path / "history.jsonl"], NAMES).times == [START + 15 * i for i in range(20)]
 
 
+def test_history_file_records_the_alerts_firing_at_each_moment(tmp_path: Path) -> None:
+    firing = Alert("vram_high", "critical", "firing", {"gpu": "0", "uuid": "GPU-1"}, "VRAM 98 %", START)
+    pending = Alert("guest_memory_low", "warning", "pending", {}, "guest 8 % free", START)
+    current: list[Alert] = []
+    store = Store()
+    history = HistoryFile(tmp_path / "history.jsonl", interval_s=15, alerts=lambda: current)
+    store.subscribe(history.on_snapshot)
+    for i, alerts in enumerate(([], [firing, pending], [firing], [])):
+        current[:] = alerts
+        now = START + 15 * i
+        store.record("host_memory", [Sample("wslwatch_host_memory_total_bytes", {}, 1.0, now)], now, 0.001)
+    history.close()
+
+    recording = read_recording([tmp_path / "history.jsonl"], NAMES)
+    assert recording.alert_samples == 2
+    assert [(a.rule, a.severity, dict(a.labels), a.start, a.end) for a in recording.alerts] == [
+        ("vram_high", "critical", {"rule": "vram_high", "severity": "critical", "gpu": "0", "uuid": "GPU-1"}, START + 15, START + 45)
+    ]
+
+
 def test_history_file_keeps_two_bounded_files(tmp_path: Path) -> None:
     store = Store()
     history = HistoryFile(tmp_path / "history.jsonl", interval_s=1, max_bytes=4000)
@@ -202,7 +248,7 @@ def test_report_from_a_record_file_writes_a_png(session_file: Path, tmp_path: Pa
     out = tmp_path / "r.png"
     done = _report("--from", str(session_file), "--since", "1h", "-o", str(out), "--size", "800x600")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == f"wrote {out} (241 moments, 4 alerts)\n"
+    assert done.stdout == f"wrote {out} (241 moments, 5 alerts)\n"
     with Image.open(out) as image:
         assert (image.format, image.size) == ("PNG", (800, 600))
 

@@ -1,10 +1,11 @@
 """A recorded training session, as `wslwatch record` writes it (JSON Lines), for report tests and docs.
 
 Two hours at 15 s: the VM starts at minute 3; a run trains from minute 10 to 80 on GPU 0
-(24 GiB), reading its dataset into the guest page cache; the guest swaps hard around
-minute 57; at minute 80 the run dies, its VRAM stays held and the VM keeps its working set
-although the guest freed its memory. `ALERTS` lists the alerts that fire, as the rules
-engine would export them (`wslwatch_alert_firing{rule,severity} 1` while firing).
+(24 GiB), reading its dataset into the guest page cache, with a bigger batch filling VRAM
+from minute 40 to 50; the guest swaps hard around minute 57; at minute 80 the run dies, its
+VRAM stays held and the VM keeps its working set although the guest freed its memory.
+`ALERTS` lists the alerts that fire, recorded as the daemon's history records them
+(`wslwatch_alert_firing{rule,severity,...} 1` while firing).
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ class AlertWindow:
     severity: str
     start_min: float
     end_min: float
+    gpu: str = ""  # the GPU it is about, if any
 
 
+# What the daemon's rules engine makes of this session (`wslwatch replay` agrees, see test_report.py)
 ALERTS = (
-    AlertWindow("vram_high", "warning", 13, 80),
-    AlertWindow("guest_swap_thrash", "critical", 58, 63),
-    AlertWindow("vram_held_idle", "warning", 90, 120),
-    AlertWindow("vm_not_releasing", "warning", 92, 120),
+    AlertWindow("vram_high", "warning", 14, 81.75, gpu="0"),
+    AlertWindow("vram_high", "critical", 40.5, 81.75, gpu="0"),
+    AlertWindow("guest_swap_thrash", "warning", 58.25, 64.5),
+    AlertWindow("vm_not_releasing", "warning", 90, 120),
+    AlertWindow("vram_held_idle", "warning", 92, 120, gpu="0"),
 )
 
 
@@ -73,17 +77,22 @@ def session_lines(minutes: int = 120, step_s: float = 15.0, seed: int = 7) -> li
                 _s("wslwatch_guest_swap_out_pages_total", swap_out),
             ]
         samples.append(_s("wslwatch_host_memory_available_bytes", 64 * GIB - 10 * GIB - vm_ws + rnd.uniform(-0.3, 0.3) * GIB))
-        vram0 = (0.6 + 21.9 * min(1.0, max(0.0, (m - 11) / 2)) + rnd.uniform(-0.3, 0.3)) * GIB if training else (
+        peak = 1.0 if 40 <= m < 50 else 0.0  # a bigger batch: VRAM near full
+        vram0 = (0.6 + 21.9 * min(1.0, max(0.0, (m - 11) / 2)) + peak + rnd.uniform(-0.3, 0.3)) * GIB if training else (
             18.2 * GIB if m >= 80 else 0.6 * GIB
         )
-        for gpu, uuid, total, used in (("0", "GPU-5f1c", 24, vram0), ("1", "GPU-9a0e", 12, 1.1 * GIB)):
+        busy = rnd.uniform(0.85, 0.99) if training else 0.0
+        for gpu, uuid, total, used, load in (("0", "GPU-5f1c", 24, vram0, busy), ("1", "GPU-9a0e", 12, 1.1 * GIB, 0.0)):
             samples += [
                 _s("wslwatch_gpu_memory_total_bytes", total * GIB, gpu=gpu, uuid=uuid),
                 _s("wslwatch_gpu_memory_used_bytes", used, gpu=gpu, uuid=uuid),
+                _s("wslwatch_gpu_memory_free_bytes", total * GIB - used, gpu=gpu, uuid=uuid),
+                _s("wslwatch_gpu_utilization_ratio", load, gpu=gpu, uuid=uuid),
             ]
         for alert in ALERTS:
             if alert.start_min <= m < alert.end_min:
-                samples.append(_s("wslwatch_alert_firing", 1, rule=alert.rule, severity=alert.severity))
+                about = {"gpu": alert.gpu, "uuid": "GPU-5f1c"} if alert.gpu else {}
+                samples.append(_s("wslwatch_alert_firing", 1, rule=alert.rule, severity=alert.severity, **about))
         lines.append(json.dumps({"t": t, "samples": samples}))
     return lines
 
