@@ -118,6 +118,8 @@ class Daemon:
         self.notifications.set_renotify(config.alerts.renotify_s)
         if config.exporter != self.config.exporter:
             log.warning("the [exporter] settings changed; they take effect when wslwatch is restarted")
+        if config.history != self.config.history:
+            log.warning("the [history] settings changed; they take effect when wslwatch is restarted")
         self.config = config
         self.scheduler = Scheduler(self.runners)
         self.scheduler.start()
