@@ -85,42 +85,33 @@ def _get(url: str, *, user: str | None = None, password: str = "", cafile: Path 
 # --- HTTPS --------------------------------------------------------------------------------------
 
 
-def test_https_scrape_with_a_verified_self_signed_certificate(
-    registry: CollectorRegistry, certificate: tuple[Path, Path], servers: list[MetricsServer]
-) -> None:
+@pytest.fixture(scope="module")
+def https(registry: CollectorRegistry, certificate: tuple[Path, Path]) -> Iterator[MetricsServer]:
+    """One HTTPS server for the tests that only scrape it."""
     certfile, keyfile = certificate
     server = serve(registry, "127.0.0.1", 0, certfile=str(certfile), keyfile=str(keyfile))
-    servers.append(server)
+    yield server
+    server.close()
 
-    status, body, _ = _get(server.url, cafile=certfile)
 
-    assert server.url.startswith("https://127.0.0.1:")
+def test_https_scrape_with_a_verified_self_signed_certificate(https: MetricsServer, certificate: tuple[Path, Path]) -> None:
+    status, body, _ = _get(https.url, cafile=certificate[0])
+
+    assert https.url.startswith("https://127.0.0.1:")
     assert status == 200
     assert b"wslwatch_test_value 42.0" in body
 
 
-def test_plain_http_to_the_https_port_gets_no_metrics(
-    registry: CollectorRegistry, certificate: tuple[Path, Path], servers: list[MetricsServer]
-) -> None:
-    certfile, keyfile = certificate
-    server = serve(registry, "127.0.0.1", 0, certfile=str(certfile), keyfile=str(keyfile))
-    servers.append(server)
-
+def test_plain_http_to_the_https_port_gets_no_metrics(https: MetricsServer, certificate: tuple[Path, Path]) -> None:
     with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
-        _get(server.url.replace("https://", "http://"))
-    assert _get(server.url, cafile=certfile)[0] == 200  # and the server still serves
+        _get(https.url.replace("https://", "http://"))
+    assert _get(https.url, cafile=certificate[0])[0] == 200  # and the server still serves
 
 
-def test_a_silent_client_does_not_stall_other_scrapes(
-    registry: CollectorRegistry, certificate: tuple[Path, Path], servers: list[MetricsServer]
-) -> None:
-    certfile, keyfile = certificate
-    server = serve(registry, "127.0.0.1", 0, certfile=str(certfile), keyfile=str(keyfile))
-    servers.append(server)
-
-    with socket.create_connection(("127.0.0.1", server.port)):  # connects, never says hello
+def test_a_silent_client_does_not_stall_other_scrapes(https: MetricsServer, certificate: tuple[Path, Path]) -> None:
+    with socket.create_connection(("127.0.0.1", https.port)):  # connects, never says hello
         started = time.monotonic()
-        status, _, _ = _get(server.url, cafile=certfile)
+        status, _, _ = _get(https.url, cafile=certificate[0])
         waited = time.monotonic() - started
 
     assert status == 200
