@@ -15,8 +15,9 @@ COLLECTORS = ("host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "process"
 VM_NAME = f"vmfault{os.getpid()}"
 
 
-def write_fast_config(path: Path, interval_s: float = 0.1, **overrides: dict[str, object]) -> Path:
-    """Every collector every `interval_s`, the VM process under VM_NAME; `overrides[collector]` adds keys."""
+def write_fast_config(path: Path, interval_s: float = 0.1, extra: str = "", **overrides: dict[str, object]) -> Path:
+    """Every collector every `interval_s`, the VM process under VM_NAME; `overrides[collector]` adds
+    keys to a collector's table, `extra` is more TOML (other tables) at the end."""
     tables = {name: {"interval_s": interval_s} for name in COLLECTORS}
     tables["vmmem"]["process_names"] = [VM_NAME]
     for name, keys in overrides.items():
@@ -25,7 +26,7 @@ def write_fast_config(path: Path, interval_s: float = 0.1, **overrides: dict[str
         f"[collectors.{name}]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items())
         for name, keys in tables.items()
     )
-    path.write_text(text)
+    path.write_text(text + extra)
     return path
 
 
