@@ -13,10 +13,13 @@ import os
 import platform as platform_info
 import re
 import sys
+import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Callable, Literal, Mapping
+
+import psutil
 
 import wslwatch
 from wslwatch.collectors._wslconfig_hosts import Host, WindowsHost, WslHost, choose_host
@@ -26,6 +29,8 @@ from wslwatch.config import Config, ConfigError, default_config_path, load
 from wslwatch.core import CollectorError
 from wslwatch.daemon.app import collect_once
 from wslwatch.daemon.doctor_probes import tray_backend, who_serves
+from wslwatch.daemon.instance import read_info
+from wslwatch.daemon.logs import log_path
 from wslwatch.daemon.store import Health, Snapshot
 
 __all__ = ["Finding", "Status", "gather"]
@@ -88,7 +93,7 @@ def gather(
     checks: tuple[Callable[[_Context], list[Finding]], ...] = (
         _vm_process, _guest, _wslconfig, _gpu, _exporter,
     )  # fmt: skip
-    findings = _about(system) + config_findings
+    findings = _about(system) + [_instance(), _log()] + config_findings
     for check in checks:
         findings += check(context)
     findings.append(_tray(platform, env, python))
@@ -108,6 +113,35 @@ def _about(system: System) -> list[Finding]:
         ),
         Finding("wslwatch.os", "info", f"{where}: {platform_info.platform()}"),
     ]
+
+
+def _instance() -> Finding:
+    """Whether this user's daemon runs, from what it recorded (the lock itself is not touched)."""
+    check = "wslwatch.daemon"
+    info = read_info()
+    if info is None:
+        return Finding(check, "info", "no wslwatch daemon runs for this user")
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.started))
+    if _alive_since(info.pid, info.started):
+        return Finding(check, "info", f"runs as pid {info.pid} since {started}, serving {info.url or '(not yet)'}")
+    return Finding(
+        check, "warn", f"the daemon started {started} (pid {info.pid}) did not exit cleanly: it crashed or was killed",
+        f"look at the end of {log_path()}; `wslwatch run` starts a new one",
+    )  # fmt: skip
+
+
+def _alive_since(pid: int, started: float) -> bool:
+    """Whether `pid` runs and was started by then (not a later process that reuses the number)."""
+    try:
+        return bool(psutil.Process(pid).create_time() <= started + 1.0)
+    except psutil.Error:
+        return False
+
+
+def _log() -> Finding:
+    path = log_path()
+    detail = f"{path} ({path.stat().st_size // 1024} KiB)" if path.exists() else f"{path} (not written yet)"
+    return Finding("wslwatch.log", "info", detail, "attach its last lines to a bug report" if path.exists() else "")
 
 
 def _version_of(package: str) -> str:
@@ -299,7 +333,7 @@ def _exporter(ctx: _Context) -> list[Finding]:
     if exporter.port == 0:
         findings.append(Finding("exporter.port", "info", "exporter.port = 0: `wslwatch run` takes any free port"))
         return findings
-    answer = who_serves(exporter.bind, exporter.port)
+    answer = who_serves(exporter.bind, exporter.port, tls=bool(exporter.certfile))
     fix_other = f"stop that program, or choose another exporter.port (or `wslwatch run --port N`)"
     found = {
         "free": Finding("exporter.port", "ok", f"{answer.address} is free ({answer.detail})"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import re
+import ssl
 import subprocess
 from dataclasses import dataclass
 from typing import Literal, Mapping
@@ -23,6 +24,7 @@ __all__ = ["PortAnswer", "TrayAnswer", "tray_backend", "who_serves"]
 _MAX_BODY = 1 << 20
 _BUILD_INFO = re.compile(rb'^wslwatch_build_info\{version="([^"]*)"\}', re.MULTILINE)
 #: Windows-only flag; 0 elsewhere (subprocess defines it only on Windows).
+_WSLWATCH_REALM = re.compile(r'realm="wslwatch"', re.IGNORECASE)
 _NO_WINDOW: int = getattr(subprocess, "CREATE_NO_WINDOW", 0)
 _TRAY_PROBE = "import pystray; print(pystray.Icon.__module__)"
 
@@ -55,11 +57,16 @@ def _shown(host: str, port: int) -> str:
     return f"[{host}]:{port}" if is_v6 else f"{host}:{port}"
 
 
-def who_serves(bind: str, port: int, timeout_s: float = 2.0) -> PortAnswer:
-    """Connect to `bind:port` and, if something accepts, ask it for `/metrics` once."""
+def who_serves(bind: str, port: int, tls: bool = False, timeout_s: float = 2.0) -> PortAnswer:
+    """Connect to `bind:port` and, if something accepts, ask it for `/metrics` once (over HTTPS
+    with `tls`, not checking the certificate: the question is who answers, not whether to trust it)."""
     host = _probe_host(bind)
     address = _shown(host, port)
-    connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    connection = (
+        http.client.HTTPSConnection(host, port, timeout=timeout_s, context=_unverified())
+        if tls
+        else http.client.HTTPConnection(host, port, timeout=timeout_s)
+    )
     try:
         try:
             connection.connect()
@@ -74,18 +81,28 @@ def who_serves(bind: str, port: int, timeout_s: float = 2.0) -> PortAnswer:
         except TimeoutError:
             return PortAnswer("other", address, f"something accepts connections but sent no HTTP answer within {timeout_s:g}s")
         except (OSError, http.client.HTTPException) as exc:
-            return PortAnswer("other", address, f"something accepts connections but does not speak plain HTTP ({_said(exc)})")
+            protocol = "HTTPS" if tls else "plain HTTP"
+            return PortAnswer("other", address, f"something accepts connections but does not speak {protocol} ({_said(exc)})")
     finally:
         connection.close()
     found = _BUILD_INFO.search(body)
     if found is not None:
         return PortAnswer("wslwatch", address, f"wslwatch {found.group(1).decode('utf-8', 'replace')} serves /metrics")
     if response.status == 401:
-        return PortAnswer("other", address, "an HTTP server that asks for a password (a wslwatch with basic auth?)")
+        if _WSLWATCH_REALM.search(response.getheader("WWW-Authenticate") or ""):
+            return PortAnswer("wslwatch", address, "wslwatch serves /metrics (it asks for a password)")
+        return PortAnswer("other", address, "an HTTP server that asks for a password, not as wslwatch does")
     server = response.getheader("Server") or "unnamed"
     return PortAnswer(
         "other", address, f"an HTTP server ({server}) whose /metrics (HTTP {response.status}) is not wslwatch's"
     )
+
+
+def _unverified() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _said(exc: BaseException) -> str:

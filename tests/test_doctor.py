@@ -23,10 +23,17 @@ from typing import Any
 import pytest
 
 import wslwatch
+from prometheus_client import CollectorRegistry
+
 from daemon_process import scrape, start_daemon
 from rigs import need
 from rigs.fake_nvml import FakeNvml
+from rigs.tls import self_signed
 from wslwatch.daemon.doctor_probes import who_serves
+from wslwatch.daemon.store import Store
+from wslwatch.exporters.auth import hash_password
+from wslwatch.exporters.http import serve
+from wslwatch.exporters.prometheus import StoreCollector
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STATUSES = {"ok", "warn", "fail", "info"}
@@ -110,7 +117,8 @@ def test_text_report_is_grouped_and_fits_a_screen(tmp_path: Path) -> None:
     for group in ("config", "wsl", "gpu", "exporter", "tray"):
         assert group in lines and lines[lines.index(group) - 1] == "", f"{group} heading after a blank line"
     assert any(line.startswith("  ok    guest ") for line in lines)
-    assert all(len(line) <= 100 or " " not in line.strip() for line in lines), "wrapped at 100 columns"
+    too_long = [line for line in lines if len(line) > 100]
+    assert all(len(line.split()[-1]) > 40 for line in too_long), "wrapped at 100 columns, but for one long word"
     assert len(lines) <= 60
     summary = json.loads(doctor(config, None, "--json").stdout)["findings"]
     counts = {s: sum(f["status"] == s for f in summary) for s in ("ok", "warn", "fail", "info")}
@@ -265,7 +273,52 @@ def test_a_running_daemon_is_recognised_and_left_alone(tmp_path: Path, daemon_po
     assert found["exporter.port"]["detail"] == (
         f"127.0.0.1:{port}: wslwatch {wslwatch.__version__} serves /metrics: the daemon is running"
     )
+    running = found["wslwatch.daemon"]
+    assert running["status"] == "info" and running["detail"].endswith(f", serving {url}")
+    assert running["detail"].startswith("runs as pid ")
     assert scrape(url)["wslwatch_build_info"], "the daemon still serves after doctor looked"
+
+
+def test_a_daemon_that_died_is_reported(tmp_path: Path, own_state_dir: Path) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (own_state_dir / "wslwatch").mkdir(parents=True)
+    info = {"pid": int(gone.stdout), "url": "http://127.0.0.1:9477/metrics", "started": time.time() - 60}
+    (own_state_dir / "wslwatch" / "instance.json").write_text(json.dumps(info))
+    found = findings(write_config(tmp_path))
+    died = found["wslwatch.daemon"]
+    assert died["status"] == "warn" and "did not exit cleanly" in died["detail"]
+    assert str(own_state_dir / "wslwatch" / "log" / "wslwatch.log") in died["fix"]
+    assert found["wslwatch.log"]["detail"] == f"{own_state_dir}/wslwatch/log/wslwatch.log (not written yet)"
+
+
+def test_no_daemon_is_said(tmp_path: Path) -> None:
+    assert findings(write_config(tmp_path))["wslwatch.daemon"]["detail"] == "no wslwatch daemon runs for this user"
+
+
+@pytest.fixture
+def https_wslwatch(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
+    """wslwatch's own exporter over HTTPS with basic auth, in this process: port, cert, key."""
+    certfile, keyfile = self_signed(tmp_path)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(Store().snapshot, "9.9.9"))
+    users = {"prometheus": hash_password("secret", iterations=1000)}
+    server = serve(registry, "127.0.0.1", 0, certfile=str(certfile), keyfile=str(keyfile), users=users)
+    try:
+        yield server.port, certfile, keyfile
+    finally:
+        server.close()
+
+
+def test_https_with_basic_auth_is_recognised_as_wslwatch(tmp_path: Path, https_wslwatch: tuple[int, Path, Path]) -> None:
+    port, certfile, keyfile = https_wslwatch
+    tls = f'certfile = "{certfile}"\nkeyfile = "{keyfile}"\n'
+    config = tmp_path / "https.toml"
+    config.write_text(f"[exporter]\nport = {port}\n{tls}")
+    answer = findings(config)["exporter.port"]
+    assert answer["status"] == "info"
+    assert answer["detail"].startswith(f"127.0.0.1:{port}: wslwatch serves /metrics (it asks for a password)")
+    plain = who_serves("127.0.0.1", port)  # plain HTTP to an HTTPS port
+    assert plain.state == "other" and "does not speak plain HTTP" in plain.detail
 
 
 class _NotWslwatch(http.server.BaseHTTPRequestHandler):
