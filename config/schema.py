@@ -17,6 +17,7 @@ __all__ = [
     "ExporterConfig",
     "GpuConfig",
     "PathConfig",
+    "TrayConfig",
     "VmmemConfig",
     "WslGuestConfig",
     "WslconfigConfig",
@@ -44,6 +45,12 @@ def _host(value: Any) -> str | None:
 
 def _non_empty(value: Any) -> str | None:
     return None if value else "must not be empty"
+
+
+def _web_url(value: Any) -> str | None:
+    if value == "" or str(value).startswith(("http://", "https://")):
+        return None
+    return "must be empty or an http:// or https:// address, e.g. http://localhost:3000/d/wslwatch"
 
 
 def _key(doc: str, check: Check | None = None) -> dict[str, Any]:
@@ -126,7 +133,18 @@ class PathConfig:
 
 
 @dataclass(frozen=True)
+class TrayConfig:
+    grafana_url: str = field(
+        default="", metadata=_key("dashboard the tray menu opens; empty: no Grafana item", _web_url)
+    )
+    update_s: float = field(
+        default=5.0, metadata=_key("seconds between two redraws of the tray icon and menu", _between(0.1, 3600))
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
+    tray: TrayConfig = field(default_factory=TrayConfig)
     collectors: CollectorsConfig = field(default_factory=CollectorsConfig)
     paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe"))

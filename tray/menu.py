@@ -1,0 +1,90 @@
+"""The tray menu as plain data: what it says and what each item does.
+
+The icon module turns these entries into pystray items; building them here keeps the
+menu testable without a tray.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Protocol
+
+from wslwatch.core import Alert
+from wslwatch.tray import actions
+from wslwatch.tray.actions import PageCacheDropper
+from wslwatch.tray.readings import Readings
+from wslwatch.tray.status import status_lines
+
+__all__ = ["SEPARATOR", "SNOOZE_S", "Entry", "MenuActions", "SnoozeControl", "build_menu"]
+
+SNOOZE_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One menu item: a line of text (no action), a command, or a submenu."""
+
+    text: str
+    action: Callable[[], object] | None = None
+    submenu: tuple[Entry, ...] = ()
+    default: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.action is not None or bool(self.submenu)
+
+
+SEPARATOR = Entry("-")
+
+
+class SnoozeControl(Protocol):
+    """Mutes desktop notifications for a while (the log still gets every alert)."""
+
+    def snooze(self, seconds: float) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def until(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class MenuActions:
+    """What the menu can do; the wiring fills it in (None or "" hides an item)."""
+
+    snooze: SnoozeControl
+    quit: Callable[[], None]
+    metrics_url: str
+    grafana_url: str = ""
+    config_path: Path | None = None
+    log_path: Path | None = None
+    page_cache: PageCacheDropper | None = None
+    open_url: Callable[[str], None] = field(default=actions.open_url)
+    open_path: Callable[[Path], None] = field(default=actions.open_path)
+
+
+def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> tuple[Entry, ...]:
+    """The whole menu for these readings and alerts: status lines first, Quit last."""
+    entries = [Entry(line) for line in status_lines(readings, alerts)]
+    until = do.snooze.until()
+    if until is not None:
+        entries.append(Entry(f"Notifications snoozed until {time.strftime('%H:%M', time.localtime(until))}"))
+    entries.append(SEPARATOR)
+    if until is None:
+        entries.append(Entry("Snooze notifications for 1 hour", lambda: do.snooze.snooze(SNOOZE_S)))
+    else:
+        entries.append(Entry("Resume notifications", do.snooze.resume))
+    entries.append(Entry("Open /metrics", lambda: do.open_url(do.metrics_url), default=True))
+    if do.grafana_url:
+        entries.append(Entry("Open Grafana", lambda: do.open_url(do.grafana_url)))
+    if do.page_cache is not None and readings.vm_up:
+        confirm = Entry("Confirm: drop page cache", do.page_cache.start)
+        entries.append(Entry("Drop WSL page cache now…", submenu=(confirm,)))
+    config_path, log_path = do.config_path, do.log_path
+    if config_path is not None:
+        entries.append(Entry("Open config file", lambda: do.open_path(config_path)))
+    if log_path is not None:
+        entries.append(Entry("Open log file", lambda: do.open_path(log_path)))
+    entries += [SEPARATOR, Entry("Quit wslwatch", do.quit)]
+    return tuple(entries)

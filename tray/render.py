@@ -1,0 +1,68 @@
+"""The tray icon as a pure function of a snapshot and the alerts.
+
+Three bars, left to right: host RAM in use, the WSL VM's working set (share of host RAM)
+and VRAM in use on the fullest GPU, drawn light on a dark track. The background is the
+colour of the worst firing alert: green (none, or info only), amber (warning), red
+(critical). A value the snapshot lacks (no GPU, no VM) is a grey track with no fill.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from PIL import Image, ImageDraw
+
+from wslwatch.core import Alert
+from wslwatch.daemon.store import Snapshot
+from wslwatch.tray.readings import Readings, Usage, worst_severity
+
+__all__ = ["ABSENT", "AMBER", "FILL", "GREEN", "RED", "TRACK", "colour_for", "draw", "render"]
+
+RGB = tuple[int, int, int]
+
+GREEN: RGB = (0, 150, 60)
+AMBER: RGB = (235, 150, 0)
+RED: RGB = (205, 30, 30)
+TRACK: RGB = (25, 25, 25)
+FILL: RGB = (250, 250, 250)
+ABSENT: RGB = (128, 128, 128)
+
+_BY_SEVERITY = {"critical": RED, "warning": AMBER}
+
+# The layout in sixteenths of the side: margin, bar, gap, bar, gap, bar, margin.
+_GRID = 16
+_BAR_STARTS = (1, 6, 11)
+_BAR_WIDTH = 4
+_MARGIN = 1
+
+
+def colour_for(severity: str | None) -> RGB:
+    """The background for the worst firing severity."""
+    return _BY_SEVERITY.get(severity or "", GREEN)
+
+
+def render(snapshot: Snapshot, alerts: Iterable[Alert], size: int = 64) -> Image.Image:
+    """The icon for `snapshot` and `alerts`, `size` pixels square (at least 16)."""
+    readings = Readings.of(snapshot)
+    return draw((readings.host, readings.vm, readings.vram), colour_for(worst_severity(alerts)), size)
+
+
+def draw(bars: tuple[Usage | None, Usage | None, Usage | None], background: RGB, size: int) -> Image.Image:
+    """Three bars on `background`; a None bar is drawn as an empty grey track."""
+    if size < _GRID:
+        raise ValueError(f"icon size {size} is below the smallest legible size, {_GRID} px")
+    image = Image.new("RGB", (size, size), background)
+    pen = ImageDraw.Draw(image)
+    top = _edge(_MARGIN, size)
+    bottom = size - _edge(_MARGIN, size)  # exclusive
+    for start, usage in zip(_BAR_STARTS, bars):
+        left, right = _edge(start, size), _edge(start + _BAR_WIDTH, size)  # right exclusive
+        pen.rectangle((left, top, right - 1, bottom - 1), fill=TRACK if usage is not None else ABSENT)
+        filled = 0 if usage is None else round(usage.fraction * (bottom - top))
+        if filled:
+            pen.rectangle((left, bottom - filled, right - 1, bottom - 1), fill=FILL)
+    return image
+
+
+def _edge(units: int, size: int) -> int:
+    return round(units * size / _GRID)
