@@ -67,7 +67,7 @@ def load_text(text: str, source: str = "<config>") -> Config:
             raise ConfigError([f"{source}:{match['line']}: invalid TOML: {match['what']}"]) from None
         raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
     problems: list[tuple[str, str]] = []
-    config = _build(Config, data, "", problems)
+    config: Config = _build(Config, data, "", problems)
     if problems:
         raise ConfigError([_where(source, text, key) + f" {key}: {what}" for key, what in problems])
     return config
