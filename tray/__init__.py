@@ -5,16 +5,14 @@ pystray is imported only by `open_tray()`, so importing this package never needs
 
 from wslwatch.tray.icon import TrayApp, TrayState, TrayUnavailable, open_tray, tray_state
 from wslwatch.tray.menu import Entry, MenuActions, build_menu
-from wslwatch.tray.notifiers import DbusNotifier, LogNotifier, PystrayNotifier, Snooze
+from wslwatch.tray.notifiers import DbusNotifier, PystrayNotifier
 from wslwatch.tray.render import render
 
 __all__ = [
     "DbusNotifier",
     "Entry",
-    "LogNotifier",
     "MenuActions",
     "PystrayNotifier",
-    "Snooze",
     "TrayApp",
     "TrayState",
     "TrayUnavailable",

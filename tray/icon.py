@@ -89,39 +89,40 @@ class TrayApp:
     def run(self, stop: threading.Event) -> None:
         """Show the icon and handle its events until `stop` is set (Quit sets it too).
 
-        Raises `TrayUnavailable` when the backend cannot start its loop.
+        Returns with `stop` set. Raises `TrayUnavailable` when the backend's loop cannot start.
         """
+        loop_over = threading.Event()
 
         def setup(icon: Any) -> None:
-            if stop.is_set():  # the loop failed before it became ready
+            if loop_over.is_set():  # the loop failed before it became ready
                 return
-            try:
-                icon.visible = True
-                log.info("tray icon shown (pystray %s backend)", self.backend)
-                while not stop.wait(self._update_s):
+            icon.visible = True
+            log.info("tray icon shown (pystray %s backend)", self.backend)
+            while not stop.wait(self._update_s):
+                try:
                     self.refresh()
-            finally:
+                except Exception:
+                    log.exception("cannot redraw the tray icon; keeping the last one")
+            if not loop_over.is_set():
                 icon.stop()
 
         try:
             self._icon.run(setup)
         except Exception as exc:
             # pystray's setup thread is not a daemon and waits for the loop to become ready;
-            # release it (setup returns at once, `stop` being set) so the process can exit.
-            stop.set()
+            # release it (setup then returns at once) so the process can exit.
+            loop_over.set()
             with contextlib.suppress(Exception):
                 self._icon._mark_ready()
             raise TrayUnavailable(f"the {self.backend} tray loop failed: {_why(exc)}") from exc
-        finally:
+        loop_over.set()
+        if not stop.is_set():
+            log.warning("the tray's event loop ended by itself (display gone?); stopping")
             stop.set()
 
     def refresh(self) -> None:
         """Redraw from the latest snapshot and alerts; only what changed reaches the backend."""
-        try:
-            state = self._current()
-        except Exception:
-            log.exception("cannot draw the tray icon; keeping the last one")
-            return
+        state = self._current()
         image = state.image.tobytes()
         if image != self._shown_image:
             self._icon.icon = state.image

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable
 
 from wslwatch.core import Alert
 from wslwatch.tray import actions
@@ -17,7 +17,7 @@ from wslwatch.tray.actions import PageCacheDropper
 from wslwatch.tray.readings import Readings
 from wslwatch.tray.status import status_lines
 
-__all__ = ["SEPARATOR", "SNOOZE_S", "Entry", "MenuActions", "SnoozeControl", "build_menu"]
+__all__ = ["SEPARATOR", "SNOOZE_S", "Entry", "MenuActions", "build_menu"]
 
 SNOOZE_S = 3600.0
 
@@ -39,21 +39,13 @@ class Entry:
 SEPARATOR = Entry("-")
 
 
-class SnoozeControl(Protocol):
-    """Mutes desktop notifications for a while (the log still gets every alert)."""
-
-    def snooze(self, seconds: float) -> None: ...
-
-    def resume(self) -> None: ...
-
-    def until(self) -> float | None: ...
-
-
 @dataclass(frozen=True)
 class MenuActions:
     """What the menu can do; the wiring fills it in (None or "" hides an item)."""
 
-    snooze: SnoozeControl
+    snoozed_until: Callable[[], float | None]  # when the notification snooze ends; None: not snoozed
+    snooze_until: Callable[[float], None]  # hold notifications back until this time
+    resume: Callable[[], None]  # end the snooze
     quit: Callable[[], None]
     metrics_url: str
     grafana_url: str = ""
@@ -67,14 +59,14 @@ class MenuActions:
 def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> tuple[Entry, ...]:
     """The whole menu for these readings and alerts: status lines first, Quit last."""
     entries = [Entry(line) for line in status_lines(readings, alerts)]
-    until = do.snooze.until()
+    until = do.snoozed_until()
     if until is not None:
         entries.append(Entry(f"Notifications snoozed until {time.strftime('%H:%M', time.localtime(until))}"))
     entries.append(SEPARATOR)
     if until is None:
-        entries.append(Entry("Snooze notifications for 1 hour", lambda: do.snooze.snooze(SNOOZE_S)))
+        entries.append(Entry("Snooze notifications for 1 hour", lambda: do.snooze_until(time.time() + SNOOZE_S)))
     else:
-        entries.append(Entry("Resume notifications", do.snooze.resume))
+        entries.append(Entry("Resume notifications", do.resume))
     entries.append(Entry("Open /metrics", lambda: do.open_url(do.metrics_url), default=True))
     if do.grafana_url:
         entries.append(Entry("Open Grafana", lambda: do.open_url(do.grafana_url)))

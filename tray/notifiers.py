@@ -1,7 +1,8 @@
-"""Where alerts are told: the log always, and the desktop (a Windows toast or a Linux D-Bus popup).
+"""Desktop notifiers: a Windows toast through the tray icon, or a Linux D-Bus popup.
 
-Each class implements `wslwatch.core.Notifier`. A desktop notifier never raises for a
-delivery problem; it logs it and goes on.
+Each class implements `wslwatch.core.Notifier` (the log notifier, renotify and snoozes
+live with the rules' dispatcher). A desktop notifier never raises for a delivery problem;
+it logs it and goes on.
 """
 
 from __future__ import annotations
@@ -11,20 +12,16 @@ import os
 import re
 import shutil
 import subprocess
-import threading
-import time
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
-from wslwatch.core import Alert, Notifier
+from wslwatch.core import Alert
 from wslwatch.tray._text import fit
 
 __all__ = [
     "MESSAGE_LIMIT",
     "TITLE_LIMIT",
     "DbusNotifier",
-    "LogNotifier",
     "PystrayNotifier",
-    "Snooze",
     "title_of",
 ]
 
@@ -39,54 +36,6 @@ def title_of(alert: Alert) -> str:
     if alert.state == "resolved":
         return f"wslwatch: {alert.rule} resolved"
     return f"wslwatch: {alert.rule} ({alert.severity})"
-
-
-class LogNotifier:
-    """Every alert transition as one log line: firing critical at ERROR, warning at WARNING."""
-
-    _LEVELS = {"critical": logging.ERROR, "warning": logging.WARNING}
-
-    def __init__(self, logger: logging.Logger = log) -> None:
-        self._log = logger
-
-    def notify(self, alert: Alert) -> None:
-        level = self._LEVELS.get(alert.severity, logging.INFO) if alert.state == "firing" else logging.INFO
-        labels = ",".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
-        self._log.log(level, "alert %s%s %s: %s", alert.rule, f"{{{labels}}}" if labels else "", alert.state, alert.summary)
-
-
-class Snooze:
-    """Passes alerts on to `notifiers` unless snoozed; `snooze(s)` mutes them for `s` seconds."""
-
-    def __init__(self, notifiers: Sequence[Notifier], clock: Callable[[], float] = time.time) -> None:
-        self._notifiers = tuple(notifiers)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._until: float | None = None
-
-    def snooze(self, seconds: float) -> None:
-        with self._lock:
-            self._until = self._clock() + seconds
-        log.info("desktop notifications snoozed for %g min", seconds / 60)
-
-    def resume(self) -> None:
-        with self._lock:
-            self._until = None
-        log.info("desktop notifications resumed")
-
-    def until(self) -> float | None:
-        """When the snooze ends, or None when not snoozed."""
-        with self._lock:
-            if self._until is not None and self._clock() >= self._until:
-                self._until = None
-            return self._until
-
-    def notify(self, alert: Alert) -> None:
-        if self.until() is not None:
-            log.debug("snoozed: not showing %s %s", alert.rule, alert.state)
-            return
-        for notifier in self._notifiers:
-            notifier.notify(alert)
 
 
 class PystrayNotifier:
