@@ -45,10 +45,12 @@ def test_run_serves_the_catalogue_within_two_seconds(tmp_path: Path) -> None:
     started = time.monotonic()
     daemon = start_daemon(config)
     try:
-        metrics: dict[str, list[tuple[dict[str, str], float]]] = {}
-        while time.monotonic() - started < 2.0 and "wslwatch_guest_memory_total_bytes" not in metrics:
+        everyone = {"host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "process"}
+        reported: set[str] = set()
+        while time.monotonic() - started < 2.0 and reported != everyone:
             metrics = families(daemon.url)
-        assert "wslwatch_host_memory_total_bytes" in metrics, "first samples within 2 s of start"
+            reported = {labels["collector"] for labels, _ in metrics.get("wslwatch_collector_up", [])}
+        assert reported == everyone, "every collector reports within 2 s of start"
         assert daemon.url.startswith("http://127.0.0.1:")
         meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
         total = int(meminfo["MemTotal"].split()[0]) * 1024
