@@ -66,16 +66,14 @@ class TrayApp:
         self._alerts = alerts
         self._actions = actions
         self._update_s = update_s
+        self.backend: str = str(pystray.Icon.__module__).rsplit("._", 1)[-1]  # win32, xorg, gtk, ...
+        # X11 window names (the xorg backend's tooltip) are Latin-1; other backends take any text.
+        self._title_text: Callable[[str], str] = _latin1 if self.backend == "xorg" else str
         self._state = self._current()
         self._shown_image = self._state.image.tobytes()
         self._icon: Any = pystray.Icon(
-            ICON_NAME, self._state.image, self._state.title, menu=pystray.Menu(self._menu_items)
+            ICON_NAME, self._state.image, self._title_text(self._state.title), menu=pystray.Menu(self._menu_items)
         )
-
-    @property
-    def backend(self) -> str:
-        """The pystray backend in use, e.g. `win32`, `xorg`, `gtk`."""
-        return str(type(self._icon).__module__).rsplit("._", 1)[-1]
 
     @property
     def can_notify(self) -> bool:
@@ -105,6 +103,7 @@ class TrayApp:
                     log.exception("cannot redraw the tray icon; keeping the last one")
             if not loop_over.is_set():
                 icon.stop()
+                _push_until(icon, loop_over)
 
         try:
             self._icon.run(setup)
@@ -127,7 +126,7 @@ class TrayApp:
         if image != self._shown_image:
             self._icon.icon = state.image
             self._shown_image = image
-        self._icon.title = state.title
+        self._icon.title = self._title_text(state.title)
         menu_changed = [e.text for e in state.menu] != [e.text for e in self._state.menu]
         self._state = state
         if menu_changed:
@@ -171,6 +170,25 @@ def open_tray(
         return TrayApp(pystray, snapshot, alerts, actions, update_s)
     except Exception as exc:
         raise TrayUnavailable(f"cannot create the tray icon: {_why(exc)}") from exc
+
+
+def _latin1(text: str) -> str:
+    """`text` with what Latin-1 lacks replaced: dashes and ellipses spelt out, the rest "?"."""
+    plain = text.replace("—", "-").replace("–", "-").replace("…", "...")
+    return plain.encode("latin-1", "replace").decode("latin-1")
+
+
+def _push_until(icon: Any, done: threading.Event) -> None:
+    """Flush the xorg backend's X connection until its loop has ended.
+
+    python-xlib can leave the window-destroy request of `stop()` queued but unsent when
+    two threads flush at once; the loop then waits for an event that never comes. Other
+    backends have no such connection and their loops end by themselves.
+    """
+    connection = getattr(icon, "_display", None)
+    while connection is not None and not done.wait(0.5):
+        with contextlib.suppress(Exception):
+            connection.flush()
 
 
 def _why(exc: BaseException) -> str:
