@@ -7,11 +7,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from daemon_process import run_argv, start_daemon
-from prometheus_client.parser import text_string_to_metric_families
+from daemon_process import run_argv, scrape, start_daemon
 
 FAST = """
 [collectors.host_memory]
@@ -29,16 +27,6 @@ interval_s = 0.5
 """
 
 
-def families(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
-    out: dict[str, list[tuple[dict[str, str], float]]] = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out.setdefault(s.name, []).append((s.labels, s.value))
-    return out
-
-
 def test_run_serves_the_catalogue_within_two_seconds(tmp_path: Path) -> None:
     config = tmp_path / "wslwatch.toml"
     config.write_text(FAST)
@@ -48,7 +36,7 @@ def test_run_serves_the_catalogue_within_two_seconds(tmp_path: Path) -> None:
         everyone = {"host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "process"}
         reported: set[str] = set()
         while time.monotonic() - started < 2.0 and reported != everyone:
-            metrics = families(daemon.url)
+            metrics = scrape(daemon.url)
             reported = {labels["collector"] for labels, _ in metrics.get("wslwatch_collector_up", [])}
         assert reported == everyone, "every collector reports within 2 s of start"
         assert daemon.url.startswith("http://127.0.0.1:")
