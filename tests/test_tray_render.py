@@ -7,7 +7,9 @@ from PIL import Image
 from tray_inputs import alert, snapshot
 
 from wslwatch.core import Alert
-from wslwatch.tray.render import ABSENT, AMBER, FILL, GREEN, RED, TRACK, render
+from wslwatch.tray.render import ABSENT, AMBER, FILL, GREEN, RED, render, track_for
+
+TRACK = track_for(GREEN)
 
 # Host RAM 20 of 28 GiB used (5/7), WSL VM 8 GiB of that host (2/7), VRAM 12 of 24 GiB (1/2):
 # fractions of the bar height that are whole pixels at every golden size.
@@ -59,8 +61,9 @@ def test_background_is_the_worst_firing_severity(size: int, alerts: list[Alert],
     image = render(FULL, alerts, size)
     assert image.getpixel((0, 0)) == colour
     histogram = dict((rgb, n) for n, rgb in image.getcolors())
-    assert set(histogram) == {colour, TRACK, FILL}
-    assert histogram[colour] > size * size // 4, "the state colour is most of the icon"
+    assert set(histogram) == {colour, track_for(colour), FILL}
+    assert histogram[colour] > size * size // 4, "the state colour frames the bars"
+    assert histogram[colour] + histogram[track_for(colour)] > size * size // 2, "the icon reads as its colour"
 
 
 @pytest.mark.parametrize("size", sorted(GOLDEN))

@@ -1,9 +1,11 @@
 """The tray icon as a pure function of a snapshot and the alerts.
 
 Three bars, left to right: host RAM in use, the WSL VM's working set (share of host RAM)
-and VRAM in use on the fullest GPU, drawn light on a dark track. The background is the
-colour of the worst firing alert: green (none, or info only), amber (warning), red
-(critical). A value the snapshot lacks (no GPU, no VM) is a grey track with no fill.
+and VRAM in use on the fullest GPU, filled white from the bottom on a track that is a dark
+shade of the background. The background is the colour of the worst firing alert: green
+(none, or info only), amber (warning), red (critical), so even at 16 px the whole icon
+reads as that colour. A value the snapshot lacks (no GPU, no VM) is a grey track with no
+fill.
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ from wslwatch.core import Alert
 from wslwatch.daemon.store import Snapshot
 from wslwatch.tray.readings import Readings, Usage, worst_severity
 
-__all__ = ["ABSENT", "AMBER", "FILL", "GREEN", "RED", "TRACK", "colour_for", "draw", "render"]
+__all__ = ["ABSENT", "AMBER", "FILL", "GREEN", "RED", "colour_for", "draw", "render", "track_for"]
 
 RGB = tuple[int, int, int]
 
 GREEN: RGB = (0, 150, 60)
 AMBER: RGB = (235, 150, 0)
 RED: RGB = (205, 30, 30)
-TRACK: RGB = (25, 25, 25)
 FILL: RGB = (250, 250, 250)
 ABSENT: RGB = (128, 128, 128)
 
@@ -41,6 +42,12 @@ def colour_for(severity: str | None) -> RGB:
     return _BY_SEVERITY.get(severity or "", GREEN)
 
 
+def track_for(background: RGB) -> RGB:
+    """The unfilled part of a bar: the background at a third of its brightness."""
+    r, g, b = background
+    return r // 3, g // 3, b // 3
+
+
 def render(snapshot: Snapshot, alerts: Iterable[Alert], size: int = 64) -> Image.Image:
     """The icon for `snapshot` and `alerts`, `size` pixels square (at least 16)."""
     readings = Readings.of(snapshot)
@@ -53,11 +60,12 @@ def draw(bars: tuple[Usage | None, Usage | None, Usage | None], background: RGB,
         raise ValueError(f"icon size {size} is below the smallest legible size, {_GRID} px")
     image = Image.new("RGB", (size, size), background)
     pen = ImageDraw.Draw(image)
+    track = track_for(background)
     top = _edge(_MARGIN, size)
     bottom = size - _edge(_MARGIN, size)  # exclusive
     for start, usage in zip(_BAR_STARTS, bars):
         left, right = _edge(start, size), _edge(start + _BAR_WIDTH, size)  # right exclusive
-        pen.rectangle((left, top, right - 1, bottom - 1), fill=TRACK if usage is not None else ABSENT)
+        pen.rectangle((left, top, right - 1, bottom - 1), fill=track if usage is not None else ABSENT)
         filled = 0 if usage is None else round(usage.fraction * (bottom - top))
         if filled:
             pen.rectangle((left, bottom - filled, right - 1, bottom - 1), fill=FILL)
