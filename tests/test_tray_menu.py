@@ -99,25 +99,27 @@ def test_snooze_and_resume() -> None:
 
 
 def test_optional_items_appear_when_configured(tmp_path: Path) -> None:
-    opened = Opened()
+    opened, reloads = Opened(), []
     config, logfile = tmp_path / "wslwatch.toml", tmp_path / "wslwatch.log"
     do = make_actions(
         opened,
         SnoozeState(),
         threading.Event(),
-        grafana_url="http://localhost:3000/d/wslwatch",
+        grafana_url=lambda: "http://localhost:3000/d/wslwatch",
         config_path=config,
+        reload_config=lambda: reloads.append(1),
         log_path=logfile,
         page_cache=PageCacheDropper(),
     )
     entries = build_menu(Readings.of(snapshot(vm_up=True)), [], do)
     items = by_text(entries)
-    for text in ("Open Grafana", "Open config file", "Open log file"):
+    for text in ("Open Grafana", "Open config file", "Reload config file", "Open log file"):
         action = items[text].action
         assert action is not None
         action()
     assert opened.urls == ["http://localhost:3000/d/wslwatch"]
     assert opened.paths == [config, logfile]
+    assert reloads == [1]
     drop = items["Drop WSL page cache now…"]
     assert drop.action is None and drop.enabled, "the first step only opens the confirmation"
     assert [e.text for e in drop.submenu] == ["Confirm: drop page cache"]

@@ -51,7 +51,8 @@ def run_argv(config: Path, *extra: str) -> list[str]:
 def colour_counts(image: Image.Image) -> dict[str, int]:
     """Pixels near each state colour (the icon is scaled to the tray's size, which blurs edges)."""
     counts = {"green": 0, "amber": 0, "red": 0}
-    for pixel in image.getdata():
+    data = image.convert("RGB").tobytes()
+    for pixel in zip(data[0::3], data[1::3], data[2::3]):
         for name, colour in (("green", GREEN), ("amber", AMBER), ("red", RED)):
             if sum((a - b) ** 2 for a, b in zip(pixel, colour)) < 40**2:
                 counts[name] += 1

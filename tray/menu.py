@@ -48,8 +48,9 @@ class MenuActions:
     resume: Callable[[], None]  # end the snooze
     quit: Callable[[], None]
     metrics_url: str
-    grafana_url: str = ""
+    grafana_url: Callable[[], str] = lambda: ""  # read at each redraw: the config may be reloaded
     config_path: Path | None = None
+    reload_config: Callable[[], object] | None = None
     log_path: Path | None = None
     page_cache: PageCacheDropper | None = None
     open_url: Callable[[str], None] = field(default=actions.open_url)
@@ -68,14 +69,17 @@ def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> 
     else:
         entries.append(Entry("Resume notifications", do.resume))
     entries.append(Entry("Open /metrics", lambda: do.open_url(do.metrics_url), default=True))
-    if do.grafana_url:
-        entries.append(Entry("Open Grafana", lambda: do.open_url(do.grafana_url)))
+    grafana = do.grafana_url()
+    if grafana:
+        entries.append(Entry("Open Grafana", lambda: do.open_url(grafana)))
     if do.page_cache is not None and readings.vm_up:
         confirm = Entry("Confirm: drop page cache", do.page_cache.start)
         entries.append(Entry("Drop WSL page cache now…", submenu=(confirm,)))
     config_path, log_path = do.config_path, do.log_path
     if config_path is not None:
         entries.append(Entry("Open config file", lambda: do.open_path(config_path)))
+    if do.reload_config is not None:
+        entries.append(Entry("Reload config file", do.reload_config))
     if log_path is not None:
         entries.append(Entry("Open log file", lambda: do.open_path(log_path)))
     entries += [SEPARATOR, Entry("Quit wslwatch", do.quit)]
