@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from wslwatch.core import Alert
 from wslwatch.daemon.store import Snapshot
@@ -58,17 +58,16 @@ def draw(bars: tuple[Usage | None, Usage | None, Usage | None], background: RGB,
     """Three bars on `background`; a None bar is drawn as an empty grey track."""
     if size < _GRID:
         raise ValueError(f"icon size {size} is below the smallest legible size, {_GRID} px")
-    image = Image.new("RGB", (size, size), background)
-    pen = ImageDraw.Draw(image)
+    image = Image.new("RGB", (size, size), background)  # boxes are pasted: ImageDraw costs 1.6 MB of RSS
     track = track_for(background)
     top = _edge(_MARGIN, size)
-    bottom = size - _edge(_MARGIN, size)  # exclusive
+    bottom = size - _edge(_MARGIN, size)  # boxes are (left, top, right, bottom), right and bottom exclusive
     for start, usage in zip(_BAR_STARTS, bars):
-        left, right = _edge(start, size), _edge(start + _BAR_WIDTH, size)  # right exclusive
-        pen.rectangle((left, top, right - 1, bottom - 1), fill=track if usage is not None else ABSENT)
+        left, right = _edge(start, size), _edge(start + _BAR_WIDTH, size)
+        image.paste(track if usage is not None else ABSENT, (left, top, right, bottom))
         filled = 0 if usage is None else round(usage.fraction * (bottom - top))
         if filled:
-            pen.rectangle((left, bottom - filled, right - 1, bottom - 1), fill=FILL)
+            image.paste(FILL, (left, bottom - filled, right, bottom))
     return image
 
 
