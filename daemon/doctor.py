@@ -32,6 +32,7 @@ from wslwatch.daemon.doctor_probes import tray_backend, who_serves
 from wslwatch.daemon.instance import read_info
 from wslwatch.daemon.logs import log_path
 from wslwatch.daemon.store import Health, Snapshot
+from wslwatch.tray.notifiers import DbusNotifier
 
 __all__ = ["Finding", "Status", "gather"]
 
@@ -96,8 +97,7 @@ def gather(
     findings = _about(system) + [_instance(), _log()] + config_findings
     for check in checks:
         findings += check(context)
-    findings.append(_tray(platform, env, python))
-    return findings
+    return findings + _tray(platform, env, python)
 
 
 def _about(system: System) -> list[Finding]:
@@ -345,12 +345,24 @@ def _exporter(ctx: _Context) -> list[Finding]:
     return findings + [found[answer.state]]
 
 
-def _tray(platform: str, environ: Mapping[str, str], python: str) -> Finding:
+def _tray(platform: str, environ: Mapping[str, str], python: str) -> list[Finding]:
     answer = tray_backend(platform, environ, python)
-    if answer.state == "backend":
-        return Finding("tray.backend", "ok", f"`wslwatch run` would show its icon through {answer.detail}")
-    fix = (
-        "nothing, if no icon is wanted (`wslwatch run --headless`); otherwise run it in a desktop session "
-        "(WSLg sets DISPLAY inside WSL)"
-    )
-    return Finding("tray.backend", "info", f"{answer.detail}: alerts still reach /metrics and the log", fix)
+    if answer.state != "backend":
+        fix = (
+            "nothing, if no icon is wanted (`wslwatch run --headless`); otherwise run it in a desktop session "
+            "(WSLg sets DISPLAY inside WSL)"
+        )
+        return [
+            Finding("tray.backend", "info", f"{answer.detail}: alerts still reach /metrics and the log", fix),
+            Finding("tray.notifications", "info", "none without a tray: alerts go to the log and to /metrics"),
+        ]
+    backend = Finding("tray.backend", "ok", f"`wslwatch run` would show its icon through {answer.detail}")
+    if answer.notifies:
+        return [backend, Finding("tray.notifications", "ok", f"through the tray ({answer.backend} backend)")]
+    found = DbusNotifier.find()
+    if isinstance(found, str):
+        detail = f"the {answer.backend} tray shows none and there is no D-Bus fallback: {found}"
+        return [backend, Finding("tray.notifications", "warn", detail,
+                                 "alerts still go to the log and /metrics; for pop-ups run a notification server "
+                                 "(any desktop has one)")]  # fmt: skip
+    return [backend, Finding("tray.notifications", "ok", "through D-Bus (the desktop's notification server)")]

@@ -26,7 +26,7 @@ _BUILD_INFO = re.compile(rb'^wslwatch_build_info\{version="([^"]*)"\}', re.MULTI
 #: Windows-only flag; 0 elsewhere (subprocess defines it only on Windows).
 _WSLWATCH_REALM = re.compile(r'realm="wslwatch"', re.IGNORECASE)
 _NO_WINDOW: int = getattr(subprocess, "CREATE_NO_WINDOW", 0)
-_TRAY_PROBE = "import pystray; print(pystray.Icon.__module__)"
+_TRAY_PROBE = "import pystray; print(pystray.Icon.__module__, pystray.Icon.HAS_NOTIFICATION)"
 
 PortState = Literal["free", "wslwatch", "other", "unknown"]
 
@@ -119,6 +119,7 @@ class TrayAnswer:
     state: TrayState
     backend: str  # e.g. "win32", "xorg", "gtk"; "" when headless
     detail: str
+    notifies: bool = False  # the backend shows notifications itself
 
 
 def _display_less(platform: str, environ: Mapping[str, str]) -> bool:
@@ -145,9 +146,10 @@ def tray_backend(platform: str, environ: Mapping[str, str], python: str, timeout
         lines = done.stderr.strip().splitlines()
         said = lines[-1] if lines else f"exit status {done.returncode}"
         return TrayAnswer("headless", "", f"pystray cannot load a backend here ({said})")
-    module = done.stdout.strip()
+    module, _, notifies = done.stdout.strip().partition(" ")
     backend = module.rsplit("._", 1)[-1]
     if backend == "base":  # PYSTRAY_BACKEND=dummy: imports fine, can show nothing
         return TrayAnswer("headless", "", "pystray's dummy backend is forced (PYSTRAY_BACKEND=dummy); it shows no icon")
     where = environ.get("WAYLAND_DISPLAY") or environ.get("DISPLAY") or ""
-    return TrayAnswer("backend", backend, f"pystray's {backend} backend" + (f" on display {where}" if where else ""))
+    detail = f"pystray's {backend} backend" + (f" on display {where}" if where else "")
+    return TrayAnswer("backend", backend, detail, notifies == "True")

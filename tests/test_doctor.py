@@ -26,9 +26,9 @@ import wslwatch
 from prometheus_client import CollectorRegistry
 
 from daemon_process import scrape, start_daemon
-from rigs import need
 from rigs.fake_nvml import FakeNvml
 from rigs.tls import self_signed
+from rigs.xdesktop import dunst, session_bus, xvfb
 from wslwatch.daemon.doctor_probes import who_serves
 from wslwatch.daemon.store import Store
 from wslwatch.exporters.auth import hash_password
@@ -38,7 +38,10 @@ from wslwatch.exporters.prometheus import StoreCollector
 FIXTURES = Path(__file__).parent / "fixtures"
 STATUSES = {"ok", "warn", "fail", "info"}
 #: Variables of the test machine that would change what doctor finds.
-_SCRUBBED = ("DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND", "LD_LIBRARY_PATH", "FAKE_NVML_STATE")
+_SCRUBBED = (
+    "DISPLAY", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND", "LD_LIBRARY_PATH", "FAKE_NVML_STATE",
+    "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR",
+)  # fmt: skip
 NO_REAL_NVML = pytest.mark.skipif(
     ctypes.util.find_library("nvidia-ml") is not None, reason="this machine has a real NVML library"
 )
@@ -103,6 +106,7 @@ def test_this_machine_in_json(tmp_path: Path) -> None:
     assert found["exporter.port"]["status"] == "ok" and "is free" in found["exporter.port"]["detail"]
     tray = found["tray.backend"]
     assert tray["status"] == "info" and tray["detail"].startswith("no display")
+    assert found["tray.notifications"]["detail"] == "none without a tray: alerts go to the log and to /metrics"
     groups = list(dict.fromkeys(check.split(".")[0] for check in found))
     assert groups == ["wslwatch", "config", "wsl", "gpu", "exporter", "tray"]
 
@@ -400,30 +404,25 @@ def test_the_dummy_backend_is_no_tray(tmp_path: Path) -> None:
     assert tray["detail"].startswith("pystray's dummy backend is forced")
 
 
-@pytest.fixture
-def x_display() -> Iterator[str]:
-    """A real X server (Xvfb) on a display number of its own."""
-    need(shutil.which("Xvfb") is not None, "Xvfb (Debian package xvfb) for a real display")
-    number = 100 + os.getpid() % 100
-    server = subprocess.Popen(
-        ["Xvfb", f":{number}", "-screen", "0", "320x120x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{number}").exists():
-            assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
-            time.sleep(0.05)
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
 @pytest.mark.rig
-def test_a_real_display_gets_the_xorg_backend(tmp_path: Path, x_display: str) -> None:
-    tray = findings(write_config(tmp_path), clean_env(DISPLAY=x_display))["tray.backend"]
-    assert tray == {
+def test_a_real_display_gets_the_xorg_backend(tmp_path: Path) -> None:
+    with xvfb() as x_display:
+        found = findings(write_config(tmp_path), clean_env(DISPLAY=x_display))
+    assert found["tray.backend"] == {
         "check": "tray.backend", "status": "ok", "fix": "",
         "detail": f"`wslwatch run` would show its icon through pystray's xorg backend on display {x_display}",
     }  # fmt: skip
+    notifications = found["tray.notifications"]
+    assert notifications["status"] == "warn"
+    assert notifications["detail"].startswith("the xorg tray shows none and there is no D-Bus fallback: ")
+
+
+@pytest.mark.rig
+def test_notifications_through_the_desktops_notification_server(tmp_path: Path) -> None:
+    with xvfb() as display, session_bus(tmp_path) as bus, dunst(display, bus, tmp_path / "dunst.log"):
+        found = findings(write_config(tmp_path), clean_env(DISPLAY=display, DBUS_SESSION_BUS_ADDRESS=bus))
+    assert found["tray.notifications"] == {
+        "check": "tray.notifications", "status": "ok", "fix": "",
+        "detail": "through D-Bus (the desktop's notification server)",
+    }  # fmt: skip
+    assert (tmp_path / "dunst.log").read_text().count("appname") == 0, "doctor asked, it showed nothing"
