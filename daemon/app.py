@@ -68,7 +68,7 @@ def collect_once(config: Config) -> Snapshot:
             runner.run()
     finally:
         for runner in runners:
-            runner.close()
+            runner.collector.close()
     return store.snapshot()
 
 
@@ -120,11 +120,9 @@ class Daemon:
 
     def apply(self, config: Config) -> None:
         """Run with `config` from now on: new collectors and rules; history, alerts and /metrics stay."""
-        for runner in self.runners:
-            runner.stop()
         self.scheduler.stop()
         for runner in self.runners:
-            runner.close()
+            runner.collector.close()
         before = {runner.name for runner in self.runners}
         self.runners = build_runners(config, self.store)
         for gone in before - {runner.name for runner in self.runners}:
@@ -164,11 +162,9 @@ class Daemon:
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
-        for runner in self.runners:
-            runner.stop()  # a collection in progress is not waited for
         self.scheduler.stop()
         if self.server is not None:
             self.server.close()
             self.server = None
         for runner in self.runners:
-            runner.close()
+            runner.collector.close()

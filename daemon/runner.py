@@ -3,9 +3,7 @@
 This is the one seam that turns a collector's exceptions into health and logs. A
 collection that outlives its deadline is abandoned (its daemon thread is left to
 finish or hang on its own) and no new one starts while it lives, so a hung driver
-call never piles up threads, delays another collector or holds up a scrape. Nor does it hold
-up the daemon's exit: `stop()` ends the wait for a collection in progress, and `close()`
-gives the collector's own `close()` a deadline too.
+call never piles up threads, delays another collector or holds up a scrape.
 """
 
 from __future__ import annotations
@@ -21,9 +19,6 @@ from wslwatch.daemon.store import Store
 __all__ = ["CollectorRunner"]
 
 log = logging.getLogger(__name__)
-
-#: How long `close()` waits for a collector's `close()` (stuck behind a hung call, it is left).
-CLOSE_TIMEOUT_S = 2.0
 
 
 class CollectorRunner:
@@ -42,8 +37,6 @@ class CollectorRunner:
         self._clock = clock
         self._worker: threading.Thread | None = None
         self._last_reason: str | None = None
-        self._stopping = threading.Event()
-        self._finished: threading.Event | None = None  # set when the collection in progress ends
 
     @property
     def name(self) -> str:
@@ -51,26 +44,20 @@ class CollectorRunner:
 
     def run(self) -> None:
         """One collection: record its samples, or why there are none."""
-        if self._stopping.is_set():
-            return
         now = self._clock()
         if self._worker is not None and self._worker.is_alive():
             self._fail(f"the previous collection is still stuck (over {self._timeout_s:g}s); not starting another", now, 0.0)
             return
         outcome: list[list[Sample] | BaseException] = []
-        finished = self._finished = threading.Event()
         started = time.perf_counter()
         worker = threading.Thread(
-            target=self._collect, args=(now, outcome, finished), name=f"collect-{self.name}", daemon=True
+            target=self._collect, args=(now, outcome), name=f"collect-{self.name}", daemon=True
         )
         worker.start()
-        if not self._stopping.is_set():  # checked after `_finished` is set, so `stop()` cannot be missed
-            finished.wait(self._timeout_s)
+        worker.join(self._timeout_s)
         duration = time.perf_counter() - started
         if worker.is_alive():
             self._worker = worker
-            if self._stopping.is_set():
-                return  # stopping: the collection is left to the exiting process, nothing to record
             self._fail(f"timed out after {self._timeout_s:g}s; the collection was abandoned", now, duration)
             return
         self._worker = None
@@ -88,29 +75,11 @@ class CollectorRunner:
                 self._last_reason = None
             self._store.record(self.name, result, now, duration)
 
-    def stop(self) -> None:
-        """Start no more collections and stop waiting for the one in progress."""
-        self._stopping.set()
-        finished = self._finished
-        if finished is not None:
-            finished.set()
-
-    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
-        """`stop()`, then the collector's `close()`, waited for at most `timeout_s`."""
-        self.stop()
-        closer = threading.Thread(target=self.collector.close, name=f"close-{self.name}", daemon=True)
-        closer.start()
-        closer.join(timeout_s)
-        if closer.is_alive():
-            log.warning("collector %s did not close within %gs (stuck behind a hung call?); left behind", self.name, timeout_s)
-
-    def _collect(self, now: float, outcome: list[list[Sample] | BaseException], finished: threading.Event) -> None:
+    def _collect(self, now: float, outcome: list[list[Sample] | BaseException]) -> None:
         try:
             outcome.append(self.collector.collect(now))
         except BaseException as exc:  # noqa: BLE001 - every failure becomes health, never a crash
             outcome.append(exc)
-        finally:
-            finished.set()
 
     def _fail(self, reason: str, now: float, duration: float, *, fault: bool = True) -> None:
         if reason != self._last_reason:  # log recurring failures on change only

@@ -60,14 +60,3 @@ class Failing:
 
 
 __all__ = ["CollectorError", "Failing", "Hanging", "Steady"]
-
-
-class StuckOnClose(Steady):
-    """Collects at once, but `close()` blocks until `release` is set (a driver stuck in shutdown)."""
-
-    def __init__(self, name: str = "stuck") -> None:
-        super().__init__(name)
-        self.release = threading.Event()
-
-    def close(self) -> None:
-        self.release.wait()

@@ -104,9 +104,10 @@ def test_a_pending_alert_does_not_fire_from_the_gap(tmp_path: Path) -> None:
 
 @pytest.mark.rig
 def test_sigterm_during_a_slow_collection_exits_cleanly(tmp_path: Path, fake_nvml: FakeNvml) -> None:
-    """A GPU collection in the driver (1.5 s per NVML call) when SIGTERM comes: the daemon does
-    not wait out the collection (it would take its 5 s deadline), closes every collector and
-    exits 0 without a traceback. Lost: nothing; the half-done collection had nothing yet."""
+    """A GPU collection in the driver (1.5 s per NVML call) when SIGTERM comes: the daemon waits
+    for it at most its deadline (5 s: a collector's close() must not race its own collection,
+    e.g. an I/O probe's files are removed after the probe ends), closes every collector and
+    exits 0 without a traceback. Lost: nothing; the cut collection had nothing to report yet."""
     fake_nvml.set(delay_ms=1500)
     config = write_fast_config(tmp_path / "c.toml", gpu={"interval_s": 5.0})
     daemon = start_daemon(config, env=fake_nvml.env())
@@ -117,7 +118,7 @@ def test_sigterm_during_a_slow_collection_exits_cleanly(tmp_path: Path, fake_nvm
     log = "".join(daemon.log)
     assert code == 0, log
     assert "Traceback" not in log and "stopping" in log
-    assert took < 2.5, f"stopping took {took:.1f}s: it waited for the driver"
+    assert took < 5.0 + 2.5, f"stopping took {took:.1f}s, more than the collection's 5 s deadline"
 
 
 @pytest.mark.rig
