@@ -13,7 +13,8 @@ checks that each collector's last success is fresh, which is what says the cycle
 The daemon's resident memory (RSS), open file descriptors and threads are read with psutil
 from this process every 5 s. The Store keeps up to 4096 points of history per series, which
 at 0.1 s is full after 410 s: growth is measured after the warm-up, from there to the end.
-Every process this starts is stopped on the way out, also on Ctrl-C.
+Every process this starts is stopped on the way out, also on Ctrl-C, SIGTERM or SIGHUP (the
+VM stand-in also ends by itself shortly after the planned end).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -43,7 +45,7 @@ from rigs.fake_nvml import FakeNvml, build  # noqa: E402
 INTERVAL_S = 0.1
 SAMPLE_EVERY_S = 5.0
 SCRAPE_EVERY_S = 1.0
-VM_NAME = "vmmemWSL"
+VM_NAME = f"vmsoak{os.getpid()}"  # not vmmemWSL: tests running beside the soak would find it
 WSLCONFIG = ROOT / "tests" / "fixtures" / "wslconfig" / "wsl-issue10759-reclaim-under-wsl2.wslconfig"
 
 
@@ -82,7 +84,7 @@ def soak(cycles: int, warmup_cycles: int, folder: Path) -> tuple[list[Reading], 
         env.update(nvml.env())
     stand_in = folder / VM_NAME
     stand_in.symlink_to(shutil.which("sleep") or "/bin/sleep")
-    vm = subprocess.Popen([str(stand_in), "infinity"])
+    vm = subprocess.Popen([str(stand_in), str(int((warmup_cycles + cycles) * INTERVAL_S) + 300)])
     daemon = DaemonProcess(run_argv(soak_config(folder), "--port", "0"), env)
     readings: list[Reading] = []
     worst_lag = 0.0
@@ -127,7 +129,18 @@ def slope_per(readings: list[Reading], per_cycles: int) -> float:
     return covariance / variance * per_cycles if variance else 0.0
 
 
+def _stop_on(*signals: signal.Signals) -> None:
+    """Turn these signals into SystemExit, so every `finally` stops what it started."""
+
+    def leave(number: int, _: object) -> None:
+        raise SystemExit(128 + number)
+
+    for sig in signals:
+        signal.signal(sig, leave)
+
+
 def main() -> int:
+    _stop_on(signal.SIGTERM, signal.SIGHUP, signal.SIGINT)  # SIGINT too: a shell's `&` ignores it
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=10_000, help="cycles measured after the warm-up")
     parser.add_argument("--warmup-cycles", type=int, default=5_000, help="cycles before the baseline (history fills)")
