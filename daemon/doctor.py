@@ -74,8 +74,6 @@ class _Context:
     snapshot: Snapshot
     system: System
     host: Host
-    environ: Mapping[str, str]
-    platform: str
 
 
 def gather(
@@ -90,7 +88,7 @@ def gather(
     host = choose_host(platform, env, "/proc")
     system: System = "windows" if isinstance(host, WindowsHost) else "wsl" if isinstance(host, WslHost) else "linux"
     config, config_findings = _load_config(config_path)
-    context = _Context(config, collect_once(config), system, host, env, platform)
+    context = _Context(config, collect_once(config), system, host)
     checks: tuple[Callable[[_Context], list[Finding]], ...] = (
         _vm_process, _guest, _wslconfig, _gpu, _exporter,
     )  # fmt: skip
@@ -292,6 +290,15 @@ def _wslconfig_problems(path: str, host: Host) -> list[Problem]:
     return list(decoding + parsed.problems + sizes.problems)
 
 
+#: What a GPU line says this driver does not report, and the series that tells.
+_GPU_VALUES = (
+    ("memory", "wslwatch_gpu_memory_total_bytes"),
+    ("utilization", "wslwatch_gpu_utilization_ratio"),
+    ("temperature", "wslwatch_gpu_temperature_celsius"),
+    ("power", "wslwatch_gpu_power_watts"),
+)
+
+
 def _gpu(ctx: _Context) -> list[Finding]:
     check = "gpu.nvml"
     health = _health(ctx.snapshot, "gpu")
@@ -315,13 +322,6 @@ def _gpu(ctx: _Context) -> list[Finding]:
     return [Finding(check, "ok", "\n".join(lines))]
 
 
-_GPU_VALUES = (
-    ("memory", "wslwatch_gpu_memory_total_bytes"),
-    ("utilization", "wslwatch_gpu_utilization_ratio"),
-    ("temperature", "wslwatch_gpu_temperature_celsius"),
-    ("power", "wslwatch_gpu_power_watts"),
-)
-
 
 def _exporter(ctx: _Context) -> list[Finding]:
     exporter = ctx.config.exporter
@@ -334,11 +334,10 @@ def _exporter(ctx: _Context) -> list[Finding]:
         findings.append(Finding("exporter.port", "info", "exporter.port = 0: `wslwatch run` takes any free port"))
         return findings
     answer = who_serves(exporter.bind, exporter.port, tls=bool(exporter.certfile))
-    fix_other = f"stop that program, or choose another exporter.port (or `wslwatch run --port N`)"
+    fix_other = "stop that program, or choose another exporter.port (or `wslwatch run --port N`)"
     found = {
         "free": Finding("exporter.port", "ok", f"{answer.address} is free ({answer.detail})"),
-        "wslwatch": Finding("exporter.port", "info", f"{answer.address}: {answer.detail}: the daemon is running",
-                            "a second `wslwatch run` on this port would refuse to start"),
+        "wslwatch": Finding("exporter.port", "info", f"{answer.address}: {answer.detail}: the daemon is running"),
         "other": Finding("exporter.port", "fail", f"{answer.address} is taken: {answer.detail}", fix_other),
         "unknown": Finding("exporter.port", "warn", f"{answer.address}: {answer.detail}", fix_other),
     }  # fmt: skip
