@@ -1,4 +1,4 @@
-"""`wslwatch config init|check|show`."""
+"""`wslwatch config init|check|show|export-prometheus`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from wslwatch.config import ConfigError, default_config_path, load
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
+from wslwatch.exporters.bundle import bundle, write_bundle
 
 __all__ = ["default_file_text", "register"]
 
@@ -38,6 +39,24 @@ def register(commands: Any) -> None:
     add_config_option(show)
     show.set_defaults(handler=_show)
 
+    export = actions.add_parser(
+        "export-prometheus",
+        help="write Prometheus rules and scrape config, an Alertmanager route and the Grafana dashboard",
+    )
+    export.add_argument("folder", type=Path, help="where (created if missing); mount it into Prometheus")
+    export.add_argument(
+        "--target",
+        action="append",
+        metavar="HOST:PORT",
+        help="a wslwatch to scrape; repeat for a lab (default: localhost and exporter.port of the config)",
+    )
+    export.add_argument(
+        "--alertmanager", action="append", default=[], metavar="HOST:PORT", help="an Alertmanager to send alerts to"
+    )
+    export.add_argument("--force", action="store_true", help="overwrite files already in the folder")
+    add_config_option(export)
+    export.set_defaults(handler=_export_prometheus)
+
 
 def _init(args: argparse.Namespace) -> int:
     path: Path = args.file or default_config_path()
@@ -60,6 +79,28 @@ def _check(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return fail(f"{path} is invalid: {len(exc.problems)} problem(s)")
     print(f"{path}: ok")
+    return 0
+
+
+def _export_prometheus(args: argparse.Namespace) -> int:
+    targets: list[str] | None = args.target
+    if targets is None:
+        config = load_config(args)
+        if isinstance(config, int):
+            return config
+        targets = [f"localhost:{config.exporter.port}"]
+    try:
+        files = bundle(targets, args.alertmanager)
+        written = write_bundle(args.folder, files, overwrite=args.force)
+    except ValueError as exc:
+        return fail(f"{exc}; nothing was written")
+    except FileExistsError as exc:
+        return fail(f"already there: {exc}; nothing was written (use --force to overwrite)")
+    except OSError as exc:
+        return fail(f"cannot write to {args.folder}: {exc.strerror or exc}")
+    for path in written:
+        print(f"wrote {path}")
+    print(f"start Prometheus with --config.file={args.folder / 'prometheus.yml'} (see docs/prometheus-grafana.md)")
     return 0
 
 

@@ -1,0 +1,67 @@
+"""The folder a Prometheus + Alertmanager + Grafana set-up mounts to monitor wslwatch machines.
+
+Everything in it is shipped package data (rules, dashboard, example configs) except the two
+target lists, which name the machines to scrape and the Alertmanagers to alert.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Mapping, Sequence
+
+__all__ = ["RULES_FILE", "bundle", "check_address", "write_bundle"]
+
+#: The rules' file name in the folder (the name `prometheus.yml` loads).
+RULES_FILE = "wslwatch-rules.yml"
+
+_PACKAGED = {
+    "prometheus.yml": "prometheus/prometheus.yml",
+    RULES_FILE: "prometheus/rules.yml",
+    "alertmanager.yml": "prometheus/alertmanager.yml",
+    "grafana/wslwatch.json": "grafana/wslwatch.json",
+}
+_ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})$")
+
+
+def check_address(address: str) -> str | None:
+    """What is wrong with a `HOST:PORT` scrape or Alertmanager address, or None."""
+    match = _ADDRESS.match(address)
+    if match is None:
+        return f"{address!r} is not HOST:PORT (e.g. localhost:9477, 192.168.1.20:9477, [::1]:9477)"
+    if not 1 <= int(match[2]) <= 65535:
+        return f"{address!r}: the port must be from 1 to 65535"
+    return None
+
+
+def _target_list(addresses: Sequence[str]) -> str:
+    """A Prometheus file_sd list: one group with every address, or none."""
+    groups = [{"targets": list(addresses), "labels": {}}] if addresses else []
+    return json.dumps(groups, indent=2) + "\n"
+
+
+def bundle(targets: Sequence[str], alertmanagers: Sequence[str]) -> dict[str, str]:
+    """Relative path -> text of every file in the folder; raises ValueError for a bad address."""
+    problems = [p for p in map(check_address, [*targets, *alertmanagers]) if p is not None]
+    if problems:
+        raise ValueError("; ".join(problems))
+    data = resources.files("wslwatch.exporters")
+    files = {name: data.joinpath(source).read_text(encoding="utf-8") for name, source in _PACKAGED.items()}
+    files["targets/wslwatch.json"] = _target_list(targets)
+    files["alertmanagers/alertmanagers.json"] = _target_list(alertmanagers)
+    return files
+
+
+def write_bundle(folder: Path, files: Mapping[str, str], overwrite: bool = False) -> list[Path]:
+    """Write `files` under `folder` and return their paths; without `overwrite`, an existing
+    file raises FileExistsError naming every one, before anything is written."""
+    paths = {folder / name: text for name, text in files.items()}
+    existing = [str(path) for path in paths if path.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(", ".join(existing))
+    for path, text in paths.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return list(paths)

@@ -1,0 +1,78 @@
+"""The shipped Prometheus rules: valid for promtool, and written the way the mixins write rules."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from promql_names import known_labels, selectors, unknown_names
+from rigs import need
+from rigs.prometheus import PROMTOOL
+
+RULES_TEXT = resources.files("wslwatch.exporters").joinpath("prometheus/rules.yml").read_text(encoding="utf-8")
+GROUPS: list[dict[str, Any]] = yaml.safe_load(RULES_TEXT)["groups"]
+RULES = [rule for group in GROUPS for rule in group["rules"]]
+ALERTS = [rule for rule in RULES if "alert" in rule]
+RECORDED = {rule["record"] for rule in RULES if "record" in rule}
+SEVERITIES = {"info", "warning", "critical"}
+
+
+def test_promtool_accepts_the_rules(tmp_path: Path) -> None:
+    need(PROMTOOL is not None, "promtool (Debian package prometheus)")
+    assert PROMTOOL is not None
+    path = tmp_path / "rules.yml"
+    path.write_text(RULES_TEXT, encoding="utf-8")
+    result = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(RULES)} rules found" in result.stdout
+
+
+def test_promtool_rejects_a_broken_rule(tmp_path: Path) -> None:
+    """The check above can fail: a rule with a PromQL syntax error is refused."""
+    need(PROMTOOL is not None, "promtool (Debian package prometheus)")
+    assert PROMTOOL is not None
+    path = tmp_path / "rules.yml"
+    path.write_text(RULES_TEXT.replace("wslwatch:gpu_memory_used:ratio >=", "wslwatch:gpu_memory_used:ratio >= >=", 1))
+    result = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+
+
+def test_recording_rules_are_named_level_metric_operation() -> None:
+    for name in RECORDED:
+        assert re.fullmatch(r"wslwatch:[a-z0-9_]+(:[a-z0-9_]+)?", name), name
+
+
+@pytest.mark.parametrize("rule", ALERTS, ids=[f"{a['alert']}-{a['labels']['severity']}" for a in ALERTS])
+def test_alert_is_labelled_and_explained(rule: dict[str, Any]) -> None:
+    assert re.fullmatch(r"Wslwatch[A-Z][A-Za-z]+", rule["alert"])
+    labels = rule["labels"]
+    assert labels["severity"] in SEVERITIES
+    assert re.fullmatch(r"[a-z_]+", labels["rule"]), "the tray's rule name, to match the two"
+    assert set(labels) == {"severity", "rule"}, "no other static labels: identity comes from the series"
+    annotations = rule["annotations"]
+    assert set(annotations) == {"summary", "description"}
+    assert "{{" in annotations["summary"], "the summary carries the numbers"
+    assert "$labels.instance" in annotations["summary"], "a lab needs to know which machine"
+
+
+def test_each_severity_of_a_rule_is_one_alert() -> None:
+    keys = [(a["alert"], a["labels"]["severity"]) for a in ALERTS]
+    assert len(keys) == len(set(keys))
+    names = {a["alert"]: a["labels"]["rule"] for a in ALERTS}
+    assert len(set(names.values())) == len(names), "one alert name per tray rule"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.get("alert") or r["record"] for r in RULES])
+def test_rule_names_only_catalogued_series_and_labels(rule: dict[str, Any]) -> None:
+    expr = rule["expr"]
+    assert not unknown_names(expr, RECORDED), unknown_names(expr, RECORDED)
+    for name, labels in selectors(expr):
+        allowed = known_labels(name)
+        if allowed is not None:
+            assert labels <= allowed, f"{name} has no label {sorted(labels - allowed)}"
