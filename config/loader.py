@@ -52,7 +52,8 @@ def load(path: Path | None) -> Config:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"]) from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([f"{path}:{line}: not UTF-8 text; save the file as UTF-8"]) from None
     return load_text(text, str(path))
 
 
@@ -66,7 +67,7 @@ def load_text(text: str, source: str = "<config>") -> Config:
             raise ConfigError([f"{source}:{match['line']}: invalid TOML: {match['what']}"]) from None
         raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
     problems: list[tuple[str, str]] = []
-    config = _build(Config, data, "", problems)
+    config: Config = _build(Config, data, "", problems)
     if problems:
         raise ConfigError([_where(source, text, key) + f" {key}: {what}" for key, what in problems])
     return config

@@ -78,9 +78,9 @@ class MetricsServer:
 
     @property
     def url(self) -> str:
-        host = self.server.server_address[0]
-        host = f"[{host}]" if ":" in str(host) else host
-        return f"http://{host}:{self.port}/metrics"
+        address = self.server.server_address[0]
+        host = address.decode() if isinstance(address, bytes) else address
+        return f"http://[{host}]:{self.port}/metrics" if ":" in host else f"http://{host}:{self.port}/metrics"
 
     def close(self) -> None:
         self.server.shutdown()

@@ -1,0 +1,119 @@
+"""`wslwatch run` and `wslwatch once` as a user runs them: real processes, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from daemon_process import run_argv, start_daemon
+from prometheus_client.parser import text_string_to_metric_families
+
+FAST = """
+[collectors.host_memory]
+interval_s = 0.5
+[collectors.vmmem]
+interval_s = 0.5
+[collectors.wsl_guest]
+interval_s = 0.5
+[collectors.gpu]
+interval_s = 0.5
+[collectors.process]
+interval_s = 0.5
+[collectors.wslconfig]
+interval_s = 0.5
+"""
+
+
+def families(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    out: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out.setdefault(s.name, []).append((s.labels, s.value))
+    return out
+
+
+def test_run_serves_the_catalogue_within_two_seconds(tmp_path: Path) -> None:
+    config = tmp_path / "wslwatch.toml"
+    config.write_text(FAST)
+    started = time.monotonic()
+    daemon = start_daemon(config)
+    try:
+        metrics: dict[str, list[tuple[dict[str, str], float]]] = {}
+        while time.monotonic() - started < 2.0 and "wslwatch_guest_memory_total_bytes" not in metrics:
+            metrics = families(daemon.url)
+        assert "wslwatch_host_memory_total_bytes" in metrics, "first samples within 2 s of start"
+        assert daemon.url.startswith("http://127.0.0.1:")
+        meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        total = int(meminfo["MemTotal"].split()[0]) * 1024
+        assert metrics["wslwatch_guest_memory_total_bytes"] == [({}, float(total))]
+        assert metrics["wslwatch_vmmem_up"] == [({}, 0.0)]
+        up = {labels["collector"]: value for labels, value in metrics["wslwatch_collector_up"]}
+        assert up["host_memory"] == 1.0 and up["wsl_guest"] == 1.0 and up["gpu"] == 0.0
+        assert metrics["wslwatch_build_info"][0][1] == 1.0
+        assert metrics["wslwatch_process_resident_memory_bytes"][0][1] > 10e6
+    finally:
+        assert daemon.stop() == 0, "".join(daemon.log)
+    assert "stopping" in "".join(daemon.log)
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    try:
+        done = subprocess.run(run_argv(config, "--port", str(port)), capture_output=True, text=True, timeout=30)
+    finally:
+        holder.close()
+    assert done.returncode == 2
+    assert f"cannot serve /metrics: 127.0.0.1:{port} is already in use." in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_bad_config_refuses_to_start(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[exporter]\nbind = "0.0.0.0"\nport = "9477"\n')
+    done = subprocess.run(run_argv(config), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert f'{config}:3: exporter.port: must be a whole number, got "9477"' in done.stderr
+    assert "nothing was started" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_once_json_on_this_linux_machine(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "wslwatch", "once", "--json", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    names = {s["name"] for s in doc["samples"]}
+    assert {"wslwatch_host_memory_total_bytes", "wslwatch_guest_memory_total_bytes", "wslwatch_vmmem_up"} <= names
+    assert [s["value"] for s in doc["samples"] if s["name"] == "wslwatch_vmmem_up"] == [0.0]
+    assert doc["errors"]["gpu"].startswith("NVML library not found")
+    assert all(set(s) == {"name", "labels", "value"} for s in doc["samples"])
+
+
+def test_once_table_is_readable(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "wslwatch", "once", "--config", str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["METRIC", "LABELS", "VALUE"]
+    assert any(line.startswith("host_memory_total_bytes") and line.endswith("GiB") for line in lines)
+    assert "not collected:" in lines and any(line.startswith("  gpu: NVML library not found") for line in lines)

@@ -1,0 +1,75 @@
+"""The HTTP endpoint: routes, loopback default, and an address only one process may hold."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+from prometheus_client import CollectorRegistry, Gauge
+
+from wslwatch.exporters.http import PortInUseError, serve
+
+
+def registry() -> CollectorRegistry:
+    reg = CollectorRegistry()
+    Gauge("wslwatch_test_gauge", "A test gauge.", registry=reg).set(7)
+    return reg
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_serves_metrics_index_and_404() -> None:
+    server = serve(registry(), "127.0.0.1", 0)
+    try:
+        assert server.url == f"http://127.0.0.1:{server.port}/metrics"
+        status, body = get(server.url)
+        assert status == 200 and "wslwatch_test_gauge 7.0" in body
+        status, body = get(f"http://127.0.0.1:{server.port}/")
+        assert status == 200 and 'href="/metrics"' in body
+        status, body = get(f"http://127.0.0.1:{server.port}/nope")
+        assert status == 404 and "/metrics" in body
+    finally:
+        server.close()
+
+
+def test_a_taken_port_is_refused_clearly() -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        with pytest.raises(PortInUseError, match=f"127.0.0.1:{port} is already in use"):
+            serve(registry(), "127.0.0.1", port)
+    finally:
+        holder.close()
+
+
+def test_a_second_server_cannot_share_the_port() -> None:
+    first = serve(registry(), "127.0.0.1", 0)
+    try:
+        with pytest.raises(PortInUseError):
+            serve(registry(), "127.0.0.1", first.port)
+    finally:
+        first.close()
+
+
+def test_ipv6_loopback_when_available() -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        server = serve(registry(), "::1", 0)
+    except OSError as exc:
+        pytest.skip(f"IPv6 loopback unusable here: {exc}")
+    try:
+        assert server.url == f"http://[::1]:{server.port}/metrics"
+        assert get(server.url)[0] == 200
+    finally:
+        server.close()

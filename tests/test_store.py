@@ -1,0 +1,94 @@
+"""The Store: latest samples per collector, bounded history, health, listeners."""
+
+from __future__ import annotations
+
+from wslwatch.core import Sample
+from wslwatch.daemon.store import Snapshot, Store, series_key
+
+
+def s(name: str, value: float, ts: float, **labels: str) -> Sample:
+    return Sample(name, labels, value, ts)
+
+
+def test_a_collection_replaces_that_collectors_samples_only() -> None:
+    store = Store()
+    store.record("a", [s("x", 1, 10), s("y", 2, 10, gpu="0")], now=10, duration_s=0.01)
+    store.record("b", [s("z", 3, 10)], now=10, duration_s=0.01)
+    store.record("a", [s("x", 5, 20)], now=20, duration_s=0.01)
+    snap = store.snapshot()
+    assert snap.value("x") == 5
+    assert snap.value("y", gpu="0") is None  # gone with a's newer collection
+    assert snap.value("z") == 3
+    assert snap.ts == 20
+
+
+def test_value_matches_labels() -> None:
+    store = Store()
+    store.record("gpu", [s("m", 1, 1, gpu="0"), s("m", 2, 1, gpu="1")], now=1, duration_s=0)
+    snap = store.snapshot()
+    assert snap.value("m", gpu="1") == 2
+    assert [x.value for x in snap.series("m")] == [1, 2]
+    assert snap.value("m", gpu="7") is None
+
+
+def test_a_failure_drops_the_samples_and_records_why() -> None:
+    store = Store()
+    store.record("gpu", [s("m", 1, 1)], now=1, duration_s=0.1)
+    store.record_failure("gpu", "NVML library not found", now=2, duration_s=0.2)
+    snap = store.snapshot()
+    assert snap.series("m") == ()
+    (health,) = snap.health
+    assert (health.up, health.errors_total, health.last_success_ts, health.reason) == (
+        False,
+        1,
+        1,
+        "NVML library not found",
+    )
+
+
+def test_no_data_is_not_counted_as_an_error() -> None:
+    store = Store()
+    store.record_failure("wsl_guest", "not running", now=1, duration_s=0, fault=False)
+    store.record_failure("wsl_guest", "not running", now=2, duration_s=0, fault=False)
+    health = store.health("wsl_guest")
+    assert health is not None and not health.up and health.errors_total == 0
+
+
+def test_history_keeps_points_in_order_and_bounded_by_age_and_count() -> None:
+    store = Store(history_s=100, max_points=5)
+    for t in range(0, 300, 10):
+        store.record("a", [s("x", t, t)], now=t, duration_s=0)
+    points = store.history("x")[series_key("x", {})]
+    assert points == tuple((t, t) for t in range(250, 300, 10))  # 5 newest, all within 100 s
+    store2 = Store(history_s=25, max_points=100)
+    for t in range(0, 100, 10):
+        store2.record("a", [s("x", t, t)], now=t, duration_s=0)
+    assert [p[0] for p in store2.history("x")[series_key("x", {})]] == [70, 80, 90]
+
+
+def test_series_that_vanish_are_forgotten_after_the_horizon() -> None:
+    store = Store(history_s=60)
+    store.record("gpu", [s("proc", 1, 0, pid="42")], now=0, duration_s=0)
+    for t in range(10, 200, 10):
+        store.record("gpu", [s("proc", 1, t, pid="43")], now=t, duration_s=0)
+    keys = store.history("proc")
+    assert series_key("proc", {"pid": "43"}) in keys
+    assert series_key("proc", {"pid": "42"}) not in keys
+
+
+def test_listeners_get_every_new_snapshot() -> None:
+    store = Store()
+    seen: list[Snapshot] = []
+    store.subscribe(seen.append)
+    store.record("a", [s("x", 1, 1)], now=1, duration_s=0)
+    store.record_failure("a", "boom", now=2, duration_s=0)
+    assert [snap.ts for snap in seen] == [1, 2]
+    assert seen[0].value("x") == 1 and seen[1].value("x") is None
+
+
+def test_a_snapshot_never_changes_after_it_is_taken() -> None:
+    store = Store()
+    store.record("a", [s("x", 1, 1)], now=1, duration_s=0)
+    before = store.snapshot()
+    store.record("a", [s("x", 2, 2)], now=2, duration_s=0)
+    assert before.value("x") == 1 and store.snapshot().value("x") == 2
