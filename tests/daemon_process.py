@@ -9,8 +9,11 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 from typing import Mapping
+
+from prometheus_client.parser import text_string_to_metric_families
 
 _SERVING = re.compile(r"serving (http://\S+/metrics)")
 
@@ -70,3 +73,17 @@ def start_daemon(config: Path, *extra: str, env: Mapping[str, str] | None = None
     daemon = DaemonProcess(run_argv(config, *port, *extra), env or {})
     daemon.wait_serving(timeout)
     return daemon
+
+
+Series = dict[str, list[tuple[dict[str, str], float]]]
+
+
+def scrape(url: str) -> Series:
+    """GET `url` and parse it with prometheus-client's parser: name -> [(labels, value)]."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    out: Series = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return out

@@ -7,11 +7,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from daemon_process import run_argv, start_daemon
-from prometheus_client.parser import text_string_to_metric_families
+from daemon_process import run_argv, scrape, start_daemon
 
 FAST = """
 [collectors.host_memory]
@@ -29,26 +27,18 @@ interval_s = 0.5
 """
 
 
-def families(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
-    out: dict[str, list[tuple[dict[str, str], float]]] = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out.setdefault(s.name, []).append((s.labels, s.value))
-    return out
-
-
 def test_run_serves_the_catalogue_within_two_seconds(tmp_path: Path) -> None:
     config = tmp_path / "wslwatch.toml"
     config.write_text(FAST)
     started = time.monotonic()
     daemon = start_daemon(config)
     try:
-        metrics: dict[str, list[tuple[dict[str, str], float]]] = {}
-        while time.monotonic() - started < 2.0 and "wslwatch_guest_memory_total_bytes" not in metrics:
-            metrics = families(daemon.url)
-        assert "wslwatch_host_memory_total_bytes" in metrics, "first samples within 2 s of start"
+        everyone = {"host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "process"}
+        reported: set[str] = set()
+        while time.monotonic() - started < 2.0 and reported != everyone:
+            metrics = scrape(daemon.url)
+            reported = {labels["collector"] for labels, _ in metrics.get("wslwatch_collector_up", [])}
+        assert reported == everyone, "every collector reports within 2 s of start"
         assert daemon.url.startswith("http://127.0.0.1:")
         meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
         total = int(meminfo["MemTotal"].split()[0]) * 1024

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 
 from collectors_for_tests import Hanging, Steady
-from prometheus_client.parser import text_string_to_metric_families
+from daemon_process import scrape
 
 from wslwatch.config import Config
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.daemon.scheduler import Scheduler
 from wslwatch.daemon.store import Store
-
-
-def scrape(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        text = response.read().decode()
-    out: dict[str, list[tuple[dict[str, str], float]]] = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out.setdefault(s.name, []).append((s.labels, s.value))
-    return out
 
 
 def test_a_hanging_collector_delays_neither_scrapes_nor_other_collectors() -> None:

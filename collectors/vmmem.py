@@ -1,0 +1,140 @@
+"""The WSL VM process as Windows sees it: `vmmemWSL` (Windows 11) or `vmmem` (Windows 10).
+
+psutil reads its name and memory without admin rights: `rss` is the working set, `vms` the
+private (committed) bytes. Only `.rss` and `.vms` are used: psutil 8 renames the other fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+
+import psutil
+
+from wslwatch.core import CollectorError, Sample
+
+__all__ = ["VmmemCollector"]
+
+log = logging.getLogger(__name__)
+
+
+def _psutil_names() -> Iterator[tuple[int, str]]:
+    """(pid, name) of every process through psutil; on Windows psutil keeps each name, so a rescan is cheap."""
+    for process in psutil.process_iter():
+        try:
+            yield process.pid, process.name()
+        except psutil.Error:
+            continue  # vanished or unreadable while listing: not a candidate
+
+
+def _proc_comm_names() -> Iterator[tuple[int, str]]:
+    """(pid, name) from /proc/PID/comm, for a fifth of the CPU of psutil's `name()` (which also
+    parses `stat`, and `cmdline` for long names). The kernel keeps 15 characters of a name, so
+    on Linux a configured name longer than that never matches (the WSL VM is never on Linux:
+    there this collector only ever reports `vmmem_up 0`, or a test's stand-in)."""
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(os.path.join(entry.path, "comm"), "rb") as f:
+                    yield int(entry.name), f.read().decode("utf-8", "replace").rstrip("\n")
+            except OSError:
+                continue  # exited while listing
+
+
+def _normalised(name: str) -> str:
+    """Windows reports some image names with `.exe` and some without; case never matters."""
+    lowered = name.lower()
+    return lowered[: -len(".exe")] if lowered.endswith(".exe") else lowered
+
+
+class VmmemCollector:
+    """Finds the VM process by name (first configured name any process has wins) and measures it.
+
+    No such process is `vmmem_up 0`, not an error. A process that vanishes while it is read is
+    skipped; one whose memory cannot be read (access denied) is reported up without memory
+    samples, and the reason is logged when it changes. Where several processes share the
+    winning name (Windows 10: other Hyper-V VMs are `vmmem` too), the one with the largest
+    working set is reported, since they cannot be told apart without admin rights.
+    """
+
+    name = "vmmem"
+
+    def __init__(self, process_names: Sequence[str], interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._list_processes = _proc_comm_names if sys.platform.startswith("linux") else _psutil_names
+        self._rank: dict[str, int] = {}
+        for rank, process_name in enumerate(process_names):
+            self._rank.setdefault(_normalised(process_name), rank)
+        self._denied_reason: str | None = None
+
+    def collect(self, now: float) -> list[Sample]:
+        for candidates in self._candidates_by_rank():
+            samples = self._measure(candidates, now)
+            if samples:
+                return samples
+        self._denied_reason = None
+        return [Sample("wslwatch_vmmem_up", {}, 0.0, now)]
+
+    def close(self) -> None:
+        """Nothing to release: psutil opens no handle that outlives a call."""
+
+    def _candidates_by_rank(self) -> list[list[tuple[psutil.Process, str]]]:
+        """(process, name) of each configured name, grouped by the name's rank, best first."""
+        groups: dict[int, list[tuple[psutil.Process, str]]] = {}
+        try:
+            for pid, name in self._list_processes():
+                rank = self._rank.get(_normalised(name))
+                if rank is None:
+                    continue
+                try:
+                    groups.setdefault(rank, []).append((psutil.Process(pid), name))
+                except psutil.Error:
+                    continue
+        except OSError as e:
+            raise CollectorError(f"could not list the running processes: {e}") from e
+        return [groups[rank] for rank in sorted(groups)]
+
+    def _measure(self, candidates: list[tuple[psutil.Process, str]], now: float) -> list[Sample]:
+        """Samples for the largest readable candidate; [] when every candidate has gone."""
+        readings: list[tuple[int, int, str]] = []
+        denied: list[str] = []
+        for process, name in candidates:
+            try:
+                with process.oneshot():
+                    if process.status() == psutil.STATUS_ZOMBIE:
+                        continue  # exited, not yet reaped: gone
+                    memory = process.memory_info()
+            except psutil.NoSuchProcess:
+                continue
+            except psutil.AccessDenied:
+                denied.append(f"pid {process.pid}")
+                continue
+            readings.append((memory.rss, memory.vms, name))
+        if not readings and not denied:
+            return []
+        up = Sample("wslwatch_vmmem_up", {}, 1.0, now)
+        if not readings:
+            self._note_denied(f"access denied reading the memory of {', '.join(denied)}")
+            return [up]
+        self._note_denied(None)
+        rss, vms, name = max(readings)
+        labels = {"process": name}
+        return [
+            up,
+            Sample("wslwatch_vmmem_working_set_bytes", labels, float(rss), now),
+            Sample("wslwatch_vmmem_private_bytes", labels, float(vms), now),
+        ]
+
+    def _note_denied(self, reason: str | None) -> None:
+        """Log why the found VM process's memory is unknown, or that it is known again, on change."""
+        if reason == self._denied_reason:
+            return
+        if reason is not None:
+            log.warning("WSL VM process found, but its memory is not reported: %s", reason)
+        else:
+            log.info("WSL VM process memory is readable again")
+        self._denied_reason = reason

@@ -1,0 +1,305 @@
+"""Memory, page cache, swap, CPU time and memory pressure inside the WSL guest.
+
+Two readers behind one seam, chosen once in the constructor: inside WSL (or on any Linux)
+`ProcReader` reads the files under `proc_root`; on Windows `WslExeReader` reads them through
+`wsl.exe`, and only while the distro already runs, so the daemon never starts a stopped VM or
+keeps an idle one awake. The parsers are pure functions of the files' text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import posixpath
+import sys
+from collections.abc import Mapping
+from typing import NamedTuple, Protocol
+
+from wslwatch.collectors._wsl_exe import WslExe
+from wslwatch.core import CollectorError, NoData, Sample
+
+__all__ = [
+    "GuestReader",
+    "ProcReader",
+    "WslExeReader",
+    "WslGuestCollector",
+    "parse_cpu_ticks",
+    "parse_meminfo",
+    "parse_pressure",
+    "parse_vmstat",
+]
+
+log = logging.getLogger(__name__)
+
+#: Unit of /proc/stat. Linux fixes USER_HZ at 100 on every architecture WSL runs on (x86-64,
+#: arm64). From Windows the guest cannot be asked for it, so both readers use this constant.
+USER_HZ = 100
+
+#: Least time between two reads through wsl.exe. Longer than WSL's 15 s instance idle timeout,
+#: so these reads alone never keep a distro running that its user has left.
+MIN_READ_SPACING_S = 30.0
+
+MEMINFO, VMSTAT, STAT, PRESSURE = "meminfo", "vmstat", "stat", "pressure/memory"
+REQUIRED_FILES = (MEMINFO, VMSTAT, STAT)
+OPTIONAL_FILES = (PRESSURE,)  # only where the kernel has PSI and it is enabled at boot
+
+CPU_MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+_MEMINFO_METRICS = {
+    "MemTotal": "wslwatch_guest_memory_total_bytes",
+    "MemAvailable": "wslwatch_guest_memory_available_bytes",
+    "MemFree": "wslwatch_guest_memory_free_bytes",
+    "Cached": "wslwatch_guest_memory_cached_bytes",
+    "SwapTotal": "wslwatch_guest_swap_total_bytes",
+    "SwapFree": "wslwatch_guest_swap_free_bytes",
+}
+_RECLAIMABLE_PARTS = ("Active(file)", "Inactive(file)", "SReclaimable")  # WSL's own measure
+_VMSTAT_METRICS = {
+    "pswpin": "wslwatch_guest_swap_in_pages_total",
+    "pswpout": "wslwatch_guest_swap_out_pages_total",
+}
+
+
+def _complete_lines(text: str) -> list[str]:
+    """The lines of `text`, leaving out a last line without its newline: it may have been cut."""
+    return text.split("\n")[:-1]
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """`/proc/meminfo` as {field: value}: `kB` values in bytes, unit-less ones (HugePages_*) as is.
+
+    A line that is not `Field: number [kB]` is skipped, so a field the kernel did not report
+    (or that was cut off) is absent, never 0.
+    """
+    fields: dict[str, int] = {}
+    for line in _complete_lines(text):
+        field, colon, rest = line.partition(":")
+        words = rest.split()
+        if not colon or not words or not words[0].isdigit():
+            continue
+        if words[1:] == ["kB"]:
+            fields[field.strip()] = int(words[0]) * 1024
+        elif len(words) == 1:
+            fields[field.strip()] = int(words[0])
+    return fields
+
+
+def parse_vmstat(text: str) -> dict[str, int]:
+    """`/proc/vmstat` as {counter: value}; lines that are not `name number` are skipped."""
+    counters: dict[str, int] = {}
+    for line in _complete_lines(text):
+        words = line.split()
+        if len(words) == 2 and words[1].isdigit():
+            counters[words[0]] = int(words[1])
+    return counters
+
+
+def parse_cpu_ticks(text: str) -> dict[str, int]:
+    """The all-CPU line of `/proc/stat` as {mode: ticks of USER_HZ} for the modes it has."""
+    for line in _complete_lines(text):
+        words = line.split()
+        if words[:1] == ["cpu"]:
+            values = [int(word) for word in itertools.takewhile(str.isdigit, words[1:])]
+            return dict(zip(CPU_MODES, values))
+    return {}
+
+
+def parse_pressure(text: str) -> dict[str, dict[str, float]]:
+    """A PSI file (`/proc/pressure/memory`) as {"some"|"full": {"avg10", "avg60", "avg300", "total"}}."""
+    kinds: dict[str, dict[str, float]] = {}
+    for line in _complete_lines(text):
+        words = line.split()
+        if not words:
+            continue
+        values: dict[str, float] = {}
+        for pair in words[1:]:
+            key, equals, number = pair.partition("=")
+            if equals:
+                with contextlib.suppress(ValueError):
+                    values[key] = float(number)
+        kinds[words[0]] = values
+    return kinds
+
+
+class GuestReader(Protocol):
+    """Where the guest's files come from."""
+
+    def read(self, now: float) -> Mapping[str, str]:
+        """Text of every REQUIRED_FILES name and of each OPTIONAL_FILES name that exists."""
+        ...
+
+    def where(self, name: str) -> str:
+        """The file `name` as a person would find it (for messages)."""
+        ...
+
+
+class ProcReader:
+    """Reads the files directly: wslwatch runs inside WSL, or on any Linux."""
+
+    def __init__(self, proc_root: str) -> None:
+        self._root = proc_root
+
+    def where(self, name: str) -> str:
+        return os.path.join(self._root, name)
+
+    def read(self, now: float) -> dict[str, str]:
+        files: dict[str, str] = {}
+        for name in REQUIRED_FILES:
+            path = self.where(name)
+            try:
+                files[name] = _read_text(path)
+            except FileNotFoundError as e:
+                raise CollectorError(
+                    f"{path} does not exist: [collectors.wsl_guest] proc_root = {self._root!r} "
+                    "must be a Linux /proc (the default, /proc, inside WSL)"
+                ) from e
+            except OSError as e:
+                raise CollectorError(f"cannot read {path}: {e.strerror or e}; let wslwatch read {self._root}") from e
+        for name in OPTIONAL_FILES:
+            try:
+                files[name] = _read_text(self.where(name))
+            except OSError as e:
+                log.debug("%s not read (%s); its metric is absent", self.where(name), e)
+        return files
+
+
+def _read_text(path: str) -> str:
+    with open(path, "rb") as f:
+        return f.read().decode("utf-8", "replace")
+
+
+class _Read(NamedTuple):
+    distro: str
+    at: float
+    files: dict[str, str]
+
+
+class WslExeReader:
+    """Reads the guest from Windows through `wsl.exe`, never starting or keeping awake its VM.
+
+    `wsl.exe -d D --exec ...` boots a stopped distro, so every read first asks
+    `wsl.exe --list --running --quiet` (which only reads state) and reads the guest only if the
+    distro is listed; then it reads every file with one `--exec grep` call, at most every
+    MIN_READ_SPACING_S (a read in between returns the last one, while the distro still runs).
+    With no distro configured, the default distro is the first line of `wsl.exe --list --quiet`.
+    """
+
+    def __init__(
+        self, distro: str, proc_root: str, wsl: WslExe, min_spacing_s: float = MIN_READ_SPACING_S
+    ) -> None:
+        self._distro = distro
+        self._root = proc_root
+        self._wsl = wsl
+        self._min_spacing_s = min_spacing_s
+        self._last: _Read | None = None
+        self._current = distro
+
+    def where(self, name: str) -> str:
+        return f"{posixpath.join(self._root, name)} in WSL distro {self._current or '(the default)'!r}"
+
+    def read(self, now: float) -> dict[str, str]:
+        distro = self._current = self._running_distro()
+        last = self._last
+        if last is not None and last.distro == distro and 0 <= now - last.at < self._min_spacing_s:
+            return last.files
+        files = self._read_files(distro)
+        self._last = _Read(distro, now, files)
+        return files
+
+    def _running_distro(self) -> str:
+        """The distro to read, as wsl.exe lists it; `NoData` (and nothing else run) when it does not run."""
+        installed: list[str] | None = None
+        distro = self._distro
+        if not distro:
+            installed = self._wsl.distros()
+            if not installed:
+                raise NoData("WSL has no installed distribution, so there is no guest to read")
+            distro = installed[0]
+        listed = _listed_as(distro, self._wsl.distros("--running"))
+        if listed is not None:
+            return listed
+        self._last = None
+        if installed is None:
+            installed = self._wsl.distros()
+        if _listed_as(distro, installed) is None:
+            raise CollectorError(
+                f"WSL has no distro named {distro!r} (installed: {', '.join(installed) or 'none'}); "
+                "fix [collectors.wsl_guest] distro, or leave it empty for the default distro"
+            )
+        raise NoData(f"WSL distro {distro!r} is not running; the guest is read only while it runs, never woken")
+
+    def _read_files(self, distro: str) -> dict[str, str]:
+        """Every file in one `grep -s -H ^`: each line prefixed `path:`, a missing file left out silently."""
+        paths = {posixpath.join(self._root, name): name for name in REQUIRED_FILES + OPTIONAL_FILES}
+        result = self._wsl.run("-d", distro, "--exec", "grep", "-s", "-H", "^", *paths)
+        prefixes = [(path + ":", name) for path, name in paths.items()]
+        lines: dict[str, list[str]] = {}
+        for line in result.stdout.split("\n"):
+            for prefix, name in prefixes:
+                if line.startswith(prefix):
+                    lines.setdefault(name, []).append(line[len(prefix) :] + "\n")
+                    break
+        missing = [path for path, name in paths.items() if name in REQUIRED_FILES and name not in lines]
+        if missing:
+            said = (result.stderr + result.stdout).strip()[:300] or "no output"
+            raise CollectorError(
+                f"reading {', '.join(missing)} in WSL distro {distro!r} through wsl.exe failed "
+                f"(exit status {result.returncode}): {said}"
+            )
+        return {name: "".join(text) for name, text in lines.items()}
+
+
+def _listed_as(distro: str, names: list[str]) -> str | None:
+    """`distro` as it appears in `names` (WSL matches names without regard to case), or None."""
+    return next((name for name in names if name.casefold() == distro.casefold()), None)
+
+
+def _platform_reader(proc_root: str, distro: str) -> GuestReader:
+    if sys.platform == "win32":
+        return WslExeReader(distro, proc_root, WslExe())
+    return ProcReader(proc_root)
+
+
+class WslGuestCollector:
+    """Guest memory, swap, swap activity, CPU time by mode and (where PSI is on) memory pressure."""
+
+    name = "wsl_guest"
+
+    def __init__(self, interval_s: float, proc_root: str, distro: str, reader: GuestReader | None = None) -> None:
+        self.interval_s = interval_s
+        self._reader = reader if reader is not None else _platform_reader(proc_root, distro)
+
+    def collect(self, now: float) -> list[Sample]:
+        files = self._reader.read(now)
+        meminfo, vmstat, ticks = self._parse_required(files)
+        values: dict[str, float] = {
+            metric: meminfo[field] for field, metric in _MEMINFO_METRICS.items() if field in meminfo
+        }
+        if all(part in meminfo for part in _RECLAIMABLE_PARTS):
+            values["wslwatch_guest_memory_reclaimable_bytes"] = sum(meminfo[part] for part in _RECLAIMABLE_PARTS)
+        values.update({metric: vmstat[field] for field, metric in _VMSTAT_METRICS.items() if field in vmstat})
+        some = parse_pressure(files[PRESSURE]).get("some", {}) if PRESSURE in files else {}
+        if "avg60" in some:
+            values["wslwatch_guest_memory_pressure_some_ratio"] = some["avg60"] / 100
+        samples = [Sample(name, {}, float(value), now) for name, value in values.items()]
+        cpu = "wslwatch_guest_cpu_seconds_total"
+        return samples + [Sample(cpu, {"mode": mode}, count / USER_HZ, now) for mode, count in ticks.items()]
+
+    def _parse_required(self, files: Mapping[str, str]) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """meminfo, vmstat and the CPU ticks, or a `CollectorError` naming a file that is cut short."""
+        where = self._reader.where
+        meminfo = parse_meminfo(files[MEMINFO])
+        if "MemTotal" not in meminfo:
+            raise CollectorError(f"{where(MEMINFO)} has no complete MemTotal line: it is cut short or not meminfo")
+        vmstat = parse_vmstat(files[VMSTAT])
+        if not vmstat:
+            raise CollectorError(f"{where(VMSTAT)} has no complete `name value` line: it is empty or cut short")
+        ticks = parse_cpu_ticks(files[STAT])
+        if not ticks:
+            raise CollectorError(f"{where(STAT)} has no complete `cpu` line: it is empty or cut short")
+        return meminfo, vmstat, ticks
+
+    def close(self) -> None:
+        """Nothing to release: every read opens and closes its files, or waits for its wsl.exe."""

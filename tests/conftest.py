@@ -1,0 +1,24 @@
+"""Fixtures shared by the test modules."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rigs import need
+from rigs.fake_nvml import FakeNvml, build
+
+
+@pytest.fixture(scope="session")
+def fake_nvml_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fake `libnvidia-ml.so.1`, built once per test session; its directory."""
+    need(shutil.which("gcc") is not None, "gcc to build the fake NVML library")
+    return build(tmp_path_factory.mktemp("fake-nvml"))
+
+
+@pytest.fixture
+def fake_nvml(fake_nvml_dir: Path, tmp_path: Path) -> FakeNvml:
+    """The fake NVML library with a fresh state file (all defaults) for this test."""
+    return FakeNvml(fake_nvml_dir, tmp_path / "fake-nvml-state")
