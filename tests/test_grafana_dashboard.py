@@ -6,36 +6,22 @@ test_prometheus_live.py. This checks the JSON model's shape.
 
 from __future__ import annotations
 
-import json
 import re
-from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-import yaml
-
 from promql_names import known_labels, selectors, unknown_names
+from shipped import DASHBOARD, all_panels, dashboard_targets, recorded_names
 
-DASHBOARD: dict[str, Any] = json.loads(
-    resources.files("wslwatch.exporters").joinpath("grafana/wslwatch.json").read_text(encoding="utf-8")
-)
-RULES = yaml.safe_load(resources.files("wslwatch.exporters").joinpath("prometheus/rules.yml").read_text(encoding="utf-8"))
-RECORDED = {rule["record"] for group in RULES["groups"] for rule in group["rules"] if "record" in rule}
+RECORDED = recorded_names()
 #: Grafana's own variables, always defined.
 BUILT_IN_VARIABLES = {"__rate_interval", "__interval", "__range", "__interval_ms"}
 VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def all_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every panel, including those nested in collapsed rows."""
-    for panel in panels:
-        yield panel
-        yield from all_panels(panel.get("panels", []))
-
-
 PANELS = list(all_panels(DASHBOARD["panels"]))
 GRAPHS = [p for p in PANELS if p["type"] != "row"]
-TARGETS = [(p["title"], t) for p in GRAPHS for t in p["targets"]]
+TARGETS = dashboard_targets()
 
 
 def test_dashboard_has_the_fields_grafana_needs() -> None:

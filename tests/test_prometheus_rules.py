@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import re
 import subprocess
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-
 from promql_names import known_labels, selectors, unknown_names
+from shipped import RULES, RULES_TEXT, recorded_names
+
 from rigs import need
 from rigs.prometheus import PROMTOOL
 
-RULES_TEXT = resources.files("wslwatch.exporters").joinpath("prometheus/rules.yml").read_text(encoding="utf-8")
-GROUPS: list[dict[str, Any]] = yaml.safe_load(RULES_TEXT)["groups"]
-RULES = [rule for group in GROUPS for rule in group["rules"]]
 ALERTS = [rule for rule in RULES if "alert" in rule]
-RECORDED = {rule["record"] for rule in RULES if "record" in rule}
+RECORDED = recorded_names()
 SEVERITIES = {"info", "warning", "critical"}
 
 
@@ -61,11 +57,9 @@ def test_alert_is_labelled_and_explained(rule: dict[str, Any]) -> None:
     assert "$labels.instance" in annotations["summary"], "a lab needs to know which machine"
 
 
-def test_each_severity_of_a_rule_is_one_alert() -> None:
-    keys = [(a["alert"], a["labels"]["severity"]) for a in ALERTS]
-    assert len(keys) == len(set(keys))
-    names = {a["alert"]: a["labels"]["rule"] for a in ALERTS}
-    assert len(set(names.values())) == len(names), "one alert name per tray rule"
+def test_alert_names_and_tray_rules_are_one_to_one() -> None:
+    pairs = {(a["alert"], a["labels"]["rule"]) for a in ALERTS}
+    assert len({alert for alert, _ in pairs}) == len({rule for _, rule in pairs}) == len(pairs)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.get("alert") or r["record"] for r in RULES])

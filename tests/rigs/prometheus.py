@@ -64,6 +64,9 @@ def http_json(url: str, data: bytes | None = None, timeout: float = 5.0) -> Any:
         return json.load(exc)
 
 
+_S = TypeVar("_S", bound="_Server")
+
+
 class _Server:
     """One started binary with an HTTP API on `127.0.0.1:port`."""
 
@@ -101,7 +104,7 @@ class _Server:
         self.process.wait(timeout=10)
         self._log.close()
 
-    def __enter__(self) -> _Server:
+    def __enter__(self: _S) -> _S:
         return self
 
     def __exit__(
@@ -146,9 +149,6 @@ class Alertmanager(_Server):
         """The alerts it holds now (API v2)."""
         answer: list[dict[str, Any]] = http_json(f"{self.url}/api/v2/alerts")
         return answer
-
-
-_S = TypeVar("_S", bound=_Server)
 
 
 def _start(kind: type[_S], name: str, argv_for: Callable[[int], list[str]], log_path: Path) -> _S:
