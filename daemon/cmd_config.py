@@ -12,7 +12,7 @@ from typing import Any
 
 from wslwatch.config import ConfigError, default_config_path, load
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
-from wslwatch.exporters.bundle import bundle, write_bundle
+from wslwatch.exporters.bundle import RULES_FILE, bundle, customised_rules, write_bundle
 
 __all__ = ["default_file_text", "register"]
 
@@ -83,12 +83,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _export_prometheus(args: argparse.Namespace) -> int:
-    targets: list[str] | None = args.target
-    if targets is None:
-        config = load_config(args)
-        if isinstance(config, int):
-            return config
-        targets = [f"localhost:{config.exporter.port}"]
+    config = load_config(args)
+    if isinstance(config, int):
+        return config
+    targets: list[str] = args.target or [f"localhost:{config.exporter.port}"]
     try:
         files = bundle(targets, args.alertmanager)
         written = write_bundle(args.folder, files, overwrite=args.force)
@@ -100,6 +98,14 @@ def _export_prometheus(args: argparse.Namespace) -> int:
         return fail(f"cannot write to {args.folder}: {exc.strerror or exc}")
     for path in written:
         print(f"wrote {path}")
+    changed = customised_rules(config.rules)
+    if changed:
+        tables = ", ".join(f"[rules.{name}]" for name in changed)
+        print(
+            f"wslwatch: note: your config changes {tables}; {RULES_FILE} holds the built-in defaults. "
+            "Edit it to match, or the lab's alerts will differ from the tray's.",
+            file=sys.stderr,
+        )
     print(f"start Prometheus with --config.file={args.folder / 'prometheus.yml'} (see docs/prometheus-grafana.md)")
     return 0
 

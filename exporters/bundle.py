@@ -6,13 +6,16 @@ target lists, which name the machines to scrape and the Alertmanagers to alert.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from importlib import resources
 from pathlib import Path
 from typing import Mapping, Sequence
 
-__all__ = ["RULES_FILE", "bundle", "check_address", "write_bundle"]
+from wslwatch.config.schema import RulesConfig
+
+__all__ = ["RULES_FILE", "bundle", "check_address", "customised_rules", "write_bundle"]
 
 #: The rules' file name in the folder (the name `prometheus.yml` loads).
 RULES_FILE = "wslwatch-rules.yml"
@@ -34,6 +37,12 @@ def check_address(address: str) -> str | None:
     if not 1 <= int(match[2]) <= 65535:
         return f"{address!r}: the port must be from 1 to 65535"
     return None
+
+
+def customised_rules(rules: RulesConfig) -> list[str]:
+    """Rules whose settings differ from the defaults the shipped PromQL rules are written for."""
+    defaults = RulesConfig()
+    return [f.name for f in dataclasses.fields(rules) if getattr(rules, f.name) != getattr(defaults, f.name)]
 
 
 def _target_list(addresses: Sequence[str]) -> str:

@@ -104,3 +104,20 @@ def test_prometheus_started_on_the_folder_scrapes_the_targets_and_alerts_the_ale
         groups = prometheus.api("rules")["groups"]
         shipped = yaml.safe_load(files[RULES_FILE])["groups"]
         assert sorted(g["name"] for g in groups) == sorted(g["name"] for g in shipped)
+
+
+def test_a_config_with_changed_rules_is_told_the_rules_are_the_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "wslwatch.toml"
+    config.write_text("[rules.vram_high]\nwarning = 0.8\nclear = 0.75\n[rules.path_slow]\nenabled = false\n")
+    assert export(tmp_path / "prom", "--config", str(config)) == 0
+    err = capsys.readouterr().err
+    assert "[rules.vram_high], [rules.path_slow]" in err and RULES_FILE in err
+
+
+def test_default_rules_are_not_mentioned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "wslwatch.toml"
+    config.write_text("[rules.vram_high]\nwarning = 0.90\n")
+    assert export(tmp_path / "prom", "--config", str(config)) == 0
+    assert capsys.readouterr().err == ""

@@ -13,6 +13,10 @@ from shipped import RULES, RULES_TEXT, recorded_names
 
 from rigs import need
 from rigs.prometheus import PROMTOOL
+from wslwatch.config import Config
+from wslwatch.config.schema import RulesConfig
+from wslwatch.daemon.rules import build_rules
+from wslwatch.daemon.rules._wsl import RECLAIM_DELAY_S
 
 ALERTS = [rule for rule in RULES if "alert" in rule]
 RECORDED = recorded_names()
@@ -70,3 +74,38 @@ def test_rule_names_only_catalogued_series_and_labels(rule: dict[str, Any]) -> N
         allowed = known_labels(name)
         if allowed is not None:
             assert labels <= allowed, f"{name} has no label {sorted(labels - allowed)}"
+
+
+def _seconds(duration: str) -> float:
+    """A Prometheus duration such as `1m`, `30s` or `2m30s`, in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    parts = re.findall(r"(\d+)([hms])", duration)
+    assert "".join(n + u for n, u in parts) == duration, f"unexpected duration {duration!r}"
+    return float(sum(int(n) * units[u] for n, u in parts))
+
+
+def test_every_engine_rule_has_its_alert_with_its_severities() -> None:
+    engine = {rule.name: rule for rule in build_rules(Config())}
+    shipped: dict[str, set[str]] = {}
+    for alert in ALERTS:
+        shipped.setdefault(alert["labels"]["rule"], set()).add(alert["labels"]["severity"])
+    assert set(shipped) == set(engine)
+    for name, severities in shipped.items():
+        expected = {"warning", "critical"} if name == "vram_high" else {engine[name].severity}
+        assert severities == expected, name
+
+
+@pytest.mark.parametrize("alert", ALERTS, ids=[f"{a['alert']}-{a['labels']['severity']}" for a in ALERTS])
+def test_alert_times_are_the_engine_defaults(alert: dict[str, Any]) -> None:
+    """`for` is the rule's for_s (critical VRAM: critical_for_s); keep_firing_for its clear_for_s."""
+    rule, severity = alert["labels"]["rule"], alert["labels"]["severity"]
+    config = getattr(RulesConfig(), rule)
+    assert _seconds(alert.get("keep_firing_for", "0s")) == config.clear_for_s
+    if rule == "reclaim_stalled":
+        # The delay depends on the reclaim mode, so it is in the expression, not in `for`.
+        assert "for" not in alert
+        delays = {int(d) for d in re.findall(r">= (\d+)\s", alert["expr"])}
+        assert delays == {int(RECLAIM_DELAY_S[mode] + config.for_s) for mode in RECLAIM_DELAY_S}
+    else:
+        expected = config.critical_for_s if severity == "critical" and rule == "vram_high" else config.for_s
+        assert _seconds(alert.get("for", "0s")) == expected
