@@ -72,17 +72,23 @@ def test_good_addresses(address: str) -> None:
     assert check_address(address) is None
 
 
+@pytest.mark.rig
 def test_promtool_and_amtool_accept_the_folder(tmp_path: Path) -> None:
-    need(PROMTOOL is not None and AMTOOL is not None, "promtool and amtool (Debian prometheus, prometheus-alertmanager)")
+    need(PROMTOOL is not None and AMTOOL is not None, "promtool, amtool (Debian prometheus, prometheus-alertmanager)")
     assert PROMTOOL is not None and AMTOOL is not None
     assert export(tmp_path, "--alertmanager", "localhost:9093") == 0
-    checked = subprocess.run([PROMTOOL, "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True)
+    checked = subprocess.run(
+        [PROMTOOL, "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 1 rule files found" in checked.stdout
-    checked = subprocess.run([AMTOOL, "check-config", str(tmp_path / "alertmanager.yml")], capture_output=True, text=True)
+    checked = subprocess.run(
+        [AMTOOL, "check-config", str(tmp_path / "alertmanager.yml")], capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+@pytest.mark.rig
 def test_prometheus_started_on_the_folder_scrapes_the_targets_and_alerts_the_alertmanager(tmp_path: Path) -> None:
     need(PROMETHEUS is not None, "prometheus (Debian package prometheus)")
     files = bundle(["127.0.0.1:1"], ["127.0.0.1:2"])

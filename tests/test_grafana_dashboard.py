@@ -80,7 +80,8 @@ def test_instance_variable_serves_one_or_many_machines() -> None:
 @pytest.mark.parametrize(("title", "target"), TARGETS, ids=[f"{t}-{x['refId']}" for t, x in TARGETS])
 def test_queries_name_only_catalogued_series_and_labels(title: str, target: dict[str, Any]) -> None:
     expr = target["expr"]
-    assert not unknown_names(expr, RECORDED), f"{title}: not in the catalogue nor recorded: {unknown_names(expr, RECORDED)}"
+    unknown = unknown_names(expr, RECORDED)
+    assert not unknown, f"{title}: not in the catalogue nor recorded: {unknown}"
     for name, labels in selectors(expr):
         allowed = known_labels(name)
         if allowed is not None:

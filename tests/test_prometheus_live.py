@@ -39,6 +39,8 @@ from rigs.prometheus import (
 )
 from wslwatch.exporters.bundle import bundle
 
+pytestmark = pytest.mark.rig  # Prometheus, Alertmanager, the fake NVML library
+
 #: Grafana's `$__rate_interval` for a 1 s scrape is 4 s; a little more leaves room for slow probes.
 RATE_INTERVAL = "10s"
 VRAM_TOTAL_MIB = 16384
@@ -72,7 +74,8 @@ def _vm_stand_in(folder: Path) -> subprocess.Popen[bytes]:
     """A process named like the WSL VM process (the interpreter through a `vmmemWSL` symlink)."""
     (folder / "bin").mkdir()
     (folder / "bin" / "vmmemWSL").symlink_to(os.path.realpath(sys.executable))
-    return subprocess.Popen([str(folder / "bin" / "vmmemWSL"), "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    program = folder / "bin" / "vmmemWSL"
+    return subprocess.Popen([str(program), "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
 
 
 def _alertmanager_config(webhook: str) -> dict[str, Any]:
@@ -167,7 +170,8 @@ def test_alertmanager_delivers_the_vram_alert_with_its_summary(lab: Lab) -> None
         )
 
     payload = lab.webhook.wait_for(vram_critical, timeout_s=120)
-    assert payload is not None, f"no VRAM alert reached the webhook; Alertmanager holds {json.dumps(lab.alertmanager.alerts())}"
+    held = json.dumps(lab.alertmanager.alerts())
+    assert payload is not None, f"no VRAM alert reached the webhook; Alertmanager holds {held}"
     (alert,) = [a for a in payload["alerts"] if a["labels"].get("alertname") == "WslwatchVramHigh"]
     assert alert["labels"]["instance"] == lab.instance
     assert alert["labels"]["gpu"] == "0" and alert["labels"]["uuid"] == fake_uuid(0)

@@ -31,6 +31,8 @@ from wslwatch.daemon.recording import Frame, read_frames, replay
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 CASES = sorted(p for p in SCENARIOS.glob("*.jsonl") if not p.name.endswith(".expected.jsonl"))
+pytestmark = pytest.mark.rig  # promtool
+
 #: The labels a real scrape adds; the rules match on them.
 TARGET = {"instance": "ws1:9477", "job": "wslwatch"}
 
@@ -112,7 +114,9 @@ class Timeline:
 
 def expected_sample(key: AlertKey, names: Mapping[str, str]) -> dict[str, Any]:
     rule, severity, labels = key
-    series = {"alertname": names[rule], "alertstate": "firing", "severity": severity, "rule": rule, **TARGET, **dict(labels)}
+    series = {"alertname": names[rule], "alertstate": "firing", "severity": severity, "rule": rule}
+    series.update(TARGET)
+    series.update(labels)
     return {"labels": _selector("ALERTS", series), "value": 1}
 
 
@@ -169,7 +173,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, subprocess.
 
 @pytest.mark.parametrize("scenario", CASES, ids=[p.stem for p in CASES])
 def test_promql_rules_agree_with_replay(scenario: Path, verdicts: dict[Path, subprocess.CompletedProcess[str]]) -> None:
-    assert config_of(scenario).rules == RulesConfig(), "the shipped PromQL rules are the defaults; so must the scenario's be"
+    assert config_of(scenario).rules == RulesConfig(), "the shipped PromQL rules are the defaults; so must these be"
     result = verdicts[scenario]
     assert result.returncode == 0, f"PromQL and replay disagree on {scenario.name}:\n{_report(result)}"
 
@@ -178,8 +182,8 @@ def test_a_divergent_rule_is_caught(tmp_path: Path) -> None:
     """The parity check can fail: VRAM warnings after 2 min instead of 1 do not match replay."""
     need(PROMTOOL is not None, "promtool (Debian package prometheus)")
     scenario = SCENARIOS / "vram_training_95.jsonl"
-    slower = RULES_TEXT.replace("        for: 1m\n        keep_firing_for: 2m\n        labels: {severity: warning, rule: vram_high}",
-                                "        for: 2m\n        keep_firing_for: 2m\n        labels: {severity: warning, rule: vram_high}")
+    warning = "keep_firing_for: 2m\n        labels: {severity: warning, rule: vram_high}"
+    slower = RULES_TEXT.replace(f"for: 1m\n        {warning}", f"for: 2m\n        {warning}")
     assert slower != RULES_TEXT
     result = run_parity(scenario, slower, tmp_path)
     assert result.returncode != 0

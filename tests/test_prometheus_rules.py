@@ -23,6 +23,7 @@ RECORDED = recorded_names()
 SEVERITIES = {"info", "warning", "critical"}
 
 
+@pytest.mark.rig
 def test_promtool_accepts_the_rules(tmp_path: Path) -> None:
     need(PROMTOOL is not None, "promtool (Debian package prometheus)")
     assert PROMTOOL is not None
@@ -33,6 +34,7 @@ def test_promtool_accepts_the_rules(tmp_path: Path) -> None:
     assert f"SUCCESS: {len(RULES)} rules found" in result.stdout
 
 
+@pytest.mark.rig
 def test_promtool_rejects_a_broken_rule(tmp_path: Path) -> None:
     """The check above can fail: a rule with a PromQL syntax error is refused."""
     need(PROMTOOL is not None, "promtool (Debian package prometheus)")
