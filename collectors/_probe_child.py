@@ -8,7 +8,10 @@ operation names and the sizes.
 Each line on stdout is one JSON event, flushed at once so the parent always knows which
 operation is in flight:
 
+    {"ev": "start", "op": "resolve", "i": 0}                     # realpath of the directory
     {"ev": "place", "realpath": "/mnt/c/data", "volume": {...}}   # volume: Windows only
+    {"ev": "start", "op": "prepare", "i": 0}                     # the work area and file
+    {"ev": "ready"}
     {"ev": "start", "op": "stat_dir", "i": 0}
     {"ev": "done", "op": "stat_dir", "i": 0, "ns": 41230, "warmup": true}
     {"ev": "skip", "op": "read_direct", "why": "..."}             # op not possible here
@@ -50,6 +53,7 @@ ENTRIES = ("entry0", "entry1", "entry2", "entry3")
 BLOCK = 4096  # bytes moved by one data operation
 WORK_SIZE = 1 << 20  # the work file: ioping's default working set
 LISTDIR_LIMIT = 64  # entries read from a read-only directory
+_FILL_CHUNK = 256 * 1024  # the untimed fill of a new work file: few requests on a slow share
 
 #: Every operation, in the order a probe runs them (create_fsync makes the files unlink removes).
 OPS = (
@@ -355,8 +359,12 @@ class _Probe:
     def _prepare_work_file(self) -> None:
         area = self.area
         assert area is not None
-        for name in set(ENTRIES) - set(area.names()):
+        names = area.names()
+        for name in set(ENTRIES) - set(names):
             os.close(area.open(name, os.O_WRONLY | os.O_CREAT))
+        for name in names:  # files of a probe that was killed in create_fsync
+            if name.startswith("c-") and not _alive(name.split("-")[1]):
+                area.unlink(name)
         try:
             fd = area.open(WORK, os.O_RDWR)
             info = os.fstat(fd)
@@ -368,8 +376,8 @@ class _Probe:
             fd = area.open(WORK, os.O_RDWR | os.O_CREAT)
             fresh = True
         if fresh:  # random data, so no compression or zero-page shortcut flatters the reads
-            for offset in range(0, WORK_SIZE, BLOCK):
-                _pwrite(fd, os.urandom(BLOCK), offset)
+            for offset in range(0, WORK_SIZE, _FILL_CHUNK):
+                _pwrite(fd, os.urandom(_FILL_CHUNK), offset)
             os.fsync(fd)
             self.setup_bytes += WORK_SIZE
         self.work_fd = fd
@@ -380,10 +388,13 @@ class _Probe:
 
     def run(self) -> None:
         self.locate()
-        os.stat(self.realpath)  # a missing directory is a setup error, not a slow stat
+        _emit({"ev": "start", "op": "prepare", "i": 0})
+        if not stat.S_ISDIR(os.stat(self.realpath).st_mode):  # a missing one raises: a setup error
+            raise _Fatal("setup", f"{self.realpath} is not a directory; give the directory to probe")
         writable = self._enter()
         if writable:
             self._prepare_work_file()
+        _emit({"ev": "ready"})
         try:
             for op in OPS:
                 if op in self.samples and (writable or op in METADATA_OPS):
@@ -540,7 +551,7 @@ def _remove_area(spec: dict[str, Any]) -> None:
     _emit({"ev": "end", "left": left})
 
 
-# --- where a path lives, on Windows ----------------------------------------------------------
+# --- what differs on Windows: volume facts, process liveness ---------------------------------
 
 if sys.platform == "win32":
     from ctypes import wintypes
@@ -571,11 +582,25 @@ if sys.platform == "win32":
             }
         }
 
+    def _alive(pid: str) -> bool:
+        """Always True: os.kill(pid, 0) would terminate the process on Windows, so leftovers stay."""
+        return True
+
 else:
 
     def _volume_facts(path: str) -> dict[str, Any]:
         """Nothing: on Linux the parent reads the mount table itself."""
         return {}
+
+    def _alive(pid: str) -> bool:
+        """Whether the process that named a file `c-<pid>-...` may still be using it."""
+        try:
+            os.kill(int(pid), 0)
+        except (ValueError, ProcessLookupError):
+            return False
+        except PermissionError:  # alive, and not ours
+            return True
+        return True
 
 
 def main(argv: list[str]) -> int:

@@ -21,8 +21,10 @@ __all__ = ["MountEntry", "MountTable", "parse_mount_table", "read_mount_table"]
 _ESCAPES = {"\\040": " ", "\\011": "\t", "\\012": "\n", "\\134": "\\"}
 _ESCAPE = re.compile(r"\\(?:040|011|012|134)")
 
-_MOUNTINFO_HEAD = re.compile(r"^(\d+) (\d+) (\d+:\d+) (\S+) (\S+) (\S+)(?: \S+)*$")
-_PROC_MOUNTS = re.compile(r"^(\S+) (/\S*) (\S+) (.*) (\d+) (\d+)$")
+# Kernel tables separate fields by one space and escape only space, tab, newline and
+# backslash, so a field may hold other characters Python counts as whitespace (\x1c-\x1f).
+_MOUNTINFO_HEAD = re.compile(r"^(\d+) (\d+) (\d+:\d+) ([^ ]+) ([^ ]+) ([^ ]+)(?: [^ ]+)*$")
+_PROC_MOUNTS = re.compile(r"^([^ ]+) (/[^ ]*) ([^ ]+) (.*) (\d+) (\d+)$")
 _MOUNT_OUTPUT = re.compile(r"^(.*?) on (/.*?) type (\S+) \((.*)\)$")
 _FINDMNT = re.compile(r"^[\s│├└─|`-]*(/\S*)\s+(\S+)\s+([\w.+-]+)\s+(\S.*?)\s*$")
 _BRACKET_ROOT = re.compile(r"^(.*)\[(/.*)\]$")

@@ -106,7 +106,9 @@ class _Events:
             if not event.get("warmup"):
                 r.latencies.setdefault(event["op"], []).append(event["ns"] / 1e9)
         elif kind == "place":
-            r.facts = event
+            r.facts, r.in_flight = event, None
+        elif kind == "ready":
+            r.in_flight = None
         elif kind == "skip":
             r.skipped[event["op"]] = event["why"]
         elif kind == "note":
