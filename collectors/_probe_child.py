@@ -17,7 +17,7 @@ operation is in flight:
     {"ev": "skip", "op": "read_direct", "why": "..."}             # op not possible here
     {"ev": "note", "what": "..."}
     {"ev": "error", "op": "setup", "why": "..."}                  # fatal; exit status 3
-    {"ev": "end", "readonly": false, "bytes": 122880, "setup_bytes": 0, "cache_illusions": 0, "left": []}
+    {"ev": "end", "readonly": false, "bytes": 122880, "cache_illusions": 0, "left": []}
 
 Safety: files are made only inside `.wslwatch-probe/` (created 0700, owned by us, opened
 relative to directory descriptors with O_NOFOLLOW so no symlink is ever followed), the
@@ -234,14 +234,16 @@ def _advise(fd: int, advice_name: str) -> bool:
 
 
 class _Residency:
-    """Which pages of the work file are in the page cache (`mincore` on a never-touched mapping)."""
+    """Whether a page of the work file is in the page cache: `mincore` on a one-page mapping that
+    is never touched (so it faults nothing in) and exists only for the check, because a mapping
+    of a FUSE direct_io file would slow every timed read and write of it."""
 
     def __init__(self, fd: int) -> None:
+        self._fd = fd
         self._libc: Any = None
-        self._addr: int | None = None
-        self._vec = ctypes.create_string_buffer(WORK_SIZE // mmap.PAGESIZE)
-        prot, shared = getattr(mmap, "PROT_READ", None), getattr(mmap, "MAP_SHARED", None)
-        if prot is None or shared is None:  # Windows: no mincore
+        self._vec = ctypes.create_string_buffer(1)
+        self._flags = getattr(mmap, "PROT_READ", None), getattr(mmap, "MAP_SHARED", None)
+        if None in self._flags:  # Windows: no mincore
             return
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -249,23 +251,24 @@ class _Residency:
             libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
             libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
             libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-            addr = libc.mmap(None, WORK_SIZE, prot, shared, fd, 0)
         except (OSError, AttributeError):  # a libc without mmap/mincore
             return
-        if addr is None or addr == ctypes.c_void_p(-1).value:
-            return  # e.g. FUSE direct_io: no page cache to ask about
-        self._libc, self._addr = libc, addr
+        self._libc = libc
 
     def resident(self, offset: int) -> bool | None:
         """Whether the page at `offset` is cached; None when this cannot be known."""
-        if self._addr is None or self._libc.mincore(self._addr, WORK_SIZE, self._vec) != 0:
+        if self._libc is None:
             return None
-        return bool(self._vec.raw[offset // mmap.PAGESIZE] & 1)
-
-    def close(self) -> None:
-        if self._addr is not None:
-            self._libc.munmap(self._addr, WORK_SIZE)
-            self._addr = None
+        page = offset - offset % mmap.PAGESIZE
+        addr = self._libc.mmap(None, mmap.PAGESIZE, *self._flags, self._fd, page)
+        if addr is None or addr == ctypes.c_void_p(-1).value:
+            return None  # e.g. FUSE direct_io on older kernels: no page cache to ask about
+        try:
+            if self._libc.mincore(addr, mmap.PAGESIZE, self._vec) != 0:
+                return None
+            return bool(self._vec.raw[0] & 1)
+        finally:
+            self._libc.munmap(addr, mmap.PAGESIZE)
 
 
 # --- the probe -------------------------------------------------------------------------------
@@ -281,7 +284,6 @@ class _Probe:
         self.budget_s = float(spec.get("budget_s", 1e9))
         self.started = time.monotonic()
         self.bytes = 0  # moved by the timed samples
-        self.setup_bytes = 0  # written once to make the work file
         self.illusions = 0
         self.over_budget = False
         self.area: _Area | None = None
@@ -314,8 +316,8 @@ class _Probe:
             yield i, i == 0
 
     def _time(self, op: str, i: int, warmup: bool, action: Callable[[], object], **extra: Any) -> None:
-        self._pause()
         _emit({"ev": "start", "op": op, "i": i})
+        self._pause()  # the parent handles the event meanwhile, not while the operation is timed
         t0 = time.perf_counter_ns()
         action()
         ns = time.perf_counter_ns() - t0
@@ -379,7 +381,6 @@ class _Probe:
             for offset in range(0, WORK_SIZE, _FILL_CHUNK):
                 _pwrite(fd, os.urandom(_FILL_CHUNK), offset)
             os.fsync(fd)
-            self.setup_bytes += WORK_SIZE
         self.work_fd = fd
         _advise(fd, "POSIX_FADV_RANDOM")
         self.residency = _Residency(fd)
@@ -417,8 +418,9 @@ class _Probe:
         assert area is not None
         self._series("open_close", lambda i: os.close(area.open(ENTRIES[0], os.O_RDONLY)))
 
-    def _random_offset(self) -> int:
-        return random.randrange(WORK_SIZE // BLOCK) * BLOCK
+    def _offsets(self, op: str) -> list[int]:
+        """A random block-aligned offset for every sample of `op`, chosen before any is timed."""
+        return [random.randrange(WORK_SIZE // BLOCK) * BLOCK for _ in range(self.samples[op] + 1)]
 
     def _op_read_uncached(self, writable: bool) -> None:
         fd = self.work_fd
@@ -426,10 +428,9 @@ class _Probe:
         if not _advise(fd, "POSIX_FADV_DONTNEED"):
             _emit({"ev": "skip", "op": "read_uncached", "why": "the page cache cannot be dropped here (no posix_fadvise)"})
             return
-        offsets: dict[int, int] = {}
+        offsets = self._offsets("read_uncached")
 
         def drop(i: int) -> dict[str, Any]:
-            offsets[i] = self._random_offset()
             _advise(fd, "POSIX_FADV_DONTNEED")  # the whole file: a 4 KiB drop can miss a large folio
             cached = self.residency.resident(offsets[i]) if self.residency else None
             return {} if cached is None else {"cached": cached}
@@ -439,7 +440,7 @@ class _Probe:
     def _op_read_cached(self, writable: bool) -> None:
         fd = self.work_fd
         assert fd is not None
-        offset = self._random_offset()  # the warmup sample caches it
+        offset = self._offsets("read_cached")[0]  # the warmup sample caches it
         self._series("read_cached", lambda i: _pread(fd, BLOCK, offset))
 
     def _op_read_direct(self, writable: bool) -> None:
@@ -456,7 +457,8 @@ class _Probe:
             return
         buffer = mmap.mmap(-1, BLOCK)  # page-aligned, as O_DIRECT needs
         try:
-            self._series("read_direct", lambda i: preadv(fd, [buffer], self._random_offset()))
+            offsets = self._offsets("read_direct")
+            self._series("read_direct", lambda i: preadv(fd, [buffer], offsets[i]))
         finally:
             buffer.close()
             os.close(fd)
@@ -465,9 +467,10 @@ class _Probe:
         fd = self.work_fd
         assert fd is not None
         data = os.urandom(BLOCK)
+        offsets = self._offsets("write_sync")
 
         def write(i: int) -> None:
-            _pwrite(fd, data, self._random_offset())
+            _pwrite(fd, data, offsets[i])
             _datasync(fd)
 
         self._series("write_sync", write)
@@ -507,8 +510,6 @@ class _Probe:
 
     def _finish(self, writable: bool) -> None:
         left: list[str] = []
-        if self.residency is not None:
-            self.residency.close()
         if self.work_fd is not None:
             os.close(self.work_fd)
         if self.area is not None:
@@ -522,7 +523,6 @@ class _Probe:
                 "ev": "end",
                 "readonly": not writable,
                 "bytes": self.bytes,
-                "setup_bytes": self.setup_bytes,
                 "cache_illusions": self.illusions,
                 "left": left,
             }

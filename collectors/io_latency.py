@@ -57,7 +57,8 @@ class IoLatencyCollector:
         self._place: Place | None = None
         self._facts: dict[str, object] | None = None
         self._last_success: float | None = None
-        self._last_state: tuple[Status, str | None] = ("ok", None)
+        self._last_state: tuple[Status, str | None] | None = None
+        self._last_skipped: dict[str, str] = {}
 
     @property
     def stuck_pid(self) -> int | None:
@@ -103,16 +104,18 @@ class IoLatencyCollector:
         return samples
 
     def _log_change(self, result: ProbeResult) -> None:
+        """Log what changed: a new status or reason, or which operations this filesystem refuses."""
         state = (result.status, result.reason)
-        if state == self._last_state:
-            return
-        if result.status == "ok":
-            log.info("probe of %s works again", self.path)
-        else:
-            log.warning("probe of %s %s: %s", self.path, result.status, result.reason)
-        for op, why in result.skipped.items():
-            log.info("probe of %s: %s is not measured here: %s", self.path, op, why)
-        self._last_state = state
+        if state != self._last_state:
+            if result.status != "ok":
+                log.warning("probe of %s %s: %s", self.path, result.status, result.reason)
+            elif self._last_state is not None:
+                log.info("probe of %s works again", self.path)
+            self._last_state = state
+        if result.status == "ok" and result.skipped != self._last_skipped:
+            for op, why in result.skipped.items():
+                log.info("probe of %s: %s is not measured here: %s", self.path, op, why)
+            self._last_skipped = dict(result.skipped)
 
     def close(self) -> None:
         """Remove the probe directory (through a child, under the deadline) unless a probe is stuck."""

@@ -9,6 +9,7 @@ child reported (see `collectors/_probe_child.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import ntpath
 import sys
 from dataclasses import dataclass
@@ -48,9 +49,10 @@ class Place:
     readonly: bool
 
 
-def kind_of(fstype: str, source: str, entry: MountEntry | None = None) -> str:
+def kind_of(entry: MountEntry) -> str:
     """The kind of a Linux mount (research/io-latency.md §4.2)."""
-    aname = entry.super_option("aname") if entry else None
+    fstype, source = entry.fstype, entry.source
+    aname = entry.super_option("aname")
     if fstype == "9p":
         return "wsl-drvfs-9p" if aname is not None and aname.split(";")[0] == "drvfs" else "9p"
     if fstype == "virtiofs" and source.startswith("drvfs"):
@@ -60,7 +62,7 @@ def kind_of(fstype: str, source: str, entry: MountEntry | None = None) -> str:
     if fstype.startswith("fuse.") or fstype in ("fuse", "fuseblk"):
         return "fuse"
     if fstype == "overlay":
-        upper = (entry.super_option("upperdir") or "") if entry else ""
+        upper = entry.super_option("upperdir") or ""
         return "overlay-docker" if "/docker/" in upper or "containerd" in upper else "overlay"
     if fstype in _NETWORK_FSTYPES or fstype.startswith("nfs"):
         return "network"
@@ -72,7 +74,7 @@ def place_in(table: MountTable, path: str) -> Place | None:
     entry = table.find(path)
     if entry is None:
         return None
-    kind = kind_of(entry.fstype, entry.source, entry)
+    kind = kind_of(entry)
     source = entry.source if entry.root == "/" else f"{entry.source}[{entry.root}]"  # findmnt's notation
     return Place(path, entry.mountpoint, entry.fstype, source, kind, kind in CROSS_OS_KINDS, entry.readonly)
 
@@ -94,7 +96,7 @@ class MountinfoPlaces:
     def place(self, path: str, facts: Mapping[str, Any] | None) -> Place | None:
         resolved = str(facts["realpath"]) if facts and facts.get("realpath") else path
         found = place_in(read_mount_table(self._mountinfo), resolved)
-        return None if found is None else Place(path, **{k: v for k, v in vars(found).items() if k != "path"})
+        return None if found is None else dataclasses.replace(found, path=path)
 
 
 _WSL_PREFIXES = ("\\\\wsl$\\", "\\\\wsl.localhost\\", "\\\\?\\unc\\wsl$\\", "\\\\?\\unc\\wsl.localhost\\")

@@ -205,14 +205,17 @@ class PathProber:
                     f"{self._stuck_op or 'an operation'}; no new probe starts until it ends"
                 ),
             )
-        child = subprocess.Popen(
-            [self._python, "-I", "-S", CHILD_SCRIPT, json.dumps({**spec, "path": self.path})],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=os.path.abspath(os.sep),  # never hold the probed mount busy
-            **_SPAWN,
-        )
+        try:
+            child = subprocess.Popen(
+                [self._python, "-I", "-S", CHILD_SCRIPT, json.dumps({**spec, "path": self.path})],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=os.path.abspath(os.sep),  # never hold the probed mount busy
+                **_SPAWN,
+            )
+        except OSError as exc:
+            return ProbeResult("error", reason=f"cannot start the probe process {self._python}: {exc.strerror or exc}")
         assert child.stdout is not None
         lines: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=_pump, args=(child.stdout, lines), name="probe-output", daemon=True).start()

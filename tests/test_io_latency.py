@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from wslwatch.collectors._probe_child import AREA, OPS
 from wslwatch.collectors.io_latency import IoLatencyCollector
+from wslwatch.collectors.mounts import read_mount_table
 from wslwatch.core import Sample
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.daemon.store import Store
@@ -53,7 +55,9 @@ def test_one_probe_gives_status_info_last_success_and_a_histogram_per_operation(
     assert info.labels["path"] == str(tmp_path)
     assert set(info.labels) == set(CATALOGUE["wslwatch_path_info"].labels)
     assert info.labels["cross_os"] == "false" and info.labels["readonly"] == "false"
-    assert info.labels["kind"] == info.labels["fstype"] or info.labels["kind"] in ("overlay", "fuse")
+    device = os.stat(tmp_path).st_dev  # the kernel's own answer for where tmp_path lives
+    (mount,) = [e for e in read_mount_table().entries if e.mountpoint == info.labels["mountpoint"] and e.fstype == info.labels["fstype"]][-1:]
+    assert mount.device == f"{os.major(device)}:{os.minor(device)}"
     assert [s.value for s in by_name(samples, "wslwatch_path_probe_last_success_timestamp_seconds")] == [now]
     counts = {s.labels["op"]: s.value for s in by_name(samples, "wslwatch_path_io_latency_seconds_count")}
     assert set(counts) | {"read_direct"} == set(OPS) and set(counts.values()) == {2.0}
@@ -102,3 +106,17 @@ def test_the_exporter_serves_the_histogram_with_the_catalogue_buckets(tmp_path: 
         "wslwatch_path_probe_status", {"path": str(tmp_path), "status": "ok"}
     ) == 1.0
     assert registry.get_sample_value("wslwatch_collector_up", {"collector": f"io_latency:{tmp_path}"}) == 1.0
+
+
+def test_a_failure_is_logged_once_and_the_recovery_too(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    later = tmp_path / "later"
+    collector = IoLatencyCollector(str(later), samples=1, gap_s=0.0)
+    with caplog.at_level(logging.INFO, logger="wslwatch.collectors.io_latency"):
+        collector.collect(time.time())
+        collector.collect(time.time())
+        later.mkdir()
+        collector.collect(time.time())
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if "error" in m] == [f"probe of {later} error: {later}: No such file or directory"]
+    assert f"probe of {later} works again" in messages
+    collector.close()

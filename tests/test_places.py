@@ -16,7 +16,7 @@ def kinds(name: str) -> list[tuple[str, str, bool]]:
     table = parse_mount_table((FIXTURES / name).read_text(encoding="utf-8"))
     out = []
     for entry in table.entries:
-        kind = kind_of(entry.fstype, entry.source, entry)
+        kind = kind_of(entry)
         out.append((entry.mountpoint, kind, kind in CROSS_OS_KINDS))
     return out
 
@@ -69,7 +69,7 @@ def test_linux_edge_cases_and_docker() -> None:
 )
 def test_kinds_by_rule(line: str, kind: str) -> None:
     entry = parse_mount_table(line).entries[0]
-    assert kind_of(entry.fstype, entry.source, entry) == kind
+    assert kind_of(entry) == kind
 
 
 def test_place_carries_bind_root_in_source_and_cross_os() -> None:

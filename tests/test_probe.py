@@ -214,3 +214,17 @@ def test_a_plan_never_moves_more_than_its_budget(samples: int, budget: int) -> N
     assert sum((plan[op] + 1) * BLOCK for op in DATA_OPS if op in plan) <= budget
     assert ("unlink" in plan) == ("create_fsync" in plan)
     assert all(plan[op] == samples for op in OPS if op in plan and op not in DATA_OPS)
+
+
+def test_a_probe_process_that_cannot_start_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    result = PathProber(str(tmp_path), python=str(tmp_path / "no-python")).probe(plan_samples(1), gap_s=0.0, deadline_s=5.0)
+    assert result.status == "error" and "cannot start the probe process" in (result.reason or "")
+
+
+def test_a_probe_process_that_dies_says_what_it_printed(tmp_path: Path) -> None:
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    result = PathProber(str(tmp_path), python=str(fake)).probe(plan_samples(1), gap_s=0.0, deadline_s=5.0)
+    assert result.status == "error"
+    assert "exited with status 1" in (result.reason or "") and "init_fs_encoding" in (result.reason or "")
