@@ -26,6 +26,7 @@ work file is reused between probes, and the cwd is `/` so no mount is held busy.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import itertools
@@ -36,6 +37,7 @@ import random
 import stat
 import sys
 import time
+from functools import partial
 from typing import Any, Callable, Iterator
 
 __all__ = [
@@ -199,25 +201,20 @@ class _Area:
 # --- page cache control ----------------------------------------------------------------------
 
 
-def _pread(fd: int, size: int, offset: int) -> bytes:
-    pread: Callable[[int, int, int], bytes] | None = getattr(os, "pread", None)
-    if pread is not None:
-        return pread(fd, size, offset)
+def _seek_read(fd: int, size: int, offset: int) -> bytes:
     os.lseek(fd, offset, os.SEEK_SET)
     return os.read(fd, size)
 
 
-def _pwrite(fd: int, data: bytes, offset: int) -> None:
-    pwrite: Callable[[int, bytes, int], int] | None = getattr(os, "pwrite", None)
-    if pwrite is not None:
-        pwrite(fd, data, offset)
-        return
+def _seek_write(fd: int, data: bytes, offset: int) -> int:
     os.lseek(fd, offset, os.SEEK_SET)
-    os.write(fd, data)
+    return os.write(fd, data)
 
 
-def _datasync(fd: int) -> None:
-    getattr(os, "fdatasync", os.fsync)(fd)
+#: Positioned read and write, and the data-only sync, as this OS has them (Windows: seek, fsync).
+_pread: Callable[[int, int, int], bytes] = getattr(os, "pread", None) or _seek_read
+_pwrite: Callable[[int, bytes, int], int] = getattr(os, "pwrite", None) or _seek_write
+_datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 
 
 def _advise(fd: int, advice_name: str) -> bool:
@@ -315,20 +312,29 @@ class _Probe:
                 return
             yield i, i == 0
 
-    def _time(self, op: str, i: int, warmup: bool, action: Callable[[], object], **extra: Any) -> None:
+    def _time(self, op: str, i: int, warmup: bool, call: Callable[[], object], **extra: Any) -> None:
         _emit({"ev": "start", "op": op, "i": i})
         self._pause()  # the parent handles the event meanwhile, not while the operation is timed
         t0 = time.perf_counter_ns()
-        action()
+        call()
         ns = time.perf_counter_ns() - t0
         _emit({"ev": "done", "op": op, "i": i, "ns": ns, "warmup": warmup, **extra})
 
-    def _series(self, op: str, action: Callable[[int], object], before: Callable[[int], dict[str, Any]] | None = None) -> None:
-        """Time `action(i)` for each sample of `op`; an OSError skips the rest of the op."""
+    def _series(
+        self,
+        op: str,
+        timed: Callable[[int], Callable[[], object]],
+        before: Callable[[int], dict[str, Any]] | None = None,
+    ) -> None:
+        """Time `timed(i)()` for each sample of `op`; an OSError skips the rest of the op.
+
+        `timed(i)` builds the call before the clock starts: where the operation is one system
+        call it is a `partial` of it, so no Python frame runs inside the measurement (after the
+        pause between samples an interpreter frame costs tens of µs of cold caches)."""
         try:
             for i, warmup in self._rounds(op):
                 extra = before(i) if before else {}
-                self._time(op, i, warmup, lambda: action(i), **extra)
+                self._time(op, i, warmup, timed(i), **extra)
                 self.bytes += BLOCK if op in DATA_OPS else 0
                 self.illusions += 1 if extra.get("cached") and not warmup else 0
         except OSError as exc:
@@ -399,30 +405,30 @@ class _Probe:
         try:
             for op in OPS:
                 if op in self.samples and (writable or op in METADATA_OPS):
-                    getattr(self, f"_op_{op}")(writable)
+                    getattr(self, f"_op_{op}")()
         finally:
             self._finish(writable)
 
-    def _op_stat_dir(self, writable: bool) -> None:
-        self._series("stat_dir", lambda i: os.stat(self.realpath))
+    def _op_stat_dir(self) -> None:
+        self._series("stat_dir", lambda i: partial(os.stat, self.realpath))
 
-    def _op_listdir(self, writable: bool) -> None:
+    def _op_listdir(self) -> None:
         area = self.area
         if area is not None:
-            self._series("listdir", lambda i: area.list_fresh())
+            self._series("listdir", lambda i: area.list_fresh)
         else:
-            self._series("listdir", lambda i: _list_some(self.realpath))
+            self._series("listdir", lambda i: partial(_list_some, self.realpath))
 
-    def _op_open_close(self, writable: bool) -> None:
+    def _op_open_close(self) -> None:
         area = self.area
         assert area is not None
-        self._series("open_close", lambda i: os.close(area.open(ENTRIES[0], os.O_RDONLY)))
+        self._series("open_close", lambda i: lambda: os.close(area.open(ENTRIES[0], os.O_RDONLY)))
 
     def _offsets(self, op: str) -> list[int]:
         """A random block-aligned offset for every sample of `op`, chosen before any is timed."""
         return [random.randrange(WORK_SIZE // BLOCK) * BLOCK for _ in range(self.samples[op] + 1)]
 
-    def _op_read_uncached(self, writable: bool) -> None:
+    def _op_read_uncached(self) -> None:
         fd = self.work_fd
         assert fd is not None and self.residency is not None
         if not _advise(fd, "POSIX_FADV_DONTNEED"):
@@ -435,15 +441,15 @@ class _Probe:
             cached = self.residency.resident(offsets[i]) if self.residency else None
             return {} if cached is None else {"cached": cached}
 
-        self._series("read_uncached", lambda i: _pread(fd, BLOCK, offsets[i]), before=drop)
+        self._series("read_uncached", lambda i: partial(_pread, fd, BLOCK, offsets[i]), before=drop)
 
-    def _op_read_cached(self, writable: bool) -> None:
+    def _op_read_cached(self) -> None:
         fd = self.work_fd
         assert fd is not None
-        offset = self._offsets("read_cached")[0]  # the warmup sample caches it
-        self._series("read_cached", lambda i: _pread(fd, BLOCK, offset))
+        read = partial(_pread, fd, BLOCK, self._offsets("read_cached")[0])  # the warmup sample caches it
+        self._series("read_cached", lambda i: read)
 
-    def _op_read_direct(self, writable: bool) -> None:
+    def _op_read_direct(self) -> None:
         area = self.area
         assert area is not None
         preadv: Callable[[int, list[mmap.mmap], int], int] | None = getattr(os, "preadv", None)
@@ -458,42 +464,44 @@ class _Probe:
         buffer = mmap.mmap(-1, BLOCK)  # page-aligned, as O_DIRECT needs
         try:
             offsets = self._offsets("read_direct")
-            self._series("read_direct", lambda i: preadv(fd, [buffer], offsets[i]))
+            self._series("read_direct", lambda i: partial(preadv, fd, [buffer], offsets[i]))
         finally:
             buffer.close()
             os.close(fd)
 
-    def _op_write_sync(self, writable: bool) -> None:
+    def _op_write_sync(self) -> None:
         fd = self.work_fd
         assert fd is not None
         data = os.urandom(BLOCK)
         offsets = self._offsets("write_sync")
 
-        def write(i: int) -> None:
-            _pwrite(fd, data, offsets[i])
+        def write(offset: int) -> None:
+            _pwrite(fd, data, offset)
             _datasync(fd)
 
-        self._series("write_sync", write)
+        self._series("write_sync", lambda i: partial(write, offsets[i]))
 
-    def _op_create_fsync(self, writable: bool) -> None:
+    def _op_create_fsync(self) -> None:
         area = self.area
         assert area is not None
         data = os.urandom(BLOCK)
         tag = f"c-{os.getpid()}-{random.getrandbits(24):06x}"
 
-        def create(i: int) -> None:
-            name = f"{tag}-{i}"
+        def create(name: str) -> None:
             fd = area.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-            self.created_files.append(name)
             try:
                 os.write(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
 
-        self._series("create_fsync", create)
+        def named(i: int) -> Callable[[], None]:
+            self.created_files.append(f"{tag}-{i}")  # before it exists: cleanup then knows it
+            return partial(create, self.created_files[-1])
 
-    def _op_unlink(self, writable: bool) -> None:
+        self._series("create_fsync", named)
+
+    def _op_unlink(self) -> None:
         area = self.area
         assert area is not None
         names = list(self.created_files)
@@ -502,19 +510,16 @@ class _Probe:
             return
         self.samples["unlink"] = min(self.samples["unlink"], len(names) - 1)
 
-        def remove(i: int) -> None:
-            area.unlink(names[i])
-            self.created_files.remove(names[i])
-
-        self._series("unlink", remove)
+        self._series("unlink", lambda i: partial(area.unlink, names[i]))
 
     def _finish(self, writable: bool) -> None:
         left: list[str] = []
         if self.work_fd is not None:
             os.close(self.work_fd)
         if self.area is not None:
-            for name in self.created_files:
-                self.area.unlink(name)
+            for name in self.created_files:  # those unlink did not get to, or did not time
+                with contextlib.suppress(FileNotFoundError):
+                    self.area.unlink(name)
             if not self.spec.get("keep", True) and self.created_area:
                 left = self.area.remove()
             self.area.close()
