@@ -31,10 +31,6 @@ class Histogram:
         self._counts = [0] * (len(bounds) + 1)  # the last slot is +Inf only
         self._sum = 0.0
 
-    @property
-    def count(self) -> int:
-        return sum(self._counts)
-
     def observe(self, value: float) -> None:
         for index, bound in enumerate(self._bounds):
             if value <= bound:
