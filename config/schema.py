@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+
+from wslwatch.exporters.auth import hash_problem
 
 __all__ = [
     "AlertsConfig",
@@ -19,7 +21,9 @@ __all__ = [
     "GpuConfig",
     "GuestMemoryLowConfig",
     "GuestSwapThrashConfig",
+    "HistoryConfig",
     "HostMemoryLowConfig",
+    "IoLatencyConfig",
     "PathConfig",
     "PathCrossOsConfig",
     "PathSlowConfig",
@@ -30,6 +34,7 @@ __all__ = [
     "RuleConfig",
     "RuleTiming",
     "RulesConfig",
+    "TrayConfig",
     "VmNotReleasingConfig",
     "VmmemConfig",
     "VramHeldIdleConfig",
@@ -61,6 +66,24 @@ def _host(value: Any) -> str | None:
 
 def _non_empty(value: Any) -> str | None:
     return None if value else "must not be empty"
+
+
+def _web_url(value: Any) -> str | None:
+    if value == "" or str(value).startswith(("http://", "https://")):
+        return None
+    return "must be empty or an http:// or https:// address, e.g. http://localhost:3000/d/wslwatch"
+
+
+def _distinct_paths(value: Any) -> str | None:
+    seen: set[str] = set()
+    for entry in value:
+        if entry is None:  # an entry with its own problem, reported already
+            continue
+        label = entry.name or entry.path
+        if label in seen:
+            return f"two entries are both called {label!r}; give each path its own name"
+        seen.add(label)
+    return None
 
 
 def _key(doc: str, check: Check | None = None) -> dict[str, Any]:
@@ -117,6 +140,33 @@ class WslconfigConfig(CollectorConfig):
 
 
 @dataclass(frozen=True)
+class IoLatencyConfig:
+    """How the directories under [[paths]] are probed (each on its own interval_s)."""
+
+    enabled: bool = field(default=True, metadata=_key("probe the directories listed under [[paths]]"))
+    samples: int = field(
+        default=5, metadata=_key("timed samples of each operation per probe, after one warmup", _between(1, 100))
+    )
+    sample_gap_s: float = field(
+        default=0.02, metadata=_key("pause between two timed operations, in seconds", _between(0, 5))
+    )
+    deadline_s: float = field(
+        default=20.0,
+        metadata=_key(
+            "a probe still running after this many seconds (at most 80 % of the path's interval_s) "
+            "marks its path stalled and its process is killed",
+            _between(0.5, 3600),
+        ),
+    )
+    max_bytes_per_s: int = field(
+        default=2048,
+        metadata=_key(
+            "file data one path's probes may move, averaged over its interval_s (0: no cap)", _between(0, 1 << 30)
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class CollectorsConfig:
     host_memory: CollectorConfig = field(default_factory=CollectorConfig)
     vmmem: VmmemConfig = field(default_factory=VmmemConfig)
@@ -124,12 +174,26 @@ class CollectorsConfig:
     gpu: GpuConfig = field(default_factory=GpuConfig)
     wslconfig: WslconfigConfig = field(default_factory=WslconfigConfig)
     process: CollectorConfig = field(default_factory=CollectorConfig)
+    io_latency: IoLatencyConfig = field(default_factory=IoLatencyConfig)
 
 
 @dataclass(frozen=True)
 class ExporterConfig:
     bind: str = field(default="127.0.0.1", metadata=_key("address /metrics listens on", _host))
     port: int = field(default=9477, metadata=_key("port /metrics listens on (0: any free port)", _between(0, 65535)))
+    certfile: str = field(default="", metadata=_key("PEM certificate (chain) for HTTPS; empty: plain HTTP"))
+    keyfile: str = field(default="", metadata=_key("PEM private key of certfile; empty: the key is inside certfile"))
+    basic_auth_users: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata=_key("user = password hash (`wslwatch config hash-password`); empty: no password", hash_problem),
+    )
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    enabled: bool = field(default=True, metadata=_key("keep a rolling record of samples for `wslwatch report`"))
+    interval_s: float = field(default=15.0, metadata=_key("seconds between two recorded moments", _between(1, 3600)))
+    max_mb: float = field(default=32.0, metadata=_key("MiB per history file; two files are kept", _between(1, 4096)))
 
 
 @dataclass(frozen=True)
@@ -140,6 +204,16 @@ class PathConfig:
         default=60.0, metadata=_key("seconds between two probes of this path", _between(1, 86400))
     )
     data: bool = field(default=False, metadata=_key("training data lives here (cross-OS advice applies)"))
+
+
+@dataclass(frozen=True)
+class TrayConfig:
+    grafana_url: str = field(
+        default="", metadata=_key("dashboard the tray menu opens; empty: no Grafana item", _web_url)
+    )
+    update_s: float = field(
+        default=5.0, metadata=_key("seconds between two redraws of the tray icon and menu", _between(0.1, 3600))
+    )
 
 
 @dataclass(frozen=True)
@@ -360,7 +434,9 @@ class RulesConfig:
 @dataclass(frozen=True)
 class Config:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+    tray: TrayConfig = field(default_factory=TrayConfig)
     collectors: CollectorsConfig = field(default_factory=CollectorsConfig)
-    paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe"))
+    paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe", _distinct_paths))
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from prometheus_client import CollectorRegistry
 
 import wslwatch
-from wslwatch.config.schema import Config
+from wslwatch.config.schema import Config, PathConfig
 from wslwatch.core import Alert, Collector, Notifier
 from wslwatch.daemon.alerting import RuleEngine
 from wslwatch.daemon.notify import Dispatcher, LogNotifier
@@ -27,11 +28,15 @@ __all__ = ["Daemon", "build_collectors", "build_runners"]
 
 log = logging.getLogger(__name__)
 
+#: Time the runner allows an I/O probe beyond its deadline, to kill a stuck probe process.
+_PROBE_GRACE_S = 2.0
+
 
 def build_collectors(config: Config) -> list[tuple[Collector, float]]:
     """Every enabled collector with its deadline, in a fixed order (the explicit table)."""
     from wslwatch.collectors.gpu import GpuCollector
     from wslwatch.collectors.host_memory import HostMemoryCollector
+    from wslwatch.collectors.io_latency import IoLatencyCollector
     from wslwatch.collectors.process import ProcessCollector
     from wslwatch.collectors.vmmem import VmmemCollector
     from wslwatch.collectors.wsl_guest import WslGuestCollector
@@ -50,6 +55,21 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
         (c.wslconfig.enabled, c.wslconfig.timeout_s, lambda: WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)),
         (c.process.enabled, c.process.timeout_s, lambda: ProcessCollector(c.process.interval_s)),
     ]
+    io = c.io_latency
+
+    def io_latency(path: PathConfig) -> Collector:
+        return IoLatencyCollector(
+            path.path,
+            name=path.name,
+            interval_s=path.interval_s,
+            samples=io.samples,
+            gap_s=io.sample_gap_s,
+            deadline_s=io.deadline_s,
+            max_bytes_per_s=io.max_bytes_per_s or None,
+        )
+
+    # one per path; the probe's own deadline is the real one, the runner's only a backstop
+    table += [(io.enabled, io.deadline_s + _PROBE_GRACE_S, partial(io_latency, p)) for p in config.paths]
     collectors = [(make(), timeout) for enabled, timeout, make in table if enabled]
     return [(collector, min(timeout, collector.interval_s)) for collector, timeout in collectors]
 
@@ -87,11 +107,18 @@ class Daemon:
         self.notifications.add(notifier)
 
     def start(self, bind: str | None = None, port: int | None = None) -> MetricsServer:
-        """Serve /metrics (raises `PortInUseError`), then start collecting at once."""
+        """Serve /metrics (raises `PortInUseError`, `TlsError`), then start collecting at once."""
         registry = CollectorRegistry(auto_describe=False)
         registry.register(StoreCollector(self.store.snapshot, wslwatch.__version__, self.engine.alerts))
         exporter = self.config.exporter
-        self.server = serve(registry, bind or exporter.bind, exporter.port if port is None else port)
+        self.server = serve(
+            registry,
+            bind or exporter.bind,
+            exporter.port if port is None else port,
+            certfile=exporter.certfile,
+            keyfile=exporter.keyfile,
+            users=exporter.basic_auth_users,
+        )
         self.scheduler.start()
         if self.config_path is not None:
             self.watcher = ConfigWatcher(self.config_path, self.apply, self.reject_config)
@@ -111,6 +138,8 @@ class Daemon:
         self.notifications.set_renotify(config.alerts.renotify_s)
         if config.exporter != self.config.exporter:
             log.warning("the [exporter] settings changed; they take effect when wslwatch is restarted")
+        if config.history != self.config.history:
+            log.warning("the [history] settings changed; they take effect when wslwatch is restarted")
         self.config = config
         self.scheduler = Scheduler(self.runners)
         self.scheduler.start()
