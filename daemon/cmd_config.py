@@ -14,7 +14,7 @@ from typing import Any
 from wslwatch.config import ConfigError, default_config_path, load
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.exporters import auth
-from wslwatch.exporters.bundle import RULES_FILE, bundle, customised_rules, write_bundle
+from wslwatch.exporters.bundle import RULES_FILE, ScrapeSecurity, bundle, customised_rules, write_bundle
 
 __all__ = ["default_file_text", "register"]
 
@@ -55,6 +55,11 @@ def register(commands: Any) -> None:
     export.add_argument(
         "--alertmanager", action="append", default=[], metavar="HOST:PORT", help="an Alertmanager to send alerts to"
     )
+    export.add_argument(
+        "--ca-file", default="", metavar="PEM", help="scrape over HTTPS, trusting this CA or certificate bundle"
+    )
+    export.add_argument("--username", default="", metavar="USER", help="basic-auth user Prometheus scrapes as")
+    export.add_argument("--password-file", default="", metavar="FILE", help="file holding that user's password")
     export.add_argument("--force", action="store_true", help="overwrite files already in the folder")
     add_config_option(export)
     export.set_defaults(handler=_export_prometheus)
@@ -94,7 +99,8 @@ def _export_prometheus(args: argparse.Namespace) -> int:
         return config
     targets: list[str] = args.target or [f"localhost:{config.exporter.port}"]
     try:
-        files = bundle(targets, args.alertmanager)
+        security = ScrapeSecurity(args.ca_file, args.username, args.password_file)
+        files = bundle(targets, args.alertmanager, security)
         written = write_bundle(args.folder, files, overwrite=args.force)
     except ValueError as exc:
         return fail(f"{exc}; nothing was written")

@@ -12,10 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from daemon_process import start_daemon
+
 from rigs import need
 from rigs.prometheus import PROMETHEUS, PROMTOOL, start_prometheus
+from rigs.tls import self_signed
 from wslwatch.daemon.cli import main
-from wslwatch.exporters.bundle import RULES_FILE, bundle, check_address
+from wslwatch.exporters.auth import MIN_ITERATIONS, hash_password
+from wslwatch.exporters.bundle import RULES_FILE, ScrapeSecurity, bundle, check_address
 
 AMTOOL = shutil.which("amtool")
 PACKAGE = resources.files("wslwatch.exporters")
@@ -92,10 +96,9 @@ def test_promtool_and_amtool_accept_the_folder(tmp_path: Path) -> None:
 def test_prometheus_started_on_the_folder_scrapes_the_targets_and_alerts_the_alertmanager(tmp_path: Path) -> None:
     need(PROMETHEUS is not None, "prometheus (Debian package prometheus)")
     files = bundle(["127.0.0.1:1"], ["127.0.0.1:2"])
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
+    write_folder(tmp_path, files)
     config = yaml.safe_load(files["prometheus.yml"])
+    assert {"scheme", "tls_config", "basic_auth"}.isdisjoint(config["scrape_configs"][0]), "no login unless asked"
     with start_prometheus(tmp_path, config) as prometheus:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -127,3 +130,44 @@ def test_default_rules_are_not_mentioned(tmp_path: Path, capsys: pytest.CaptureF
     config.write_text("[rules.vram_high]\nwarning = 0.90\n")
     assert export(tmp_path / "prom", "--config", str(config)) == 0
     assert capsys.readouterr().err == ""
+
+
+def write_folder(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
+def test_half_a_login_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert export(tmp_path / "prom", "--username", "prometheus") == 2
+    assert "needs both a username and a password file" in capsys.readouterr().err
+    assert not (tmp_path / "prom").exists()
+
+
+@pytest.mark.rig
+def test_prometheus_scrapes_a_workstation_over_https_with_basic_auth(tmp_path: Path) -> None:
+    """The lab recipe: the workstation sets a certificate and a user, the export logs in."""
+    need(PROMETHEUS is not None, "prometheus (Debian package prometheus)")
+    certfile, keyfile = self_signed(tmp_path)
+    config = tmp_path / "wslwatch.toml"
+    config.write_text(
+        f'[exporter]\ncertfile = "{certfile}"\nkeyfile = "{keyfile}"\n'
+        f'[exporter.basic_auth_users]\nprometheus = "{hash_password("s3cret", MIN_ITERATIONS)}"\n'
+    )
+    daemon = start_daemon(config)
+    try:
+        assert daemon.url.startswith("https://")
+        folder = tmp_path / "prom"
+        files = bundle([daemon.url.split("/")[2]], [], ScrapeSecurity("ca.pem", "prometheus", "password"))
+        write_folder(folder, files)
+        (folder / "ca.pem").write_bytes(certfile.read_bytes())
+        (folder / "password").write_text("s3cret")
+        prometheus_config = yaml.safe_load(files["prometheus.yml"])
+        prometheus_config["global"].update(scrape_interval="1s", evaluation_interval="1s")
+        with start_prometheus(folder, prometheus_config) as prometheus:
+            scraped = prometheus.query_until('wslwatch_build_info{job="wslwatch"}', 20)
+            (target,) = prometheus.api("targets")["activeTargets"]
+            assert scraped, f"not scraped: {target.get('lastError')}"
+            assert target["scrapeUrl"].startswith("https://")
+    finally:
+        daemon.stop()
