@@ -94,9 +94,17 @@ class Daemon:
     watcher: ConfigWatcher | None = None
 
     @classmethod
-    def create(cls, config: Config, config_path: Path | None = None) -> Daemon:
-        store = Store()
-        runners = build_runners(config, store)
+    def create(
+        cls,
+        config: Config,
+        config_path: Path | None = None,
+        *,
+        store: Store | None = None,
+        runners: list[CollectorRunner] | None = None,
+    ) -> Daemon:
+        """The daemon for `config`; `store` and `runners` default to those the config describes."""
+        store = store or Store()
+        runners = build_runners(config, store) if runners is None else runners
         engine = create_engine(config, store)
         notifications = Dispatcher([LogNotifier()], config.alerts.renotify_s)
         engine.subscribe(notifications.deliver)

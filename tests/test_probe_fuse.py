@@ -24,7 +24,6 @@ from wslwatch.collectors.probe import PathProber, plan_samples
 from wslwatch.config.schema import Config, ExporterConfig
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.runner import CollectorRunner
-from wslwatch.daemon.scheduler import Scheduler
 from wslwatch.daemon.store import Store
 
 pytestmark = pytest.mark.rig
@@ -156,7 +155,7 @@ def test_the_daemon_keeps_serving_and_probing_other_paths_while_one_hangs(
         IoLatencyCollector(hung, name="fuse", interval_s=1.0, samples=1, gap_s=0.0, deadline_s=0.7),
     ]
     runners = [CollectorRunner(c, store, c.interval_s) for c in collectors]  # the runner's deadline is only a backstop
-    daemon = Daemon(config, store, runners, Scheduler(runners))
+    daemon = Daemon.create(config, store=store, runners=runners)
     server = daemon.start()
     url = server.url
     try:
