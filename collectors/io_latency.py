@@ -38,6 +38,7 @@ class IoLatencyCollector:
         path: str,
         *,
         name: str = "",
+        data: bool = False,
         interval_s: float = 60.0,
         samples: int = 5,
         gap_s: float = 0.02,
@@ -47,6 +48,7 @@ class IoLatencyCollector:
     ) -> None:
         self.path = os.path.abspath(os.path.expanduser(path))  # lexical only: no I/O on the path
         self.name = f"io_latency:{name or path}"
+        self._data = data  # configured as training data: exported, so Prometheus rules can tell
         self.interval_s = interval_s
         self.deadline_s = min(deadline_s, interval_s * _DEADLINE_SHARE)
         self._gap_s = gap_s
@@ -95,6 +97,7 @@ class IoLatencyCollector:
                 "kind": p.kind,
                 "cross_os": _flag(p.cross_os),
                 "readonly": _flag(p.readonly),
+                "data": _flag(self._data),
             }
             samples.append(Sample("wslwatch_path_info", info, 1.0, now))
         if self._last_success is not None:

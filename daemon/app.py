@@ -61,6 +61,7 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
         return IoLatencyCollector(
             path.path,
             name=path.name,
+            data=path.data,
             interval_s=path.interval_s,
             samples=io.samples,
             gap_s=io.sample_gap_s,

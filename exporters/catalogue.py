@@ -91,7 +91,7 @@ CATALOGUE: dict[str, Family] = _families(
         "wslwatch_path_info",
         "gauge",
         "Where a probed path lives.",
-        ("path", "mountpoint", "fstype", "source", "kind", "cross_os", "readonly"),
+        ("path", "mountpoint", "fstype", "source", "kind", "cross_os", "readonly", "data"),
     ),
     Family("wslwatch_path_io_latency_seconds", "histogram", "Latency of one probe operation.", ("path", "op")),
     Family("wslwatch_path_probe_status", "gauge", "1 for the current probe status of a path.", ("path", "status")),
