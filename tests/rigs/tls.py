@@ -1,4 +1,4 @@
-"""A self-signed certificate for 127.0.0.1, made with `cryptography` (a test extra)."""
+"""Self-signed certificates for HTTPS tests, made with the `cryptography` package."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from cryptography.x509.oid import NameOID
 __all__ = ["self_signed"]
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """Write `cert.pem` (valid for a day, for 127.0.0.1) and its `key.pem` into `folder`."""
+def self_signed(folder: Path, address: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A one-day self-signed certificate for `address` and its key: `(cert.pem, key.pem)` in `folder`."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wslwatch test")])
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -27,7 +27,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
