@@ -11,8 +11,8 @@ from wslwatch.daemon import cmd_doctor, cmd_install, cmd_report, logs
 
 __all__ = ["main"]
 
-_COMMANDS = (cmd_run, cmd_once, cmd_probe, cmd_where, cmd_config, cmd_record, cmd_replay, cmd_report, cmd_install)
-_COMMANDS += (cmd_doctor,)
+_COMMANDS = (cmd_run, cmd_once, cmd_probe, cmd_where, cmd_config, cmd_record, cmd_replay, cmd_report, cmd_install,
+             cmd_doctor)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,15 +3,18 @@
 Every enabled collector runs once through its real runner (as `wslwatch once` does), so the
 report says what the daemon itself would see; the findings are read from that snapshot.
 `.wslconfig` is also parsed here with the collector's own parser, for the line of each
-problem. The exporter's port and the tray backend are asked about without disturbing
+problem, and each configured path is probed once with the I/O collector's own prober and
+place finder (as `wslwatch probe` does), for the reason a probe fails. The exporter's port and the tray backend are asked about without disturbing
 anything (`doctor_probes`). Nothing here prints or exits: `cmd_doctor` formats the findings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform as platform_info
 import re
+import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -24,10 +27,13 @@ import psutil
 import wslwatch
 from wslwatch.collectors._wslconfig_hosts import Host, WindowsHost, WslHost, choose_host
 from wslwatch.collectors._wslconfig_parser import Problem, decode_wslconfig, effective_sizes, parse_wslconfig
+from wslwatch.collectors.places import Place, PlaceFinder, default_place_finder
+from wslwatch.collectors.probe import PathProber, ProbeResult, plan_samples
 from wslwatch.collectors.wslconfig import MAX_BYTES as WSLCONFIG_MAX_BYTES
 from wslwatch.config import Config, ConfigError, default_config_path, load
 from wslwatch.core import CollectorError
 from wslwatch.daemon.app import collect_once
+from wslwatch.daemon.cmd_where import advice
 from wslwatch.daemon.doctor_probes import tray_backend, who_serves
 from wslwatch.daemon.instance import read_info
 from wslwatch.daemon.logs import log_path
@@ -74,6 +80,7 @@ class _Context:
     snapshot: Snapshot
     system: System
     host: Host
+    places: PlaceFinder
 
 
 def gather(
@@ -82,20 +89,30 @@ def gather(
     environ: Mapping[str, str] | None = None,
     platform: str = sys.platform,
     python: str = sys.executable,
+    places: PlaceFinder | None = None,
 ) -> list[Finding]:
-    """Every finding, in report order; never raises for what it finds (a broken part is a finding)."""
+    """Every finding, in report order; never raises for what it finds (a broken part is a finding).
+
+    `places` tells where a path lives (default: this machine's mount table or volumes)."""
     env = os.environ if environ is None else environ
     host = choose_host(platform, env, "/proc")
     system: System = "windows" if isinstance(host, WindowsHost) else "wsl" if isinstance(host, WslHost) else "linux"
     config, config_findings = _load_config(config_path)
-    context = _Context(config, collect_once(config), system, host)
+    snapshot = collect_once(_without_probes(config))
+    context = _Context(config, snapshot, system, host, places or default_place_finder())
     checks: tuple[Callable[[_Context], list[Finding]], ...] = (
-        _vm_process, _guest, _wslconfig, _gpu, _exporter,
+        _vm_process, _guest, _wslconfig, _gpu, _paths, _exporter,
     )  # fmt: skip
     findings = _about(system) + [_instance(), _log()] + config_findings
     for check in checks:
         findings += check(context)
     return findings + _tray(platform, env, python)
+
+
+def _without_probes(config: Config) -> Config:
+    """`config` with the I/O collectors off: `_paths` probes each path once itself."""
+    io = dataclasses.replace(config.collectors.io_latency, enabled=False)
+    return dataclasses.replace(config, collectors=dataclasses.replace(config.collectors, io_latency=io))
 
 
 def _about(system: System) -> list[Finding]:
@@ -321,6 +338,55 @@ def _gpu(ctx: _Context) -> list[Finding]:
         lines.append(f"GPU {info.labels['gpu']}: {info.labels['name']}{vram}{absent}")
     return [Finding(check, "ok", "\n".join(lines))]
 
+
+
+def _paths(ctx: _Context) -> list[Finding]:
+    """Each configured path: where it lives (cross-OS flagged) and whether one probe works there."""
+    io = ctx.config.collectors.io_latency
+    finder = ctx.places
+    findings = []
+    for path in ctx.config.paths:
+        absolute = os.path.abspath(os.path.expanduser(path.path))
+        before = finder.place(absolute, None)  # by the mount table alone: no I/O on the path
+        result = _probe_once(absolute, io.deadline_s, bool(before and before.readonly)) if io.enabled else None
+        place = (finder.place(absolute, result.facts) if result else None) or before
+        findings.append(_path_finding(f"paths.{path.name or path.path}", absolute, path.data, place, result))
+    return findings
+
+
+def _probe_once(path: str, deadline_s: float, readonly: bool) -> ProbeResult:
+    """One sample of each operation, its probe area removed afterwards (as `wslwatch probe` does)."""
+    prober = PathProber(path)
+    result = prober.probe(plan_samples(1), gap_s=0.0, deadline_s=deadline_s, readonly=readonly, keep_area=False)
+    prober.close()
+    return result
+
+
+def _path_finding(check: str, path: str, data: bool, place: Place | None, result: ProbeResult | None) -> Finding:
+    lines = [f"{path}: no mount holds it" if place is None else
+             f"{path}: {place.kind} ({place.fstype} at {place.mountpoint}{', read-only' if place.readonly else ''})"]  # fmt: skip
+    if result is None:
+        lines.append("not probed: [collectors.io_latency] enabled = false")
+    elif result.status != "ok":
+        lines.append(f"probe {result.status}: {result.reason}")
+        fix = "check that the directory exists and that this user may read and write it; a stalled probe "
+        fix += "means the filesystem does not answer (a dead network share or drive)"
+        return Finding(check, "fail", "\n".join(lines), fix)
+    else:
+        timed = [(statistics.median(seconds), op) for op, seconds in result.latencies.items() if seconds]
+        if timed:
+            seconds, op = max(timed)
+            lines.append(f"probe ok; slowest operation {op} {seconds * 1000:.2f} ms")
+        lines += result.notes + [f"not measured here: {op} ({why})" for op, why in sorted(result.skipped.items())]
+    degraded = result is not None and bool(result.notes or result.skipped)
+    if place is not None and place.cross_os:
+        return Finding(check, "warn" if data or degraded else "info", "\n".join(lines), advice(place) or "")
+    if place is None:
+        return Finding(check, "warn", "\n".join(lines), "check the path in [[paths]]")
+    if degraded:
+        fix = f"let this user write in {path} (the probe works in its .wslwatch-probe/ folder) and check free space"
+        return Finding(check, "warn", "\n".join(lines), fix)
+    return Finding(check, "ok", "\n".join(lines))
 
 
 def _exporter(ctx: _Context) -> list[Finding]:
