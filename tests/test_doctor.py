@@ -28,7 +28,10 @@ from prometheus_client import CollectorRegistry
 from daemon_process import scrape, start_daemon
 from rigs.fake_nvml import FakeNvml
 from rigs.tls import self_signed
+from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
 from rigs.xdesktop import dunst, session_bus, xvfb
+from wslwatch.collectors.places import MountinfoPlaces
+from wslwatch.daemon.doctor import gather
 from wslwatch.daemon.doctor_probes import who_serves
 from wslwatch.daemon.store import Store
 from wslwatch.exporters.auth import hash_password
@@ -426,3 +429,57 @@ def test_notifications_through_the_desktops_notification_server(tmp_path: Path) 
         "detail": "through D-Bus (the desktop's notification server)",
     }  # fmt: skip
     assert (tmp_path / "dunst.log").read_text().count("appname") == 0, "doctor asked, it showed nothing"
+
+
+def paths_config(tmp_path: Path, *entries: str) -> Path:
+    return write_config(tmp_path, "".join(f"[[paths]]\n{entry}\n" for entry in entries))
+
+
+def test_each_path_is_located_and_probed_once_leaving_nothing(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    config = paths_config(tmp_path, f'path = "{scratch}"\nname = "scratch"', f'path = "{tmp_path}/gone"')
+    found = findings(config)
+    ok = found["paths.scratch"]
+    assert ok["status"] == "ok"
+    first, probed = ok["detail"].splitlines()
+    assert first.startswith(f"{scratch}: ") and probed.startswith("probe ok; slowest operation ")
+    assert list(scratch.iterdir()) == [], "the probe's area is removed"
+    gone = found[f"paths.{tmp_path}/gone"]
+    assert gone["status"] == "fail"
+    assert f"probe error: {tmp_path}/gone: No such file or directory" in gone["detail"]
+    assert "exists" in gone["fix"]
+
+
+def test_paths_are_located_without_probing_when_probes_are_off(tmp_path: Path) -> None:
+    config = paths_config(tmp_path, f'path = "{tmp_path}"\nname = "here"')
+    config.write_text(config.read_text() + "[collectors.io_latency]\nenabled = false\n")
+    here = findings(config)["paths.here"]
+    assert here["status"] == "ok" and here["detail"].endswith("\nnot probed: [collectors.io_latency] enabled = false")
+    assert not (tmp_path / ".wslwatch-probe").exists()
+
+
+@pytest.mark.rig
+def test_a_path_this_user_may_not_write(tmp_path: Path, slowfs: SlowFsMount) -> None:  # noqa: F811
+    slowfs.set(fail={"mkdir": "EACCES", "create": "EACCES"})
+    found = findings(paths_config(tmp_path, f'path = "{slowfs.mountpoint}"\nname = "fuse"'))["paths.fuse"]
+    assert found["status"] == "warn"
+    assert found["detail"].startswith(f"{slowfs.mountpoint}: fuse (fuse.slowfs at {slowfs.mountpoint})")
+    assert "cannot write here (Permission denied): timing metadata operations only" in found["detail"]
+    assert found["fix"].startswith(f"let this user write in {slowfs.mountpoint}")
+
+
+def test_a_cross_os_data_path_gets_the_advice(tmp_path: Path) -> None:
+    """The place finder reads a mount table in which tmp_path/c is WSL's drvfs over 9P (as /mnt/c is)."""
+    data = tmp_path / "c" / "datasets"
+    data.mkdir(parents=True)
+    table = tmp_path / "mountinfo"
+    drvfs = f"999 1 0:99 / {tmp_path}/c rw,noatime - 9p C:\\134 rw,aname=drvfs;path=C:\\;uid=1000;gid=1000\n"
+    table.write_text(Path("/proc/self/mountinfo").read_text() + drvfs)
+    config = paths_config(tmp_path, f'path = "{data}"\nname = "data"\ndata = true', f'path = "{data}"\nname = "other"')
+    found = {f.check: f for f in gather(config, environ=clean_env(), places=MountinfoPlaces(str(table)))}
+    for name, status in (("data", "warn"), ("other", "info")):
+        finding = found[f"paths.{name}"]
+        assert finding.status == status, "cross-OS is a warning for training data, a note otherwise"
+        assert finding.detail.startswith(f"{data}: wsl-drvfs-9p (9p at {tmp_path}/c)")
+        assert finding.fix.startswith(f"{data} is on a Windows drive reached through WSL's drvfs over 9P")
