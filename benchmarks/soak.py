@@ -2,7 +2,8 @@
 
 Run: `python benchmarks/soak.py [--cycles 10000] [--warmup-cycles 5000]`.
 
-Every collector runs every 0.1 s (the shortest interval the config accepts), the rolling
+Every collector runs every 0.1 s (the shortest interval the config accepts), a directory is
+probed every second (a probe child process each time, every operation timed), the rolling
 history is written every second, the rules engine judges every Store update, and /metrics
 is scraped every second. The GPU collector runs the real pynvml against the fake NVML
 library (tests/rigs, built with gcc), the VM process is a real process named like one, and
@@ -43,6 +44,7 @@ from faults import COLLECTORS, write_fast_config  # noqa: E402
 from rigs.fake_nvml import FakeNvml, build  # noqa: E402
 
 INTERVAL_S = 0.1
+PROBE_INTERVAL_S = 1.0  # the shortest a path's probe interval may be
 SAMPLE_EVERY_S = 5.0
 SCRAPE_EVERY_S = 1.0
 VM_NAME = f"vmsoak{os.getpid()}"  # not vmmemWSL: tests running beside the soak would find it
@@ -59,10 +61,16 @@ class Reading:
 
 
 def soak_config(folder: Path) -> Path:
+    probed = folder / "probed"
+    probed.mkdir()
     return write_fast_config(
         folder / "soak.toml",
         INTERVAL_S,
-        extra="[history]\ninterval_s = 1.0\n",
+        extra=(
+            "[history]\ninterval_s = 1.0\n"
+            "[collectors.io_latency]\nsamples = 1\nsample_gap_s = 0.0\nmax_bytes_per_s = 0\n"
+            f'[[paths]]\npath = "{probed}"\nname = "probed"\ninterval_s = {PROBE_INTERVAL_S}\n'
+        ),
         vmmem={"process_names": [VM_NAME]},
         wslconfig={"path": str(WSLCONFIG)},
     )
@@ -98,7 +106,7 @@ def soak(cycles: int, warmup_cycles: int, folder: Path) -> tuple[list[Reading], 
             metrics = scrape(daemon.url)
             lags = fresh(metrics, time.time())
             if elapsed > 5.0:  # after the first collections
-                missing = set(COLLECTORS) - set(lags)
+                missing = {*COLLECTORS, "io_latency:probed"} - set(lags)
                 if missing:
                     raise RuntimeError(f"collectors without a success: {missing}; daemon log:\n{''.join(daemon.log[-20:])}")
                 worst_lag = max(worst_lag, max(lags.values()))
