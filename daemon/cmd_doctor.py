@@ -17,6 +17,8 @@ __all__ = ["as_json", "as_text", "register"]
 #: Text output is wrapped at this width so that a report pastes cleanly into an issue.
 WIDTH = 100
 _SHOWN_STATUS = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "info": "info"}
+#: The check names' column is at most this wide; a longer name (a path) pushes its own line only.
+_NAME_COLUMN = 20
 
 
 def register(commands: Any) -> None:
@@ -42,7 +44,7 @@ def as_json(findings: Sequence[Finding]) -> str:
 
 def as_text(findings: Sequence[Finding]) -> str:
     """Findings grouped under their group's name; every detail line and fix wrapped under its check."""
-    name_width = max(len(f.check.split(".", 1)[-1]) for f in findings)
+    name_width = min(max(len(f.check.split(".", 1)[-1]) for f in findings), _NAME_COLUMN)
     indent = " " * (2 + 4 + 2 + name_width + 2)
     lines: list[str] = []
     group = None

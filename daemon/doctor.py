@@ -350,7 +350,7 @@ def _paths(ctx: _Context) -> list[Finding]:
         before = finder.place(absolute, None)  # by the mount table alone: no I/O on the path
         result = _probe_once(absolute, io.deadline_s, bool(before and before.readonly)) if io.enabled else None
         place = (finder.place(absolute, result.facts) if result else None) or before
-        findings.append(_path_finding(f"paths.{path.name or path.path}", absolute, path.data, place, result))
+        findings.append(_path_finding(path.name, absolute, path.data, place, result))
     return findings
 
 
@@ -362,9 +362,13 @@ def _probe_once(path: str, deadline_s: float, readonly: bool) -> ProbeResult:
     return result
 
 
-def _path_finding(check: str, path: str, data: bool, place: Place | None, result: ProbeResult | None) -> Finding:
-    lines = [f"{path}: no mount holds it" if place is None else
-             f"{path}: {place.kind} ({place.fstype} at {place.mountpoint}{', read-only' if place.readonly else ''})"]  # fmt: skip
+def _path_finding(name: str, path: str, data: bool, place: Place | None, result: ProbeResult | None) -> Finding:
+    """`paths.NAME` (the path itself when it has no name, and then not repeated in the detail)."""
+    check = f"paths.{name or path}"
+    where = "no mount holds it" if place is None else (
+        f"{place.kind} ({place.fstype} at {place.mountpoint}{', read-only' if place.readonly else ''})"
+    )  # fmt: skip
+    lines = [f"{path}: {where}" if name else where]
     if result is None:
         lines.append("not probed: [collectors.io_latency] enabled = false")
     elif result.status != "ok":
