@@ -483,3 +483,14 @@ def test_a_cross_os_data_path_gets_the_advice(tmp_path: Path) -> None:
         assert finding.status == status, "cross-OS is a warning for training data, a note otherwise"
         assert finding.detail.startswith(f"{data}: wsl-drvfs-9p (9p at {tmp_path}/c)")
         assert finding.fix.startswith(f"{data} is on a Windows drive reached through WSL's drvfs over 9P")
+
+
+def test_inside_wsl_without_interop(tmp_path: Path) -> None:
+    """WSL_DISTRO_NAME marks a WSL guest; this machine has no cmd.exe, as a guest with interop off."""
+    found = findings(write_config(tmp_path), clean_env(WSL_DISTRO_NAME="Ubuntu"))
+    assert found["wslwatch.os"]["detail"].startswith("inside WSL: ")
+    vm = found["wsl.vm_process"]
+    assert vm["status"] == "info" and "cannot be seen from inside WSL" in vm["detail"]
+    wslconfig = found["wsl.wslconfig"]
+    assert wslconfig["status"] == "fail" and "cmd.exe is not on PATH" in wslconfig["detail"]
+    assert "collectors.wslconfig.path" in wslconfig["fix"]
