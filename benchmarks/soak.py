@@ -137,7 +137,7 @@ def slope_per(readings: list[Reading], per_cycles: int) -> float:
     return covariance / variance * per_cycles if variance else 0.0
 
 
-def _stop_on(*signals: signal.Signals) -> None:
+def stop_on(*signals: signal.Signals) -> None:
     """Turn these signals into SystemExit, so every `finally` stops what it started."""
 
     def leave(number: int, _: object) -> None:
@@ -148,7 +148,7 @@ def _stop_on(*signals: signal.Signals) -> None:
 
 
 def main() -> int:
-    _stop_on(signal.SIGTERM, signal.SIGHUP, signal.SIGINT)  # SIGINT too: a shell's `&` ignores it
+    stop_on(signal.SIGTERM, signal.SIGHUP, signal.SIGINT)  # SIGINT too: a shell's `&` ignores it
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=10_000, help="cycles measured after the warm-up")
     parser.add_argument("--warmup-cycles", type=int, default=5_000, help="cycles before the baseline (history fills)")
