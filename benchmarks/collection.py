@@ -1,0 +1,166 @@
+"""1. Collection cost: CPU time of a full collection pass, of each collector, and of some variants.
+
+Run: `python benchmarks/collection.py [--passes N] [--no-doc]`
+
+The collectors are the daemon's own (`build_collectors` on a config with the default
+settings), every one but the I/O probe, with the fake NVML library showing 2 GPUs and
+`.wslconfig` read from a copy of a real one. A pass calls each collector's `collect()`
+once; "through the daemon" runs the daemon's runners instead (a worker thread per
+collection, the Store update and whatever listens to it), as `wslwatch run` does.
+The fake NVML library re-reads its state file on every call (about 10 µs each, 4 calls per
+GPU), so the GPU figures are an upper bound of what a driver costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from common import Section, Stats, Table, append_to_doc, cpu_us, daemon_config, fake_gpus, stats
+from rigs.fake_nvml import FakeNvml
+
+from wslwatch.collectors._wslconfig_hosts import _find_vm_process
+from wslwatch.collectors.gpu import GpuCollector
+from wslwatch.collectors.wslconfig import WslconfigCollector
+from wslwatch.config import Config, load
+from wslwatch.core import Collector, CollectorError
+from wslwatch.daemon.app import Daemon, build_collectors
+
+#: Collectors outside the pass: the I/O probe's work happens in a child process, on its own pacing.
+EXCLUDED = frozenset({"io_latency"})
+BUDGET_US = 2000.0
+
+
+def _us(value: float) -> str:
+    return f"{value:,.0f} µs"
+
+
+def _row(table: Table, label: str, measured: Stats, extra: str = "") -> None:
+    table.add(label, _us(measured.median), _us(measured.p99), measured.n, extra)
+
+
+def _collect_timed(collector: Collector) -> Callable[[], object]:
+    def call() -> object:
+        try:
+            return collector.collect(time.time())
+        except CollectorError as exc:
+            return exc
+
+    return call
+
+
+def measure(passes: int) -> Section:
+    """Time `passes` full passes, per collector, and the daemon's path; then the variants."""
+    logging.disable(logging.WARNING)  # a collector's first-time notices are not what is measured
+    with fake_gpus(2) as fake, fake.loaded(), tempfile.TemporaryDirectory(prefix="wslwatch-bench-") as tmp:
+        config = load(daemon_config(Path(tmp), 0))
+        passes_table = _passes(config, passes)
+        variants = _variants(fake, Path(tmp), max(passes // 2, 10))
+    logging.disable(logging.NOTSET)
+    return Section([passes_table, variants])
+
+
+def _passes(config: Config, passes: int) -> Table:
+    collectors = [c for c, _ in build_collectors(config) if c.name not in EXCLUDED]
+    calls = [(c, _collect_timed(c)) for c in collectors]
+    outcomes = {c.name: call() for c, call in calls}  # warm: NVML init, first parse
+    per: dict[str, list[float]] = {c.name: [] for c in collectors}
+    totals = []
+    for _ in range(passes):
+        total = 0.0
+        for collector, call in calls:
+            started = time.process_time_ns()
+            call()
+            spent = (time.process_time_ns() - started) / 1000
+            per[collector.name].append(spent)
+            total += spent
+        totals.append(total)
+    for collector in collectors:
+        collector.close()
+
+    table = Table(
+        f"Collection cost: CPU per pass, {passes} passes (budget: median ≤ {BUDGET_US / 1000:g} ms)",
+        ["what", "median", "p99", "n", "note"],
+    )
+    full = stats(totals)
+    verdict = "within budget" if full.median <= BUDGET_US else f"over budget by {_us(full.median - BUDGET_US)}"
+    _row(table, f"**full pass, {len(collectors)} collectors**", full, verdict)
+    _row(table, "full pass through the daemon's runners and Store", _daemon_pass(config, passes),
+         "worker thread per collection, Store update and its listeners")  # fmt: skip
+    for collector in collectors:
+        outcome = outcomes[collector.name]
+        note = f"{len(outcome)} samples" if isinstance(outcome, list) else f"raises: {outcome}"[:80]
+        _row(table, collector.name, stats(per[collector.name]), note)
+    table.notes.append(f"{len(os.listdir('/proc'))} entries in /proc (the vmmem collector lists every process)")
+    return table
+
+
+def _daemon_pass(config: Config, passes: int) -> Stats:
+    daemon = Daemon.create(config)
+    runners = [r for r in daemon.runners if r.name not in EXCLUDED]
+    try:
+        return stats(cpu_us(lambda: [runner.run() for runner in runners], passes))
+    finally:
+        for runner in daemon.runners:
+            runner.collector.close()
+
+
+def _variants(fake: FakeNvml, folder: Path, rounds: int) -> Table:
+    """The costs that depend on the machine or the file: other GPU setups, a changed .wslconfig."""
+    table = Table(f"Collection cost: variants, {rounds} collections each", ["what", "median", "p99", "n", "note"])
+    gpu_cases: list[tuple[str, dict[str, object], bool]] = [
+        ("gpu, 1 GPU", {"count": 1}, False),
+        ("gpu, 2 GPUs, per-process VRAM on, 4 processes", {"count": 2, "procs": "1:100,2:200,3:300@1,4:400@1"}, True),
+        ("gpu, 1 GPU as under WDDM (no memory v2, no utilization, per-process N/A)",
+         {"count": 1, "no_v2": 1, "util_error": 3, "procs": "1:100", "proc_mem_na": 1}, True),
+    ]  # fmt: skip
+    for label, keys, per_process in gpu_cases:
+        fake.set(**keys)  # type: ignore[arg-type]
+        gpu = GpuCollector(15.0, per_process)
+        _row(table, label, stats(cpu_us(_collect_timed(gpu), rounds)))
+        gpu.close()
+        fake.set(**{key: None for key in keys})
+    fake.set(count=2)
+
+    wslconfig = folder / ".wslconfig"
+    windows = WslconfigCollector(60.0, "", platform="win32", environ={"USERPROFILE": str(folder)})
+    linux = WslconfigCollector(60.0, str(wslconfig), platform="linux", environ={})
+    _row(table, "wslconfig, Windows seam, file unchanged", stats(cpu_us(_collect_timed(windows), rounds)),
+         "host RAM and a check of the VM process each time")  # fmt: skip
+    touches = iter(range(10**9))
+
+    def changed(collector: WslconfigCollector) -> Callable[[], object]:
+        def call() -> object:
+            os.utime(wslconfig, ns=(time.time_ns(), 10**18 + next(touches)))
+            return collector.collect(time.time())
+
+        return call
+
+    _row(table, "wslconfig, Windows seam, file changed every time", stats(cpu_us(changed(windows), rounds)),
+         "decode + parse (includes one utime call)")  # fmt: skip
+    _row(table, "wslconfig, configured path, file changed every time", stats(cpu_us(changed(linux), rounds)))
+    _row(table, "wslconfig, Windows seam: scan for the VM process", stats(cpu_us(_find_vm_process, max(rounds // 10, 5))),
+         "at most once per 5 min while no VM runs")  # fmt: skip
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passes", type=int, default=2000, help="full passes to time (default 2000)")
+    parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    section = measure(args.passes)
+    print(section.markdown())
+    if not args.no_doc:
+        append_to_doc("Collection cost", section.markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
