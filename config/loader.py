@@ -122,6 +122,7 @@ def _build(cls: type[Any], data: Any, prefix: str, problems: list[tuple[str, str
         return cls()
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
+    known_problems = len(problems)
     values: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
@@ -143,7 +144,11 @@ def _build(cls: type[Any], data: Any, prefix: str, problems: list[tuple[str, str
         problems.append((f"{prefix}{key}", "is required"))
     if missing:
         return None
-    return cls(**values)
+    built = cls(**values)
+    cross_check = getattr(built, "cross_check", None)
+    if cross_check is not None and len(problems) == known_problems:
+        problems.extend((f"{prefix}{key}", what) for key, what in cross_check())
+    return built
 
 
 _INVALID = object()

@@ -11,15 +11,32 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 __all__ = [
+    "AlertsConfig",
     "CollectorConfig",
     "CollectorsConfig",
     "Config",
     "ExporterConfig",
     "GpuConfig",
+    "GuestMemoryLowConfig",
+    "GuestSwapThrashConfig",
+    "HostMemoryLowConfig",
     "PathConfig",
+    "PathCrossOsConfig",
+    "PathSlowConfig",
+    "PathStalledConfig",
+    "ReclaimDisabledBloatConfig",
+    "ReclaimGateBlockedConfig",
+    "ReclaimStalledConfig",
+    "RuleConfig",
+    "RuleTiming",
+    "RulesConfig",
+    "VmNotReleasingConfig",
     "VmmemConfig",
+    "VramHeldIdleConfig",
+    "VramHighConfig",
     "WslGuestConfig",
     "WslconfigConfig",
+    "WslconfigProblemConfig",
 ]
 
 Check = Callable[[Any], "str | None"]
@@ -126,7 +143,224 @@ class PathConfig:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    renotify_s: float = field(
+        default=1800.0,
+        metadata=_key("repeat the notification of a still-firing alert this often; 0: never", _between(0, 604800)),
+    )
+
+
+def _severity(value: Any) -> str | None:
+    return None if value in ("info", "warning", "critical") else 'must be "info", "warning" or "critical"'
+
+
+def _seconds(default: float, doc: str) -> Any:
+    return field(default=default, metadata=_key(doc, _between(0, 86400)))
+
+
+def _share(default: float, doc: str) -> Any:
+    return field(default=default, metadata=_key(doc, _between(0, 1)))
+
+
+def _amount(default: float, doc: str) -> Any:
+    return field(default=default, metadata=_key(doc, _between(0, 1e6)))
+
+
+def _below(config: Any, low: str, high: str) -> list[tuple[str, str]]:
+    """`low` must stay below `high` (a hysteresis band)."""
+    a, b = getattr(config, low), getattr(config, high)
+    return [] if a < b else [(low, f"must be below {high} ({b:g}), got {a:g}")]
+
+
+def _severity_key(default: str) -> Any:
+    return field(default=default, metadata=_key("info, warning or critical", _severity))
+
+
+@dataclass(frozen=True)
+class RuleTiming:
+    """Settings every alert rule has."""
+
+    enabled: bool = field(default=True, metadata=_key("evaluate this rule"))
+    for_s: float = _seconds(0.0, "seconds the condition must hold before the alert fires")
+    clear_for_s: float = _seconds(300.0, "seconds the condition must be gone before the alert resolves")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        """Problems between keys (e.g. a clear line above its firing line): `(key, what)`."""
+        return []
+
+
+@dataclass(frozen=True)
+class RuleConfig(RuleTiming):
+    """A rule with one severity."""
+
+    severity: str = _severity_key("warning")
+
+
+@dataclass(frozen=True)
+class VramHighConfig(RuleTiming):
+    """Two severities, each with its own line and time."""
+
+    warning: float = _share(0.90, "share of VRAM in use (1 - free/total) that raises a warning")
+    for_s: float = _seconds(60.0, "seconds at or above `warning` before the warning fires")
+    critical: float = _share(0.97, "share of VRAM in use that raises a critical alert")
+    critical_for_s: float = _seconds(30.0, "seconds at or above `critical` before it fires")
+    clear: float = _share(0.85, "the warning clears below this share; the critical alert below `warning`")
+    clear_for_s: float = _seconds(120.0, "seconds below the clear line before the alert resolves")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        return _below(self, "clear", "warning") + _below(self, "warning", "critical")
+
+
+@dataclass(frozen=True)
+class VramHeldIdleConfig(RuleConfig):
+    min_held_gib: float = _amount(1.0, "GiB above the GPU's idle baseline (lowest use in 24 h) that counts as held")
+    min_held_ratio: float = _share(0.15, "share of total VRAM above the idle baseline that counts as held")
+    flat_mib: float = _amount(256.0, "MiB the held memory may move and still count as unchanged")
+    flat_window_s: float = _seconds(120.0, "seconds over which the held memory must be unchanged")
+    max_utilization: float = _share(0.05, "GPU utilization at or below which the GPU counts as idle")
+    for_s: float = _seconds(600.0, "seconds held while idle before the alert fires")
+    clear_for_s: float = _seconds(120.0, "seconds released before the alert resolves")
+
+
+@dataclass(frozen=True)
+class ReclaimStalledConfig(RuleConfig):
+    min_cache_gib: float = _amount(1.0, "guest reclaimable cache (GiB) below which nothing is left to reclaim")
+    dropcache_min_drop: float = _share(0.5, "share of the cache dropCache mode must have freed after its delay")
+    gradual_min_drop: float = _share(0.1, "share of the cache gradual mode must have freed after its delay")
+    for_s: float = _seconds(
+        180.0, "seconds beyond WSL's own idle delay (dropCache 600 s, gradual 180 s) before the alert fires"
+    )
+
+
+@dataclass(frozen=True)
+class VmNotReleasingConfig(RuleConfig):
+    min_gap_gib: float = _amount(1.5, "GiB the VM process holds beyond the guest's used memory (MemTotal - MemFree)")
+    min_gap_ratio: float = _share(0.20, "that gap as a share of the VM's working set (the larger line applies)")
+    clear_gap_gib: float = _amount(1.0, "the alert clears when the gap is below this many GiB")
+    clear_gap_ratio: float = _share(0.15, "and below this share of the working set")
+    for_s: float = _seconds(600.0, "seconds the gap must last before the alert fires")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        return _below(self, "clear_gap_gib", "min_gap_gib") + _below(self, "clear_gap_ratio", "min_gap_ratio")
+
+
+@dataclass(frozen=True)
+class ReclaimGateBlockedConfig(RuleConfig):
+    min_cache_gib: float = _amount(2.0, "guest reclaimable cache (GiB) worth reclaiming")
+    min_cache_ratio: float = _share(0.25, "or this share of guest MemTotal, whichever is larger")
+    max_cpu: float = _share(0.05, "guest CPU busy share up to which the guest still looks idle to a person")
+    for_s: float = _seconds(1800.0, "seconds the guest must stay just above WSL's idle gate before the alert fires")
+
+
+@dataclass(frozen=True)
+class ReclaimDisabledBloatConfig(RuleConfig):
+    severity: str = _severity_key("info")
+    min_vm_ratio: float = _share(0.40, "share of host RAM held by the WSL VM that raises the advice")
+    clear_vm_ratio: float = _share(0.35, "share of host RAM below which the advice clears")
+    for_s: float = _seconds(1800.0, "seconds the VM must hold that much before the advice fires")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        return _below(self, "clear_vm_ratio", "min_vm_ratio")
+
+
+@dataclass(frozen=True)
+class HostMemoryLowConfig(RuleConfig):
+    severity: str = _severity_key("critical")
+    available_ratio: float = _share(0.10, "share of host RAM available at or below which the alert starts")
+    clear_available_ratio: float = _share(0.15, "share of host RAM available above which it clears")
+    min_vm_ratio: float = _share(0.25, "only while the WSL VM holds at least this share of host RAM")
+    for_s: float = _seconds(120.0, "seconds low before the alert fires")
+    clear_for_s: float = _seconds(120.0, "seconds above the clear line before the alert resolves")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        return _below(self, "available_ratio", "clear_available_ratio")
+
+
+@dataclass(frozen=True)
+class GuestMemoryLowConfig(RuleConfig):
+    available_ratio: float = _share(0.10, "guest MemAvailable/MemTotal below which the alert starts")
+    clear_available_ratio: float = _share(0.15, "guest MemAvailable/MemTotal at or above which it clears")
+    for_s: float = _seconds(120.0, "seconds low before the alert fires")
+    clear_for_s: float = _seconds(120.0, "seconds above the clear line before the alert resolves")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        return _below(self, "available_ratio", "clear_available_ratio")
+
+
+@dataclass(frozen=True)
+class GuestSwapThrashConfig(RuleConfig):
+    rate_mib_per_min: float = _amount(64.0, "guest swap-in + swap-out (MiB per minute) that counts as thrashing")
+    clear_rate_mib_per_min: float = _amount(32.0, "swap traffic (MiB per minute) below which it clears")
+    window_s: float = _seconds(60.0, "seconds over which the swap rate is measured")
+    for_s: float = _seconds(120.0, "seconds of thrashing before the alert fires")
+    clear_for_s: float = _seconds(120.0, "seconds below the clear line before the alert resolves")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        return _below(self, "clear_rate_mib_per_min", "rate_mib_per_min")
+
+
+@dataclass(frozen=True)
+class PathCrossOsConfig(RuleConfig):
+    severity: str = _severity_key("info")
+    clear_for_s: float = _seconds(0.0, "seconds the condition must be gone before the alert resolves")
+
+
+_METADATA_OPS = ("stat_dir", "listdir", "open_close", "create_fsync", "unlink")
+
+
+@dataclass(frozen=True)
+class PathSlowConfig(RuleConfig):
+    ops: tuple[str, ...] = field(
+        default=_METADATA_OPS, metadata=_key("probe operations whose pooled median is judged", _non_empty)
+    )
+    threshold_s: float = field(
+        default=0.010, metadata=_key("median latency (seconds) of those operations that counts as slow", _between(0, 60))
+    )
+    clear_threshold_s: float = field(
+        default=0.005, metadata=_key("median latency (seconds) below which it clears", _between(0, 60))
+    )
+    for_s: float = _seconds(120.0, "seconds slow before the alert fires (3 probe cycles at 60 s)")
+    clear_for_s: float = _seconds(120.0, "seconds fast again before the alert resolves")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        return _below(self, "clear_threshold_s", "threshold_s")
+
+
+@dataclass(frozen=True)
+class PathStalledConfig(RuleConfig):
+    severity: str = _severity_key("critical")
+    for_s: float = _seconds(60.0, "seconds stalled before the alert fires (2 probe cycles at 60 s)")
+    clear_for_s: float = _seconds(60.0, "seconds answering again before the alert resolves")
+
+
+@dataclass(frozen=True)
+class WslconfigProblemConfig(RuleConfig):
+    clear_for_s: float = _seconds(0.0, "seconds the problem must be gone before the alert resolves")
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """One table per alert rule (docs/alerts.md)."""
+
+    vram_high: VramHighConfig = field(default_factory=VramHighConfig)
+    vram_held_idle: VramHeldIdleConfig = field(default_factory=VramHeldIdleConfig)
+    reclaim_stalled: ReclaimStalledConfig = field(default_factory=ReclaimStalledConfig)
+    vm_not_releasing: VmNotReleasingConfig = field(default_factory=VmNotReleasingConfig)
+    reclaim_gate_blocked: ReclaimGateBlockedConfig = field(default_factory=ReclaimGateBlockedConfig)
+    reclaim_disabled_bloat: ReclaimDisabledBloatConfig = field(default_factory=ReclaimDisabledBloatConfig)
+    host_memory_low: HostMemoryLowConfig = field(default_factory=HostMemoryLowConfig)
+    guest_memory_low: GuestMemoryLowConfig = field(default_factory=GuestMemoryLowConfig)
+    guest_swap_thrash: GuestSwapThrashConfig = field(default_factory=GuestSwapThrashConfig)
+    path_cross_os: PathCrossOsConfig = field(default_factory=PathCrossOsConfig)
+    path_slow: PathSlowConfig = field(default_factory=PathSlowConfig)
+    path_stalled: PathStalledConfig = field(default_factory=PathStalledConfig)
+    wslconfig_problem: WslconfigProblemConfig = field(default_factory=WslconfigProblemConfig)
+
+
+@dataclass(frozen=True)
 class Config:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
     collectors: CollectorsConfig = field(default_factory=CollectorsConfig)
     paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe"))
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)

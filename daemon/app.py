@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from prometheus_client import CollectorRegistry
 
 import wslwatch
 from wslwatch.config.schema import Config
-from wslwatch.core import Collector
+from wslwatch.core import Alert, Collector, Notifier
+from wslwatch.daemon.alerting import RuleEngine
+from wslwatch.daemon.notify import Dispatcher, LogNotifier
+from wslwatch.daemon.reload import ConfigWatcher
+from wslwatch.daemon.rules import build_rules, create_engine
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.daemon.scheduler import Scheduler
 from wslwatch.daemon.store import Store
@@ -18,6 +24,8 @@ from wslwatch.exporters.http import MetricsServer, serve
 from wslwatch.exporters.prometheus import StoreCollector
 
 __all__ = ["Daemon", "build_collectors", "build_runners"]
+
+log = logging.getLogger(__name__)
 
 
 def build_collectors(config: Config) -> list[tuple[Collector, float]]:
@@ -53,31 +61,85 @@ def build_runners(config: Config, store: Store, clock: Callable[[], float] = tim
 
 @dataclass
 class Daemon:
-    """Scheduler + store + exporter, started and stopped as one."""
+    """Scheduler + store + rules + exporter (+ config watcher), started and stopped as one."""
 
     config: Config
     store: Store
     runners: list[CollectorRunner]
     scheduler: Scheduler
+    engine: RuleEngine
+    notifications: Dispatcher
+    config_path: Path | None = None  # watched for live reload while running
     server: MetricsServer | None = None
+    watcher: ConfigWatcher | None = None
 
     @classmethod
-    def create(cls, config: Config) -> Daemon:
+    def create(cls, config: Config, config_path: Path | None = None) -> Daemon:
         store = Store()
         runners = build_runners(config, store)
-        return cls(config, store, runners, Scheduler(runners))
+        engine = create_engine(config, store)
+        notifications = Dispatcher([LogNotifier()], config.alerts.renotify_s)
+        engine.subscribe(notifications.deliver)
+        return cls(config, store, runners, Scheduler(runners), engine, notifications, config_path)
+
+    def add_notifier(self, notifier: Notifier) -> None:
+        """Tell `notifier` (the tray's, a webhook) about alerts too; the log is always told."""
+        self.notifications.add(notifier)
 
     def start(self, bind: str | None = None, port: int | None = None) -> MetricsServer:
         """Serve /metrics (raises `PortInUseError`), then start collecting at once."""
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(StoreCollector(self.store.snapshot, wslwatch.__version__))
+        registry.register(StoreCollector(self.store.snapshot, wslwatch.__version__, self.engine.alerts))
         exporter = self.config.exporter
         self.server = serve(registry, bind or exporter.bind, exporter.port if port is None else port)
         self.scheduler.start()
+        if self.config_path is not None:
+            self.watcher = ConfigWatcher(self.config_path, self.apply, self.reject_config)
+            self.watcher.start()
         return self.server
 
+    def apply(self, config: Config) -> None:
+        """Run with `config` from now on: new collectors and rules; history, alerts and /metrics stay."""
+        self.scheduler.stop()
+        for runner in self.runners:
+            runner.collector.close()
+        before = {runner.name for runner in self.runners}
+        self.runners = build_runners(config, self.store)
+        for gone in before - {runner.name for runner in self.runners}:
+            self.store.forget(gone)
+        self.engine.replace_rules(build_rules(config))
+        self.notifications.set_renotify(config.alerts.renotify_s)
+        if config.exporter != self.config.exporter:
+            log.warning("the [exporter] settings changed; they take effect when wslwatch is restarted")
+        self.config = config
+        self.scheduler = Scheduler(self.runners)
+        self.scheduler.start()
+
+    def reject_config(self, problems: list[str]) -> None:
+        """An invalid edit: say so in the log and to every notifier; the config in force stays."""
+        for problem in problems:
+            log.error("config not reloaded: %s", problem)
+        more = f" (+{len(problems) - 1} more in the log)" if len(problems) > 1 else ""
+        self.notifications.announce(
+            Alert(
+                rule="config_invalid",
+                severity="warning",
+                state="firing",
+                labels={},
+                summary=f"{problems[0]}{more}. The configuration in force stays until the file is fixed.",
+                since=time.time(),
+            )
+        )
+
+    def reload_config(self) -> bool:
+        """Re-read the config file now (the tray's "Reload config"); True if it was applied."""
+        return self.watcher.reload() if self.watcher is not None else False
+
     def stop(self) -> None:
-        """Stop collecting, stop serving, release every collector."""
+        """Stop watching, collecting and serving; release every collector."""
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
         self.scheduler.stop()
         if self.server is not None:
             self.server.close()

@@ -7,11 +7,11 @@ import logging
 from typing import Sequence
 
 import wslwatch
-from wslwatch.daemon import cmd_config, cmd_once, cmd_run
+from wslwatch.daemon import cmd_config, cmd_once, cmd_record, cmd_replay, cmd_run
 
 __all__ = ["main"]
 
-_COMMANDS = (cmd_run, cmd_once, cmd_config)
+_COMMANDS = (cmd_run, cmd_once, cmd_config, cmd_record, cmd_replay)
 
 
 def build_parser() -> argparse.ArgumentParser:

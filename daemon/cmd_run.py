@@ -8,6 +8,7 @@ import signal
 import threading
 from typing import Any
 
+from wslwatch.config import default_config_path
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.exporters.http import PortInUseError
@@ -19,16 +20,24 @@ def register(commands: Any) -> None:
     parser = commands.add_parser("run", help="run the daemon: collectors, /metrics, alerts, tray")
     add_config_option(parser)
     parser.add_argument("--headless", action="store_true", help="no tray icon")
+    add_endpoint_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bind", metavar="ADDR", help="address for /metrics (default: exporter.bind)")
     parser.add_argument("--port", type=int, metavar="N", help="port for /metrics, 0 for any free port (default: exporter.port)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     if isinstance(config, int):
         return config
-    daemon = Daemon.create(config)
+    return serve_until_stopped(Daemon.create(config, args.config or default_config_path()), args)
+
+
+def serve_until_stopped(daemon: Daemon, args: argparse.Namespace) -> int:
+    """Start `daemon` on `--bind`/`--port`, run until SIGTERM or SIGINT, then stop it."""
     try:
         server = daemon.start(args.bind, args.port)
     except PortInUseError as exc:

@@ -114,6 +114,14 @@ class Store:
             snapshot = self._rebuild(now)
         self._notify(snapshot)
 
+    def forget(self, collector: str) -> None:
+        """Drop a collector that no longer runs: its latest samples and its health."""
+        with self._lock:
+            self._latest.pop(collector, None)
+            self._health.pop(collector, None)
+            snapshot = self._rebuild(self._snapshot.ts)
+        self._notify(snapshot)
+
     def history(self, name: str) -> dict[SeriesKey, tuple[tuple[float, float], ...]]:
         """Every series named `name` with its `(ts, value)` points, oldest first."""
         with self._lock:
@@ -130,6 +138,8 @@ class Store:
         points = self._history.get(key)
         if points is None:
             points = self._history[key] = deque(maxlen=self._max_points)
+        if points and ts <= points[-1][0]:
+            return  # the same reading again (or an older one): history keeps one point per time
         points.append((ts, value))
         horizon = ts - self._history_s
         while points and points[0][0] < horizon:

@@ -111,7 +111,12 @@ CATALOGUE: dict[str, Family] = _families(
         "When the collector last succeeded.",
         ("collector",),
     ),
-    Family("wslwatch_alert_firing", "gauge", "1 for each firing alert.", ("rule", "severity")),
+    Family(
+        "wslwatch_alert_firing",
+        "gauge",
+        "1 for each firing alert; gpu/uuid/path/code identify what it is about (empty when not applicable).",
+        ("rule", "severity", "gpu", "uuid", "path", "code"),
+    ),
     Family("wslwatch_build_info", "gauge", "wslwatch version.", ("version",)),
     Family("wslwatch_process_resident_memory_bytes", "gauge", "Resident memory of the wslwatch daemon."),
     Family("wslwatch_process_cpu_seconds_total", "counter", "CPU time used by the wslwatch daemon."),

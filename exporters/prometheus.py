@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -18,7 +18,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector as PromCollector
 
-from wslwatch.core import Sample
+from wslwatch.core import Alert, Sample
 from wslwatch.daemon.store import Health, Snapshot
 from wslwatch.exporters.catalogue import CATALOGUE, Family
 
@@ -32,9 +32,12 @@ _HISTOGRAM_PARTS = ("_bucket", "_sum", "_count")
 class StoreCollector(PromCollector):
     """Turns `snapshot()` into metric families; `describe()` names them without collecting."""
 
-    def __init__(self, snapshot: Callable[[], Snapshot], version: str) -> None:
+    def __init__(
+        self, snapshot: Callable[[], Snapshot], version: str, alerts: Callable[[], Sequence[Alert]] | None = None
+    ) -> None:
         self._snapshot = snapshot
         self._version = version
+        self._alerts = alerts
 
     def describe(self) -> Iterator[Metric]:
         for family in CATALOGUE.values():
@@ -47,6 +50,8 @@ class StoreCollector(PromCollector):
         build = GaugeMetricFamily("wslwatch_build_info", CATALOGUE["wslwatch_build_info"].help, labels=["version"])
         build.add_metric([self._version], 1.0)
         yield build
+        if self._alerts is not None:
+            yield _alert_family(self._alerts())
 
 
 def _family_name(sample_name: str) -> str:
@@ -125,3 +130,13 @@ def _health_families(health: Iterable[Health]) -> Iterator[Metric]:
         if h.last_success_ts is not None:
             last.add_metric([h.collector], h.last_success_ts)
     yield from (up, duration, errors, last)
+
+
+def _alert_family(alerts: Iterable[Alert]) -> Metric:
+    """`wslwatch_alert_firing{rule,severity,<identifying labels>}` 1 per firing alert."""
+    family = _flat(CATALOGUE["wslwatch_alert_firing"])
+    for alert in alerts:
+        if alert.state == "firing":
+            identity = {"rule": alert.rule, "severity": alert.severity, **alert.labels}
+            family.add_metric([identity.get(label, "") for label in CATALOGUE["wslwatch_alert_firing"].labels], 1.0)
+    return family

@@ -1,0 +1,140 @@
+"""Signals derived from the WSL series: reclaim mode, guest memory, guest CPU busy share.
+
+Facts from WSL's source (research/wsl-memory-and-nvml.md §2.3): the reclaim thread counts
+the guest idle when its CPU use stays at or below 0.5 % of all vCPUs, for 10 min in
+dropCache mode and 3 min in gradual mode (released WSL up to 2.9.x; later builds wait less).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wslwatch.daemon.view import Points, View
+
+__all__ = [
+    "CpuShare",
+    "GuestMemory",
+    "MODE_NAMES",
+    "RECLAIM_DELAY_S",
+    "WSL_IDLE_GATE",
+    "cpu_share",
+    "guest_memory",
+    "idle_since",
+    "reclaim_mode",
+    "vm_running",
+    "vm_working_set",
+]
+
+WSL_IDLE_GATE = 0.005
+RECLAIM_DELAY_S = {"dropcache": 600.0, "gradual": 180.0}
+MODE_NAMES = {"dropcache": "dropCache", "gradual": "gradual", "disabled": "disabled"}
+
+_CPU = "wslwatch_guest_cpu_seconds_total"
+_BUSY_MODES = ("user", "nice", "system", "irq", "softirq", "steal")
+_ALL_MODES = _BUSY_MODES + ("idle", "iowait")  # guest/guest_nice are already inside user/nice
+
+
+def reclaim_mode(view: View) -> str | None:
+    """`dropcache`, `gradual` or `disabled` from `.wslconfig`; None when it is not known.
+
+    WSL treats an unknown value as dropCache, and so do we.
+    """
+    for sample in view.series("wslwatch_wsl_config_info"):
+        mode = sample.labels.get("auto_memory_reclaim", "").lower()
+        return mode if mode in MODE_NAMES else "dropcache"
+    return None
+
+
+def vm_running(view: View) -> bool:
+    """False only when the VM process is known to be gone (inside WSL there is no VM process)."""
+    return view.value("wslwatch_vmmem_up") != 0
+
+
+def vm_working_set(view: View) -> float | None:
+    """The WSL VM process's working set, if it is measured."""
+    return view.value("wslwatch_vmmem_working_set_bytes")
+
+
+@dataclass(frozen=True)
+class GuestMemory:
+    total: float
+    free: float
+    available: float
+    reclaimable: float | None
+
+    @property
+    def used(self) -> float:
+        """MemTotal - MemFree: what the VM cannot hand back to Windows without reclaim."""
+        return self.total - self.free
+
+    @property
+    def used_without_cache(self) -> float:
+        return max(0.0, self.used - (self.reclaimable or 0.0))
+
+
+def guest_memory(view: View) -> GuestMemory | None:
+    """The guest's memory now, or None while the guest is not read (VM stopped, no WSL)."""
+    total = view.value("wslwatch_guest_memory_total_bytes")
+    free = view.value("wslwatch_guest_memory_free_bytes")
+    available = view.value("wslwatch_guest_memory_available_bytes")
+    if total is None or free is None or available is None or total <= 0:
+        return None
+    return GuestMemory(total, free, available, view.value("wslwatch_guest_memory_reclaimable_bytes"))
+
+
+@dataclass(frozen=True)
+class CpuShare:
+    """Shares of all guest CPU time: `user` (what released WSL's gate counts) and `busy` (all non-idle)."""
+
+    user: float
+    busy: float
+
+
+def cpu_share(view: View, seconds: float) -> CpuShare | None:
+    """The guest's CPU use over the last `seconds` of its history; None if not that much is known."""
+    increases: dict[str, float] = {}
+    for mode in _ALL_MODES:
+        found = view.increase(_CPU, {"mode": mode}, seconds)
+        if found is not None:
+            increases[mode] = found[0]
+    total = sum(increases.values())
+    if "user" not in increases or "idle" not in increases or total <= 0:
+        return None
+    busy = sum(increases.get(mode, 0.0) for mode in _BUSY_MODES)
+    return CpuShare(increases["user"] / total, busy / total)
+
+
+def idle_since(view: View, gate: float = WSL_IDLE_GATE) -> float | None:
+    """When the guest's current idle run began (every collection interval since then at or
+    below `gate` busy); None if the last interval was busy or nothing is known.
+
+    Walks back from the newest reading only as far as the run goes; every mode's series has
+    a point per collection, so the k-th newest points of all modes belong together.
+    """
+    present = [(mode in _BUSY_MODES, points) for mode in _ALL_MODES if (points := view.points(_CPU, {"mode": mode}))]
+    if len(present) < 2:
+        return None
+    newer = _reading(present, 1)
+    since = None
+    for k in range(2, min(len(points) for _, points in present) + 1):
+        older = _reading(present, k)
+        if newer is None or older is None:
+            break
+        d_total, d_busy = newer[2] - older[2], newer[1] - older[1]
+        if d_total <= 0 or d_busy < 0 or d_busy > gate * d_total:
+            break
+        since, newer = older[0], older
+    return since
+
+
+def _reading(present: list[tuple[bool, Points]], k: int) -> tuple[float, float, float] | None:
+    """`(ts, busy, total)` CPU seconds of the k-th newest collection, or None if the modes disagree."""
+    ts = present[0][1][-k][0]
+    busy = total = 0.0
+    for is_busy, points in present:
+        when, value = points[-k]
+        if when != ts:
+            return None
+        total += value
+        busy += value if is_busy else 0.0
+    return ts, busy, total

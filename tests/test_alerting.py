@@ -1,0 +1,288 @@
+"""The alert state machine and the notification gates, driven through a real Store."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, generate_latest
+
+from wslwatch.config import Config, load_text
+from wslwatch.core import Alert, Sample
+from wslwatch.daemon.alerting import Active, Finding, RuleEngine
+from wslwatch.daemon.notify import ALL_RULES, Dispatcher, LogNotifier
+from wslwatch.daemon.rules import create_engine
+from wslwatch.daemon.store import Snapshot, Store
+from wslwatch.daemon.view import View
+from wslwatch.exporters.prometheus import StoreCollector
+
+GIB = 2**30
+STEP = 30.0
+T0 = 1_785_000_000.0
+# guest_memory_low's lines: fires below 10 % available, holds below 15 %, 120 s each way.
+FIRE, CLEAR, FOR_S, CLEAR_FOR_S = 0.10, 0.15, 120.0, 120.0
+
+
+@dataclass
+class Told:
+    """A notifier that keeps what it was told, with the evaluation time it was told at."""
+
+    clock: list[float]
+    seen: list[tuple[float, Alert]] = field(default_factory=list)
+
+    def notify(self, alert: Alert) -> None:
+        self.seen.append((self.clock[0], alert))
+
+
+@dataclass
+class Run:
+    transitions: list[tuple[float, Alert]]
+    told: list[tuple[float, Alert]]
+    exported: list[tuple[Alert, ...]]
+    snoozed_at: set[float]
+
+
+def guest(available_share: float, t: float) -> list[Sample]:
+    total = 16.0 * GIB
+    free = available_share * total
+    return [
+        Sample("wslwatch_guest_memory_total_bytes", {}, total, t),
+        Sample("wslwatch_guest_memory_free_bytes", {}, free, t),
+        Sample("wslwatch_guest_memory_available_bytes", {}, free, t),
+    ]
+
+
+def drive(
+    shares: Iterable[float],
+    renotify_s: float = 0.0,
+    snooze: tuple[int, int] | None = None,
+    snooze_rule: str = ALL_RULES,
+) -> Run:
+    """Feed one guest reading per 30 s; `snooze=(step, steps)` snoozes from that step for that long."""
+    store = Store()
+    engine = create_engine(Config(), store)
+    clock = [0.0]
+    told = Told(clock)
+    dispatcher = Dispatcher([told], renotify_s)
+    run = Run([], told.seen, [], set())
+    engine.subscribe(dispatcher.deliver)
+    engine.subscribe(lambda now, transitions, current: run.transitions.extend((now, a) for a in transitions))
+    for i, share in enumerate(shares):
+        t = T0 + i * STEP
+        clock[0] = t
+        if snooze is not None and i == snooze[0]:
+            dispatcher.snooze(snooze_rule, t + snooze[1] * STEP)
+        if dispatcher.snoozes(t):
+            run.snoozed_at.add(t)
+        store.record("wsl_guest", guest(share, t), t, 0.0)
+        run.exported.append(engine.alerts())
+    return run
+
+
+shares = st.lists(st.sampled_from([0.02, 0.08, 0.099, 0.10, 0.12, 0.149, 0.15, 0.3, 0.6]), min_size=1, max_size=80)
+
+
+@settings(max_examples=150, deadline=None)
+@given(shares, st.sampled_from([0.0, 60.0, 300.0]))
+def test_no_notification_without_a_firing_transition(values: list[float], renotify_s: float) -> None:
+    run = drive(values, renotify_s)
+    firing_since: dict[tuple[str, str], float] = {}
+    transitions = iter(run.transitions)
+    pending = next(transitions, None)
+    for when, alert in run.told:
+        while pending is not None and pending[0] <= when:  # replay the transitions up to `when`
+            key = (pending[1].rule, pending[1].severity)
+            if pending[1].state == "firing":
+                firing_since[key] = pending[0]
+            elif pending[1].state == "resolved":
+                firing_since.pop(key, None)
+            pending = next(transitions, None)
+        key = (alert.rule, alert.severity)
+        if alert.state == "firing":
+            assert key in firing_since, f"told {alert} at {when} without a firing transition"
+        else:
+            assert alert.state == "resolved" and (when, alert) in run.transitions
+    assert all(alert.state != "pending" for _, alert in run.told)
+
+
+@settings(max_examples=150, deadline=None)
+@given(shares, st.lists(st.sampled_from([0.10, 0.12, 0.149]), min_size=1, max_size=40))
+def test_no_flapping_inside_the_hysteresis_band(prefix: list[float], band: list[float]) -> None:
+    values = prefix + [0.05] * 5 + band  # 150 s low: firing when the band starts
+    run = drive(values)
+    band_starts = T0 + (len(prefix) + 5) * STEP
+    assert [a.state for a in run.exported[len(prefix) + 4]] == ["firing"]
+    for when, alert in run.transitions:
+        value = values[round((when - T0) / STEP)]
+        if alert.state == "pending":
+            assert value < FIRE, "an alert may only start below the firing line"
+        if alert.state == "resolved":
+            back = [v for i, v in enumerate(values) if when - CLEAR_FOR_S < T0 + i * STEP <= when]
+            assert all(v >= CLEAR for v in back), "resolved only after clear_for above the clear line"
+        if when >= band_starts:
+            assert alert.state == "firing", f"{alert.state} at {when} while inside the band"
+
+
+@settings(max_examples=100, deadline=None)
+@given(shares, st.integers(0, 40), st.integers(1, 40), st.sampled_from([ALL_RULES, "guest_memory_low"]))
+def test_snooze_holds_back_notifications_but_not_the_exported_state(
+    values: list[float], start: int, steps: int, rule: str
+) -> None:
+    plain = drive(values, renotify_s=120.0)
+    snoozed = drive(values, renotify_s=120.0, snooze=(start, steps), snooze_rule=rule)
+    assert snoozed.exported == plain.exported
+    assert not [when for when, _ in snoozed.told if when in snoozed.snoozed_at]
+    for when, alert in snoozed.told:  # what is told after a snooze is still true then
+        step = round((when - T0) / STEP)
+        if alert.state == "firing":
+            assert alert in plain.exported[step]
+        else:
+            assert (when, alert) in plain.transitions
+    if start == 0 and steps >= len(values):
+        assert snoozed.told == []
+
+
+def test_unsnooze_ends_a_snooze_and_snoozes_lists_the_running_ones() -> None:
+    clock = [T0]
+    told = Told(clock)
+    dispatcher = Dispatcher([told], 0.0)
+    dispatcher.snooze(ALL_RULES, T0 + 3600)
+    dispatcher.snooze("vram_high", T0 + 60)
+    assert dispatcher.snoozes(T0 + 100) == {ALL_RULES: T0 + 3600}
+    alert = Alert("guest_memory_low", "warning", "firing", {}, "s", T0)
+    dispatcher.deliver(T0 + 100, [alert], [alert])
+    assert told.seen == []
+    dispatcher.unsnooze(ALL_RULES)
+    dispatcher.deliver(T0 + 115, [], [alert])
+    assert [a for _, a in told.seen] == [alert]
+
+
+def test_snooze_of_another_rule_changes_nothing() -> None:
+    values = [0.3] * 3 + [0.05] * 10 + [0.3] * 10
+    assert drive(values, snooze=(0, 100), snooze_rule="vram_high").told == drive(values).told
+
+
+def test_a_firing_alert_told_under_snooze_is_told_when_the_snooze_ends() -> None:
+    run = drive([0.05] * 20, renotify_s=0.0, snooze=(0, 10))
+    assert [(when - T0, a.state) for when, a in run.told] == [(300.0, "firing")]  # step 10
+
+
+def test_renotify_repeats_a_still_firing_alert() -> None:
+    run = drive([0.05] * 30 + [0.5] * 10, renotify_s=300.0)
+    assert [(when - T0, a.state) for when, a in run.told] == [
+        (120.0, "firing"),
+        (420.0, "firing"),
+        (720.0, "firing"),
+        (990.0, "resolved"),  # low until step 29 (870 s); +120 s
+    ]
+
+
+def test_exported_firing_alerts_are_the_engines() -> None:
+    store = Store()
+    engine = create_engine(Config(), store)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(store.snapshot, "test", engine.alerts))
+    for i in range(6):
+        store.record("wsl_guest", guest(0.05, T0 + i * STEP), T0 + i * STEP, 0.0)
+    text = generate_latest(registry).decode()
+    line = 'wslwatch_alert_firing{code="",gpu="",path="",rule="guest_memory_low",severity="warning",uuid=""} 1.0'
+    assert line in text
+
+
+def test_pending_alerts_are_not_exported_as_firing() -> None:
+    store = Store()
+    engine = create_engine(Config(), store)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(store.snapshot, "test", engine.alerts))
+    store.record("wsl_guest", guest(0.05, T0), T0, 0.0)
+    assert [a.state for a in engine.alerts()] == ["pending"]
+    assert "wslwatch_alert_firing{" not in generate_latest(registry).decode()
+
+
+class Broken:
+    """A rule that fails after its first, firing evaluation."""
+
+    name = "broken"
+    severity = "warning"
+    for_s = 0.0
+    clear_for_s = 0.0
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def evaluate(self, view: View, active: Active) -> list[Finding]:
+        self.calls += 1
+        if self.calls > 1:
+            raise ZeroDivisionError("bad data")
+        return [Finding({}, "it holds", "Try: nothing")]
+
+
+def test_a_failing_rule_keeps_its_alerts_and_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    engine = RuleEngine([Broken()], Store().history)
+    with caplog.at_level(logging.ERROR):
+        for i in range(4):
+            engine.on_snapshot(Snapshot.build(T0 + i, [], []))
+    assert [a.state for a in engine.alerts()] == ["firing"]
+    assert len([r for r in caplog.records if "rule broken failed" in r.getMessage()]) == 1
+
+
+def test_for_zero_fires_at_once_and_older_snapshots_are_skipped() -> None:
+    seen: list[Alert] = []
+    engine = RuleEngine([Broken()], Store().history)
+    engine.subscribe(lambda now, transitions, current: seen.extend(transitions))
+    engine.on_snapshot(Snapshot.build(T0 + 10, [], []))
+    engine.on_snapshot(Snapshot.build(T0 + 5, [], []))  # late: skipped, the rule is not asked again
+    assert [a.state for a in seen] == ["firing"]
+
+
+def test_a_failing_notifier_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
+    class Failing:
+        def notify(self, alert: Alert) -> None:
+            raise OSError("no D-Bus session")
+
+    clock = [T0]
+    told = Told(clock)
+    dispatcher = Dispatcher([Failing(), told, LogNotifier()], 0.0)
+    alert = Alert("guest_memory_low", "warning", "firing", {}, "low — Try: less", T0)
+    with caplog.at_level(logging.INFO):
+        dispatcher.deliver(T0, [alert], [alert])
+    assert [a for _, a in told.seen] == [alert]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("notifier" in m and "failed" in m for m in messages)
+    assert "alert guest_memory_low firing [warning]: low — Try: less" in messages
+
+
+def test_info_advice_is_told_once_even_with_renotify() -> None:
+    clock = [T0]
+    told = Told(clock)
+    dispatcher = Dispatcher([told], 60.0)
+    advice = Alert("path_cross_os", "info", "firing", {"path": "/mnt/c/x"}, "s", T0)
+    for i in range(5):
+        dispatcher.deliver(T0 + i * 60, [advice] if i == 0 else [], [advice])
+    assert len(told.seen) == 1
+
+
+def test_daemon_style_wiring_tells_exactly_the_firing_and_resolved_of_a_scenario() -> None:
+    from test_scenarios import SCENARIOS, run_scenario
+
+    from wslwatch.daemon.recording import REPLAYED, read_frames
+
+    name = "dropcache_gate_blocked"
+    config = load_text("[alerts]\nrenotify_s = 0\n")
+    store = Store()
+    engine = create_engine(config, store)
+    clock = [0.0]
+    told = Told(clock)
+    dispatcher = Dispatcher([LogNotifier(), told], config.alerts.renotify_s)
+    engine.subscribe(dispatcher.deliver)
+    with (SCENARIOS / f"{name}.jsonl").open(encoding="utf-8") as lines:
+        for frame in read_frames(lines, name):
+            clock[0] = frame.t
+            store.record(REPLAYED, list(frame.samples), frame.t, 0.0)
+    wanted = [a for a in run_scenario(name) if a.state in ("firing", "resolved")]
+    assert [a for _, a in told.seen] == wanted
+    assert [a.state for a in wanted] == ["firing", "firing", "resolved", "resolved"]
