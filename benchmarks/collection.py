@@ -3,8 +3,8 @@
 Run: `python benchmarks/collection.py [--passes N] [--no-doc]`
 
 The collectors are the daemon's own (`build_collectors` on a config with the default
-settings), every one but the I/O probe, with the fake NVML library showing 2 GPUs and
-`.wslconfig` read from a copy of a real one. A pass calls each collector's `collect()`
+settings), every one but the I/O probe, as they run inside WSL (`common.IN_WSL`), with the
+fake NVML library showing 2 GPUs and `.wslconfig` read from a copy of a real one. A pass calls each collector's `collect()`
 once; "through the daemon" runs the daemon's runners instead (a worker thread per
 collection, the Store update and whatever listens to it), as `wslwatch run` does.
 The fake NVML library re-reads its state file on every call (about 10 µs each, 4 calls per
@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import Section, Stats, Table, append_to_doc, cpu_us, daemon_config, fake_gpus, stats
+from common import IN_WSL, Section, Stats, Table, append_to_doc, cpu_us, daemon_config, fake_gpus, stats
 from rigs.fake_nvml import FakeNvml
 
 from wslwatch.collectors._wslconfig_hosts import _find_vm_process
@@ -58,11 +58,20 @@ def _collect_timed(collector: Collector) -> Callable[[], object]:
 def measure(passes: int) -> Section:
     """Time `passes` full passes, per collector, and the daemon's path; then the variants."""
     logging.disable(logging.WARNING)  # a collector's first-time notices are not what is measured
-    with fake_gpus(2) as fake, fake.loaded(), tempfile.TemporaryDirectory(prefix="wslwatch-bench-") as tmp:
-        config = load(daemon_config(Path(tmp), 0))
-        passes_table = _passes(config, passes)
-        variants = _variants(fake, Path(tmp), max(passes // 2, 10))
-    logging.disable(logging.NOTSET)
+    saved = {name: os.environ.get(name) for name in IN_WSL}
+    os.environ.update(IN_WSL)
+    try:
+        with fake_gpus(2) as fake, fake.loaded(), tempfile.TemporaryDirectory(prefix="wslwatch-bench-") as tmp:
+            config = load(daemon_config(Path(tmp), 0))
+            passes_table = _passes(config, passes)
+            variants = _variants(fake, Path(tmp), max(passes // 2, 10))
+    finally:
+        logging.disable(logging.NOTSET)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return Section([passes_table, variants])
 
 

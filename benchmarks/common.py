@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 WSLCONFIG_FIXTURE = ROOT / "tests" / "fixtures" / "wslconfig" / "mimikun-dotfiles-issue1841.wslconfig"
 NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
+#: wslwatch is measured as it runs inside WSL, where it reads `.wslconfig` through its in-WSL seam
+#: (this variable is how it knows; nothing else in wslwatch reads it).
+IN_WSL = {"WSL_DISTRO_NAME": "wslwatch-bench"}
 GLANCES_VERSION = "4.5.8"
 #: Where the benchmarks install glances when asked (it is no dependency of wslwatch).
 GLANCES_VENV = Path(tempfile.gettempdir()) / "wslwatch-bench-glances"
@@ -40,6 +43,7 @@ from rigs.fake_nvml import FakeNvml, build  # noqa: E402
 
 __all__ = [
     "DOC",
+    "IN_WSL",
     "NODE_EXPORTER",
     "ROOT",
     "Fleet",
@@ -52,6 +56,7 @@ __all__ = [
     "has_tray",
     "cpu_us",
     "daemon_config",
+    "daemon_env",
     "fake_gpus",
     "free_port",
     "get",
@@ -215,6 +220,11 @@ def fake_gpus(count: int = 2) -> Iterator[FakeNvml]:
         fake = FakeNvml(build(Path(tmp)), Path(tmp) / "state")
         fake.set(count=count, used_mib=[3072, 9000], util_gpu=40, temp_c=55, power_mw=120000)
         yield fake
+
+
+def daemon_env(fake: FakeNvml) -> dict[str, str]:
+    """The environment additions of a measured wslwatch: the fake GPUs, and inside WSL."""
+    return {**fake.env(), **IN_WSL}
 
 
 def daemon_config(folder: Path, port: int, extra: str = "", name: str = "wslwatch.toml") -> Path:

@@ -33,6 +33,7 @@ from common import (
     Table,
     append_to_doc,
     daemon_config,
+    daemon_env,
     fake_gpus,
     find_glances,
     free_port,
@@ -123,7 +124,7 @@ def measure(minutes: float, install: bool, sample_s: float = 5.0, scrape_s: floa
         Fleet(Path(tmp)) as fleet,
         x_desktop() as display,
     ):
-        watched, notes = start(fleet, Path(tmp), fake.env(), display, program)
+        watched, notes = start(fleet, Path(tmp), daemon_env(fake), display, program)
         load_before = os.getloadavg()
         began = time.monotonic()
         next_scrape = 0.0

@@ -29,6 +29,7 @@ from common import (
     Table,
     append_to_doc,
     daemon_config,
+    daemon_env,
     fake_gpus,
     free_port,
     get,
@@ -101,7 +102,7 @@ def start_targets(fleet: Fleet, folder: Path, fake_env: dict[str, str]) -> list[
 
 def measure(scrapes: int) -> Section:
     with fake_gpus(2) as fake, tempfile.TemporaryDirectory(prefix="wslwatch-bench-") as tmp, Fleet(Path(tmp)) as fleet:
-        targets = start_targets(fleet, Path(tmp), fake.env())
+        targets = start_targets(fleet, Path(tmp), daemon_env(fake))
         for target in targets:  # warm both: first-request paths, page cache, Go's GC
             for _ in range(max(scrapes // 40, 5)):
                 target.scrape(False)

@@ -31,6 +31,7 @@ from common import (
     Table,
     append_to_doc,
     daemon_config,
+    daemon_env,
     fake_gpus,
     free_port,
     stats,
@@ -129,7 +130,7 @@ def command_imports(argv: Sequence[str], env: Mapping[str, str]) -> tuple[Import
 def measure(runs: int) -> Section:
     with fake_gpus(2) as fake, tempfile.TemporaryDirectory(prefix="wslwatch-bench-") as tmp, x_desktop() as display:
         folder = Path(tmp)
-        env = {**os.environ, **fake.env()}
+        env = {**os.environ, **daemon_env(fake)}
         serving_s, complete_s = time_to_complete(folder, env, runs)
         startup = Table(
             f"Start-up: from starting the process to /metrics, {runs} starts (budget: complete ≤ {BUDGET_S:g} s)",

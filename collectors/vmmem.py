@@ -37,7 +37,7 @@ def _proc_comm_names() -> Iterator[tuple[int, str]]:
 
     Plain `os.open`/`os.read` relative to an open /proc: a Python file object per process, or
     the kernel's lookup of the full path, would double the cost of a listing."""
-    proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+    proc = os.open("/proc", os.O_RDONLY)
     try:
         for pid in os.listdir(proc):
             if not pid.isdigit():
