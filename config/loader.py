@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import re
 import sys
@@ -136,7 +137,8 @@ def _build(cls: type[Any], data: Any, prefix: str, problems: list[tuple[str, str
         check = fields[key].metadata.get("check")
         wrong = check(converted) if check else None
         if wrong:
-            problems.append((name, f"{wrong}, got {_show(value)}"))
+            shown = "" if isinstance(value, dict) else f", got {_show(value)}"  # a table's check names the entry
+            problems.append((name, f"{wrong}{shown}"))
             continue
         values[key] = converted
     missing = [k for k, f in fields.items() if k not in values and _required(f)]
@@ -162,6 +164,13 @@ def _convert(hint: Any, value: Any, name: str, problems: list[tuple[str, str]]) 
     origin = typing.get_origin(hint)
     if dataclasses.is_dataclass(hint):
         return _build(typing.cast(type[Any], hint), value, name + ".", problems)
+    if origin in (dict, collections.abc.Mapping):
+        if not isinstance(value, dict):
+            problems.append((name, f"must be a table, got {_show(value)}"))
+            return _INVALID
+        item = typing.get_args(hint)[1]
+        entries = {key: _convert(item, v, f"{name}.{key}", problems) for key, v in value.items()}
+        return _INVALID if any(v is _INVALID for v in entries.values()) else entries
     if origin is tuple:
         item = typing.get_args(hint)[0]
         if not isinstance(value, list):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+
+from wslwatch.exporters.auth import hash_problem
 
 __all__ = [
     "AlertsConfig",
@@ -19,6 +21,7 @@ __all__ = [
     "GpuConfig",
     "GuestMemoryLowConfig",
     "GuestSwapThrashConfig",
+    "HistoryConfig",
     "HostMemoryLowConfig",
     "PathConfig",
     "PathCrossOsConfig",
@@ -130,6 +133,19 @@ class CollectorsConfig:
 class ExporterConfig:
     bind: str = field(default="127.0.0.1", metadata=_key("address /metrics listens on", _host))
     port: int = field(default=9477, metadata=_key("port /metrics listens on (0: any free port)", _between(0, 65535)))
+    certfile: str = field(default="", metadata=_key("PEM certificate (chain) for HTTPS; empty: plain HTTP"))
+    keyfile: str = field(default="", metadata=_key("PEM private key of certfile; empty: the key is inside certfile"))
+    basic_auth_users: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata=_key("user = password hash (`wslwatch config hash-password`); empty: no password", hash_problem),
+    )
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    enabled: bool = field(default=True, metadata=_key("keep a rolling record of samples for `wslwatch report`"))
+    interval_s: float = field(default=15.0, metadata=_key("seconds between two recorded moments", _between(1, 3600)))
+    max_mb: float = field(default=32.0, metadata=_key("MiB per history file; two files are kept", _between(1, 4096)))
 
 
 @dataclass(frozen=True)
@@ -360,6 +376,7 @@ class RulesConfig:
 @dataclass(frozen=True)
 class Config:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
     collectors: CollectorsConfig = field(default_factory=CollectorsConfig)
     paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe"))
     alerts: AlertsConfig = field(default_factory=AlertsConfig)

@@ -87,11 +87,18 @@ class Daemon:
         self.notifications.add(notifier)
 
     def start(self, bind: str | None = None, port: int | None = None) -> MetricsServer:
-        """Serve /metrics (raises `PortInUseError`), then start collecting at once."""
+        """Serve /metrics (raises `PortInUseError`, `TlsError`), then start collecting at once."""
         registry = CollectorRegistry(auto_describe=False)
         registry.register(StoreCollector(self.store.snapshot, wslwatch.__version__, self.engine.alerts))
         exporter = self.config.exporter
-        self.server = serve(registry, bind or exporter.bind, exporter.port if port is None else port)
+        self.server = serve(
+            registry,
+            bind or exporter.bind,
+            exporter.port if port is None else port,
+            certfile=exporter.certfile,
+            keyfile=exporter.keyfile,
+            users=exporter.basic_auth_users,
+        )
         self.scheduler.start()
         if self.config_path is not None:
             self.watcher = ConfigWatcher(self.config_path, self.apply, self.reject_config)
@@ -111,6 +118,8 @@ class Daemon:
         self.notifications.set_renotify(config.alerts.renotify_s)
         if config.exporter != self.config.exporter:
             log.warning("the [exporter] settings changed; they take effect when wslwatch is restarted")
+        if config.history != self.config.history:
+            log.warning("the [history] settings changed; they take effect when wslwatch is restarted")
         self.config = config
         self.scheduler = Scheduler(self.runners)
         self.scheduler.start()

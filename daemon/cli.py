@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Sequence
 
 import wslwatch
 from wslwatch.daemon import cmd_config, cmd_once, cmd_record, cmd_replay, cmd_run
+from wslwatch.daemon import cmd_install, cmd_report, logs
 
 __all__ = ["main"]
 
-_COMMANDS = (cmd_run, cmd_once, cmd_config, cmd_record, cmd_replay)
+_COMMANDS = (cmd_run, cmd_once, cmd_config, cmd_record, cmd_replay, cmd_install, cmd_report)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,8 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit code (0 ok, 1 failure, 2 bad input)."""
+    console = logs.catch_missing_streams()  # first: under pythonw stdout/stderr are None
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(args.log_level, console=console)
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
 import json
 import sys
 from importlib import resources
@@ -12,6 +13,7 @@ from typing import Any
 
 from wslwatch.config import ConfigError, default_config_path, load
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
+from wslwatch.exporters import auth
 
 __all__ = ["default_file_text", "register"]
 
@@ -37,6 +39,10 @@ def register(commands: Any) -> None:
     show = actions.add_parser("show", help="print the configuration in force, as JSON")
     add_config_option(show)
     show.set_defaults(handler=_show)
+
+    hasher = actions.add_parser("hash-password", help="hash a password for exporter.basic_auth_users")
+    hasher.add_argument("--iterations", type=int, default=auth.ITERATIONS, help="PBKDF2 rounds (default: %(default)s)")
+    hasher.set_defaults(handler=_hash_password)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -68,4 +74,22 @@ def _show(args: argparse.Namespace) -> int:
     if isinstance(config, int):
         return config
     print(json.dumps(dataclasses.asdict(config), indent=2))
+    return 0
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    """Read a password (hidden prompt on a terminal, else one line of stdin) and print its hash."""
+    if args.iterations < auth.MIN_ITERATIONS:
+        return fail(f"--iterations must be at least {auth.MIN_ITERATIONS}")
+    if sys.stdin is None:  # started windowless (pythonw): nowhere to read a password from
+        return fail("no console to read the password from; run `wslwatch config hash-password` in a terminal")
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            return fail("the two passwords differ; nothing was printed")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        return fail("empty password; nothing was printed")
+    print(auth.hash_password(password, args.iterations))
     return 0

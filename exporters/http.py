@@ -1,19 +1,33 @@
-"""The HTTP endpoint: `/metrics` from a registry, on an address that only one process may hold."""
+"""The HTTP endpoint: `/metrics` from a registry, on an address that only one process may hold.
+
+Optionally HTTPS (`certfile`/`keyfile`) and HTTP basic auth (`users`, see `auth.py`). The TLS
+handshake runs in the request's own thread, with a timeout, so a client that connects and
+says nothing cannot stall the accepting thread.
+"""
 
 from __future__ import annotations
 
 import errno
+import ipaddress
+import logging
 import socket
+import ssl
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
-__all__ = ["MetricsServer", "PortInUseError", "serve"]
+from wslwatch.exporters.auth import BasicAuth
+
+__all__ = ["MetricsServer", "PortInUseError", "TlsError", "exposure_warning", "serve"]
+
+log = logging.getLogger(__name__)
+
+_REQUEST_TIMEOUT_S = 10.0
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -21,6 +35,10 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 class PortInUseError(OSError):
     """The address is taken by another process."""
+
+
+class TlsError(Exception):
+    """The certificate or key cannot be used; the message names the file and the reason."""
 
 
 class _ExclusiveServer(ThreadingWSGIServer):
@@ -34,6 +52,21 @@ class _ExclusiveServer(ThreadingWSGIServer):
         if ":" in self.server_address[0]:
             self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         super().server_bind()
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """In the request's thread: the TLS handshake (if any), bounded by a timeout, then the request."""
+        request.settimeout(_REQUEST_TIMEOUT_S)
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.do_handshake()
+            except (ssl.SSLError, OSError) as exc:
+                log.debug("TLS handshake with %s failed: %s", client_address, exc)
+                return
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer is logged, not printed to a stderr that may not exist."""
+        log.debug("request from %s failed", client_address, exc_info=True)
 
 
 class _IPv6Server(_ExclusiveServer):
@@ -71,6 +104,7 @@ class MetricsServer:
 
     server: WSGIServer
     thread: threading.Thread
+    tls: bool = False
 
     @property
     def port(self) -> int:
@@ -80,26 +114,77 @@ class MetricsServer:
     def url(self) -> str:
         address = self.server.server_address[0]
         host = address.decode() if isinstance(address, bytes) else address
-        return f"http://[{host}]:{self.port}/metrics" if ":" in host else f"http://{host}:{self.port}/metrics"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://[{host}]:{self.port}/metrics" if ":" in host else f"{scheme}://{host}:{self.port}/metrics"
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
 
-def serve(registry: CollectorRegistry, bind: str, port: int) -> MetricsServer:
-    """Serve `registry` on `bind:port` in a daemon thread; raise `PortInUseError` if taken."""
+def serve(
+    registry: CollectorRegistry,
+    bind: str,
+    port: int,
+    *,
+    certfile: str = "",
+    keyfile: str = "",
+    users: Mapping[str, str] | None = None,
+) -> MetricsServer:
+    """Serve `registry` on `bind:port` in a daemon thread; raise `PortInUseError` if taken.
+
+    With `certfile` it serves HTTPS (`TlsError` if the files are unusable); with `users`
+    (`name -> pbkdf2_sha256 hash`) every request needs one of their passwords.
+    """
     server_class = _IPv6Server if ":" in bind else _ExclusiveServer
     app = _routes(make_wsgi_app(registry))
+    if users:
+        app = BasicAuth(app, users)
+    tls = _tls_context(certfile, keyfile) if certfile or keyfile else None
     try:
         server = make_server(bind, port, app, server_class, handler_class=_QuietHandler)
     except OSError as exc:
         if exc.errno in _IN_USE:
             raise PortInUseError(exc.errno, f"{bind}:{port} is already in use") from None
         raise
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    warning = exposure_warning(bind, bool(users), tls is not None)
+    if warning:
+        log.warning("%s", warning)
     thread = threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True)
     thread.start()
-    return MetricsServer(server, thread)
+    return MetricsServer(server, thread, tls is not None)
+
+
+def _tls_context(certfile: str, keyfile: str) -> ssl.SSLContext:
+    if not certfile:
+        raise TlsError("exporter.keyfile is set but exporter.certfile is not; set both, or neither for plain HTTP")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(certfile, keyfile or None)
+    except (OSError, ssl.SSLError) as exc:
+        files = f"{certfile} and {keyfile}" if keyfile else certfile
+        raise TlsError(f"cannot use {files} for HTTPS: {exc.strerror or exc}; check exporter.certfile/keyfile") from None
+    return context
+
+
+def exposure_warning(bind: str, has_users: bool, has_tls: bool) -> str | None:
+    """What is unsafe about serving on `bind` this way, or None (loopback is always fine)."""
+    try:
+        if bind == "localhost" or ipaddress.ip_address(bind).is_loopback:
+            return None
+    except ValueError:  # a host name from --bind: assume it is reachable from elsewhere
+        pass
+    if not has_users:
+        return (
+            f"/metrics on {bind} can be read by anyone who reaches this machine: set exporter.basic_auth_users "
+            "(hashes from `wslwatch config hash-password`), or bind 127.0.0.1"
+        )
+    if not has_tls:
+        return f"/metrics on {bind} asks for a password but sends it unencrypted: set exporter.certfile and exporter.keyfile"
+    return None
 
 
 _IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}

@@ -22,3 +22,12 @@ def fake_nvml_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def fake_nvml(fake_nvml_dir: Path, tmp_path: Path) -> FakeNvml:
     """The fake NVML library with a fresh state file (all defaults) for this test."""
     return FakeNvml(fake_nvml_dir, tmp_path / "fake-nvml-state")
+
+
+@pytest.fixture(autouse=True)
+def own_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own per-user state folder (the instance lock, the log, the daemon's history),
+    so no test meets another's daemon, or the developer's own, and nothing lands in ~/.local/state."""
+    state = tmp_path / "xdg-state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state

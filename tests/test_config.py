@@ -131,5 +131,11 @@ def test_config_show_prints_the_effective_config(tmp_path: Path, capsys: pytest.
     path.write_text("[exporter]\nport = 9999\n")
     assert main(["config", "show", "--config", str(path)]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["exporter"] == {"bind": "127.0.0.1", "port": 9999}
+    assert shown["exporter"] == {
+        "bind": "127.0.0.1",
+        "port": 9999,
+        "certfile": "",
+        "keyfile": "",
+        "basic_auth_users": {},
+    }
     assert shown["collectors"]["vmmem"]["process_names"] == ["vmmemWSL", "vmmem"]
