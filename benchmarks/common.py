@@ -222,9 +222,10 @@ def fake_gpus(count: int = 2) -> Iterator[FakeNvml]:
         yield fake
 
 
-def daemon_env(fake: FakeNvml) -> dict[str, str]:
-    """The environment additions of a measured wslwatch: the fake GPUs, and inside WSL."""
-    return {**fake.env(), **IN_WSL}
+def daemon_env(fake: FakeNvml, state: Path) -> dict[str, str]:
+    """The environment additions of a measured wslwatch: the fake GPUs, inside WSL, and its own
+    per-user state folder (instance lock, log file, history) so that several can run at once."""
+    return {**fake.env(), **IN_WSL, "XDG_STATE_HOME": str(state)}
 
 
 def daemon_config(folder: Path, port: int, extra: str = "", name: str = "wslwatch.toml") -> Path:

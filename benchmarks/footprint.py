@@ -46,6 +46,7 @@ from common import (
     wslwatch_argv,
     x_desktop,
 )
+from rigs.fake_nvml import FakeNvml
 from scrape import complete, serving
 
 RSS_BUDGET_MB = 40.0
@@ -81,17 +82,18 @@ class Watched:
             self.failed = self.failed or f"scrape failed: {exc}"
 
 
-def start(fleet: Fleet, folder: Path, fake_env: dict[str, str], display: str | None,
+def start(fleet: Fleet, folder: Path, fake: FakeNvml, display: str | None,
           glances: Path | None) -> tuple[list[Watched], list[str]]:  # fmt: skip
     """Every server that can run here, serving; and notes on those that cannot."""
     watched, notes = [], []
     port = free_port()
     config = daemon_config(folder, port, name="headless.toml")
-    watched.append(Watched("wslwatch --headless", fleet.start("wslwatch-headless", wslwatch_argv(config, "--headless"), fake_env), port))
+    env = daemon_env(fake, folder / "state-headless")
+    watched.append(Watched("wslwatch --headless", fleet.start("wslwatch-headless", wslwatch_argv(config, "--headless"), env), port))
     if display is not None:
         port = free_port()
         config = daemon_config(folder, port, name="tray.toml")
-        env = {**fake_env, "DISPLAY": display}
+        env = {**daemon_env(fake, folder / "state-tray"), "DISPLAY": display}
         watched.append(Watched("wslwatch with tray", fleet.start("wslwatch-tray", wslwatch_argv(config), env), port))
     else:
         notes.append("wslwatch with tray not measured: the X desktop rig (tests/rigs/xdesktop.py, Xvfb, trayer) is missing")
@@ -124,7 +126,7 @@ def measure(minutes: float, install: bool, sample_s: float = 5.0, scrape_s: floa
         Fleet(Path(tmp)) as fleet,
         x_desktop() as display,
     ):
-        watched, notes = start(fleet, Path(tmp), daemon_env(fake), display, program)
+        watched, notes = start(fleet, Path(tmp), fake, display, program)
         load_before = os.getloadavg()
         began = time.monotonic()
         next_scrape = 0.0

@@ -102,7 +102,7 @@ def start_targets(fleet: Fleet, folder: Path, fake_env: dict[str, str]) -> list[
 
 def measure(scrapes: int) -> Section:
     with fake_gpus(2) as fake, tempfile.TemporaryDirectory(prefix="wslwatch-bench-") as tmp, Fleet(Path(tmp)) as fleet:
-        targets = start_targets(fleet, Path(tmp), daemon_env(fake))
+        targets = start_targets(fleet, Path(tmp), daemon_env(fake, Path(tmp) / "state"))
         for target in targets:  # warm both: first-request paths, page cache, Go's GC
             for _ in range(max(scrapes // 40, 5)):
                 target.scrape(False)
