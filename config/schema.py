@@ -33,6 +33,7 @@ __all__ = [
     "RuleConfig",
     "RuleTiming",
     "RulesConfig",
+    "TrayConfig",
     "VmNotReleasingConfig",
     "VmmemConfig",
     "VramHeldIdleConfig",
@@ -64,6 +65,12 @@ def _host(value: Any) -> str | None:
 
 def _non_empty(value: Any) -> str | None:
     return None if value else "must not be empty"
+
+
+def _web_url(value: Any) -> str | None:
+    if value == "" or str(value).startswith(("http://", "https://")):
+        return None
+    return "must be empty or an http:// or https:// address, e.g. http://localhost:3000/d/wslwatch"
 
 
 def _key(doc: str, check: Check | None = None) -> dict[str, Any]:
@@ -156,6 +163,16 @@ class PathConfig:
         default=60.0, metadata=_key("seconds between two probes of this path", _between(1, 86400))
     )
     data: bool = field(default=False, metadata=_key("training data lives here (cross-OS advice applies)"))
+
+
+@dataclass(frozen=True)
+class TrayConfig:
+    grafana_url: str = field(
+        default="", metadata=_key("dashboard the tray menu opens; empty: no Grafana item", _web_url)
+    )
+    update_s: float = field(
+        default=5.0, metadata=_key("seconds between two redraws of the tray icon and menu", _between(0.1, 3600))
+    )
 
 
 @dataclass(frozen=True)
@@ -377,6 +394,7 @@ class RulesConfig:
 class Config:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
+    tray: TrayConfig = field(default_factory=TrayConfig)
     collectors: CollectorsConfig = field(default_factory=CollectorsConfig)
     paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe"))
     alerts: AlertsConfig = field(default_factory=AlertsConfig)

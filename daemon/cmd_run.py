@@ -6,15 +6,21 @@ import argparse
 import logging
 import signal
 import threading
-from typing import Any
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from wslwatch.config import default_config_path
+from wslwatch.core import Notifier
 from wslwatch.daemon import logs
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
 from wslwatch.exporters.http import PortInUseError, TlsError
+
+if TYPE_CHECKING:
+    from wslwatch.tray import TrayApp
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +44,27 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     if isinstance(config, int):
         return config
-    return serve_until_stopped(Daemon.create(config, args.config or default_config_path()), args)
+    daemon = Daemon.create(config, args.config or default_config_path())
+    return serve_until_stopped(daemon, args, tray=not args.headless)
 
 
-def serve_until_stopped(daemon: Daemon, args: argparse.Namespace) -> int:
+def serve_until_stopped(daemon: Daemon, args: argparse.Namespace, tray: bool = False) -> int:
     """As the user's one daemon (instance lock, log file, history): start `daemon` on
-    `--bind`/`--port`, run until SIGTERM or SIGINT, then stop it."""
+    `--bind`/`--port`, run until SIGTERM or SIGINT (or the tray's Quit), then stop it.
+
+    With `tray`, the tray icon runs on this (the main) thread; where no tray can be shown,
+    the daemon runs headless and the log says why."""
     instance = InstanceLock()
     try:
         instance.acquire()
     except AlreadyRunning as exc:
         return fail(f"{exc}; nothing was started. Stop it first, or use `wslwatch once`.", ALREADY_RUNNING)
     try:
-        log.info("logging to %s", logs.log_to_file())
+        log_file = logs.log_to_file()
+        log.info("logging to %s", log_file)
         history = _history(daemon, instance)
         try:
-            return _serve(args, daemon, instance)
+            return _serve(args, daemon, instance, tray, log_file)
         finally:
             if history is not None:
                 history.close()
@@ -61,7 +72,7 @@ def serve_until_stopped(daemon: Daemon, args: argparse.Namespace) -> int:
         instance.release()
 
 
-def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock) -> int:
+def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tray: bool, log_file: Path) -> int:
     stop = threading.Event()
     # Installed before "serving" is logged, as a stop may come right after. Python runs a handler
     # in the main thread only when that thread runs bytecode: the signal may land on another
@@ -82,8 +93,9 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock) -> 
     instance.publish(server.url)
     log.info("serving %s", server.url)
     try:
-        while not stop.wait(1.0):
-            pass
+        if not (tray and _run_tray(daemon, server.url, log_file, stop)):
+            while not stop.wait(1.0):
+                pass
     finally:
         log.info("stopping")
         daemon.stop()
@@ -100,3 +112,49 @@ def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
     )
     daemon.store.subscribe(history.on_snapshot)
     return history
+
+
+def _run_tray(daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.Event) -> bool:
+    """Run the tray until `stop`; False when no tray can be shown here."""
+    # Imported here: Pillow and the tray cost a headless daemon memory it does not need.
+    from wslwatch.daemon.notify import ALL_RULES
+    from wslwatch.tray import MenuActions, TrayUnavailable, open_tray
+    from wslwatch.tray.actions import PageCacheDropper
+
+    dispatcher = daemon.notifications
+    config_path = daemon.config_path if daemon.config_path is not None and daemon.config_path.exists() else None
+    actions = MenuActions(
+        snoozed_until=lambda: dispatcher.snoozes(time.time()).get(ALL_RULES),
+        snooze_until=lambda until: dispatcher.snooze(ALL_RULES, until),
+        resume=lambda: dispatcher.unsnooze(ALL_RULES),
+        quit=stop.set,
+        metrics_url=metrics_url,
+        grafana_url=lambda: daemon.config.tray.grafana_url,
+        config_path=config_path,
+        reload_config=daemon.reload_config if config_path is not None else None,
+        log_path=log_file,
+        page_cache=PageCacheDropper.find(),
+    )
+    try:
+        tray = open_tray(daemon.store.snapshot, daemon.engine.alerts, actions, daemon.config.tray.update_s)
+        for notifier in _desktop_notifiers(tray):
+            daemon.add_notifier(notifier)
+        tray.run(stop)
+    except TrayUnavailable as exc:
+        log.warning("no tray backend: %s; running headless (use --headless to skip the tray)", exc)
+        return False
+    return True
+
+
+def _desktop_notifiers(tray: TrayApp) -> list[Notifier]:
+    """The tray's own notifications where its backend has them (Windows), else D-Bus, else none."""
+    from wslwatch.tray import DbusNotifier, PystrayNotifier
+
+    if tray.can_notify:
+        return [PystrayNotifier(tray.notify)]
+    found = DbusNotifier.find()
+    if isinstance(found, str):
+        log.info("no desktop notifications (alerts go to the log only): %s", found)
+        return []
+    log.info("desktop notifications through D-Bus")
+    return [found]

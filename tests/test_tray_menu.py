@@ -1,0 +1,132 @@
+"""The tray menu as data: what it lists in each state and what its items do."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from tray_inputs import alert, snapshot
+
+from wslwatch.tray.actions import PageCacheDropper
+from wslwatch.tray.menu import SEPARATOR, SNOOZE_S, Entry, MenuActions, build_menu
+from wslwatch.tray.readings import Readings
+
+
+class SnoozeState:
+    """The notification snooze as the menu sees it (the rules' dispatcher keeps it in the daemon)."""
+
+    def __init__(self) -> None:
+        self.until: float | None = None
+
+    def set_until(self, until: float) -> None:
+        self.until = until
+
+    def clear(self) -> None:
+        self.until = None
+
+
+class Opened:
+    """Stands in for the desktop's browser and file opener (there is no desktop here)."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+        self.paths: list[Path] = []
+
+
+def make_actions(opened: Opened, snooze: SnoozeState, stop: threading.Event, **extra: object) -> MenuActions:
+    return MenuActions(
+        snoozed_until=lambda: snooze.until,
+        snooze_until=snooze.set_until,
+        resume=snooze.clear,
+        quit=stop.set,
+        metrics_url="http://127.0.0.1:9477/metrics",
+        open_url=opened.urls.append,
+        open_path=opened.paths.append,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def by_text(entries: tuple[Entry, ...]) -> dict[str, Entry]:
+    return {e.text: e for e in entries if e is not SEPARATOR}
+
+
+def test_the_plain_menu() -> None:
+    opened, stop = Opened(), threading.Event()
+    snooze = SnoozeState()
+    entries = build_menu(Readings.of(snapshot(host=(8, 32))), [alert(summary="VRAM nearly full")], make_actions(opened, snooze, stop))
+    texts = [e.text for e in entries]
+    assert texts == [
+        "Host RAM: 8.0 of 32.0 GiB (25 %)",
+        "WSL VM: no data",
+        "VRAM: no data",
+        "VRAM nearly full",
+        "-",
+        "Snooze notifications for 1 hour",
+        "Open /metrics",
+        "-",
+        "Quit wslwatch",
+    ]
+    assert [e.enabled for e in entries[:4]] == [False] * 4, "status lines are information, not commands"
+    assert [e.text for e in entries if e.default] == ["Open /metrics"], "left click opens /metrics"
+    items = by_text(entries)
+    assert items["Open /metrics"].action is not None
+    items["Open /metrics"].action()
+    assert opened.urls == ["http://127.0.0.1:9477/metrics"]
+    assert items["Quit wslwatch"].action is not None
+    items["Quit wslwatch"].action()
+    assert stop.is_set()
+
+
+def test_snooze_and_resume() -> None:
+    snooze = SnoozeState()
+    do = make_actions(Opened(), snooze, threading.Event())
+    readings = Readings.of(snapshot())
+    snooze_item = by_text(build_menu(readings, [], do))["Snooze notifications for 1 hour"]
+    assert snooze_item.action is not None
+    before = time.time()
+    snooze_item.action()
+    assert snooze.until is not None and before + SNOOZE_S <= snooze.until <= time.time() + SNOOZE_S
+    items = by_text(build_menu(readings, [], do))
+    assert "Snooze notifications for 1 hour" not in items
+    until = time.strftime("%H:%M", time.localtime(snooze.until))
+    assert f"Notifications snoozed until {until}" in items
+    resume = items["Resume notifications"].action
+    assert resume is not None
+    resume()
+    assert snooze.until is None
+    assert "Snooze notifications for 1 hour" in by_text(build_menu(readings, [], do))
+
+
+def test_optional_items_appear_when_configured(tmp_path: Path) -> None:
+    opened, reloads = Opened(), []
+    config, logfile = tmp_path / "wslwatch.toml", tmp_path / "wslwatch.log"
+    do = make_actions(
+        opened,
+        SnoozeState(),
+        threading.Event(),
+        grafana_url=lambda: "http://localhost:3000/d/wslwatch",
+        config_path=config,
+        reload_config=lambda: reloads.append(1),
+        log_path=logfile,
+        page_cache=PageCacheDropper(),
+    )
+    entries = build_menu(Readings.of(snapshot(vm_up=True)), [], do)
+    items = by_text(entries)
+    for text in ("Open Grafana", "Open config file", "Reload config file", "Open log file"):
+        action = items[text].action
+        assert action is not None
+        action()
+    assert opened.urls == ["http://localhost:3000/d/wslwatch"]
+    assert opened.paths == [config, logfile]
+    assert reloads == [1]
+    drop = items["Drop WSL page cache now…"]
+    assert drop.action is None and drop.enabled, "the first step only opens the confirmation"
+    assert [e.text for e in drop.submenu] == ["Confirm: drop page cache"]
+    assert drop.submenu[0].action is not None
+
+
+def test_the_page_cache_item_needs_a_running_vm() -> None:
+    do = make_actions(Opened(), SnoozeState(), threading.Event(), page_cache=PageCacheDropper())
+    for vm in (snapshot(vm_up=False), snapshot()):
+        assert "Drop WSL page cache now…" not in by_text(build_menu(Readings.of(vm), [], do))
