@@ -276,8 +276,17 @@ def x_desktop() -> Iterator[str | None]:
     except ImportError:
         yield None
         return
-    with xvfb() as display, trayer(display):
-        yield display
+    for attempt in range(3):  # on a busy machine a fresh Xvfb display is now and then gone at once
+        with contextlib.ExitStack() as stack:
+            try:
+                display = stack.enter_context(xvfb())
+                stack.enter_context(trayer(display))
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+                continue
+            yield display
+            return
 
 
 def has_tray(pid: int) -> bool:

@@ -112,8 +112,12 @@ def start(fleet: Fleet, folder: Path, fake: FakeNvml, display: str | None,
         if one.process.poll() is not None:
             raise RuntimeError(f"{one.name} exited with {one.process.returncode}:\n{fleet.log(one.name)}")
     for one in watched:
-        if one.name == "wslwatch with tray" and not has_tray(one.process.pid):
-            notes.append("wslwatch with tray: the process loaded no Pillow, so this wslwatch ran without a tray icon")
+        if one.name == "wslwatch with tray":
+            try:
+                wait_for(lambda: has_tray(one.process.pid), 15, "the tray icon drawn")
+            except TimeoutError:
+                notes.append("wslwatch with tray: the process loaded no Pillow, so it ran without a tray icon "
+                             f"(its log: {fleet.log('wslwatch-tray')[-300:]!r})")
     return watched, notes
 
 
