@@ -17,7 +17,7 @@ import collection
 import footprint
 import scrape
 import startup
-from common import DOC, Section, append_to_doc
+from common import DOC, Section, append_to_doc, compile_wslwatch
 
 STEPS = ("collection", "scrape", "footprint", "startup")
 
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
     minutes = args.minutes if args.minutes is not None else (0.25 if args.quick else 10.0)
 
+    compile_wslwatch()
     section = Section()
     for step in steps:
         print(f"== {step}", file=sys.stderr, flush=True)

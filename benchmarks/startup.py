@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import (
+    compile_wslwatch,
     NODE_EXPORTER,
     Fleet,
     Section,
@@ -203,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10, help="starts to time (default 10)")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
     args = parser.parse_args(argv)
+    compile_wslwatch()
     section = measure(args.runs)
     print(section.markdown())
     if not args.no_doc:
