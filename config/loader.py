@@ -86,7 +86,10 @@ def locate(text: str, dotted: str) -> int | None:
         line = _find_line(text, wanted)
         if line:
             return line
-        wanted = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", wanted)
+        parent = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", wanted)
+        if parent == wanted:  # a top-level key that is on no line of its own
+            return None
+        wanted = parent
     return None
 
 
@@ -98,6 +101,8 @@ def _find_line(text: str, wanted: str) -> int | None:
         if head:
             name = _normalise(head.group(2))
             if head.group(1) == "[[":
+                if name == wanted:  # the array of tables itself: its first table
+                    return number
                 counts[name] = counts.get(name, -1) + 1
                 name = f"{name}[{counts[name]}]"
             table = name

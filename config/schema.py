@@ -23,6 +23,7 @@ __all__ = [
     "GuestSwapThrashConfig",
     "HistoryConfig",
     "HostMemoryLowConfig",
+    "IoLatencyConfig",
     "PathConfig",
     "PathCrossOsConfig",
     "PathSlowConfig",
@@ -71,6 +72,18 @@ def _web_url(value: Any) -> str | None:
     if value == "" or str(value).startswith(("http://", "https://")):
         return None
     return "must be empty or an http:// or https:// address, e.g. http://localhost:3000/d/wslwatch"
+
+
+def _distinct_paths(value: Any) -> str | None:
+    seen: set[str] = set()
+    for entry in value:
+        if entry is None:  # an entry with its own problem, reported already
+            continue
+        label = entry.name or entry.path
+        if label in seen:
+            return f"two entries are both called {label!r}; give each path its own name"
+        seen.add(label)
+    return None
 
 
 def _key(doc: str, check: Check | None = None) -> dict[str, Any]:
@@ -127,6 +140,33 @@ class WslconfigConfig(CollectorConfig):
 
 
 @dataclass(frozen=True)
+class IoLatencyConfig:
+    """How the directories under [[paths]] are probed (each on its own interval_s)."""
+
+    enabled: bool = field(default=True, metadata=_key("probe the directories listed under [[paths]]"))
+    samples: int = field(
+        default=5, metadata=_key("timed samples of each operation per probe, after one warmup", _between(1, 100))
+    )
+    sample_gap_s: float = field(
+        default=0.02, metadata=_key("pause between two timed operations, in seconds", _between(0, 5))
+    )
+    deadline_s: float = field(
+        default=20.0,
+        metadata=_key(
+            "a probe still running after this many seconds (at most 80 % of the path's interval_s) "
+            "marks its path stalled and its process is killed",
+            _between(0.5, 3600),
+        ),
+    )
+    max_bytes_per_s: int = field(
+        default=2048,
+        metadata=_key(
+            "file data one path's probes may move, averaged over its interval_s (0: no cap)", _between(0, 1 << 30)
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class CollectorsConfig:
     host_memory: CollectorConfig = field(default_factory=CollectorConfig)
     vmmem: VmmemConfig = field(default_factory=VmmemConfig)
@@ -134,6 +174,7 @@ class CollectorsConfig:
     gpu: GpuConfig = field(default_factory=GpuConfig)
     wslconfig: WslconfigConfig = field(default_factory=WslconfigConfig)
     process: CollectorConfig = field(default_factory=CollectorConfig)
+    io_latency: IoLatencyConfig = field(default_factory=IoLatencyConfig)
 
 
 @dataclass(frozen=True)
@@ -396,6 +437,6 @@ class Config:
     history: HistoryConfig = field(default_factory=HistoryConfig)
     tray: TrayConfig = field(default_factory=TrayConfig)
     collectors: CollectorsConfig = field(default_factory=CollectorsConfig)
-    paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe"))
+    paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe", _distinct_paths))
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)

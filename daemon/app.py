@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from prometheus_client import CollectorRegistry
 
 import wslwatch
-from wslwatch.config.schema import Config
+from wslwatch.config.schema import Config, PathConfig
 from wslwatch.core import Alert, Collector, Notifier
 from wslwatch.daemon.alerting import RuleEngine
 from wslwatch.daemon.notify import Dispatcher, LogNotifier
@@ -27,11 +28,15 @@ __all__ = ["Daemon", "build_collectors", "build_runners"]
 
 log = logging.getLogger(__name__)
 
+#: Time the runner allows an I/O probe beyond its deadline, to kill a stuck probe process.
+_PROBE_GRACE_S = 2.0
+
 
 def build_collectors(config: Config) -> list[tuple[Collector, float]]:
     """Every enabled collector with its deadline, in a fixed order (the explicit table)."""
     from wslwatch.collectors.gpu import GpuCollector
     from wslwatch.collectors.host_memory import HostMemoryCollector
+    from wslwatch.collectors.io_latency import IoLatencyCollector
     from wslwatch.collectors.process import ProcessCollector
     from wslwatch.collectors.vmmem import VmmemCollector
     from wslwatch.collectors.wsl_guest import WslGuestCollector
@@ -50,6 +55,22 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
         (c.wslconfig.enabled, c.wslconfig.timeout_s, lambda: WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)),
         (c.process.enabled, c.process.timeout_s, lambda: ProcessCollector(c.process.interval_s)),
     ]
+    io = c.io_latency
+
+    def io_latency(path: PathConfig) -> Collector:
+        return IoLatencyCollector(
+            path.path,
+            name=path.name,
+            data=path.data,
+            interval_s=path.interval_s,
+            samples=io.samples,
+            gap_s=io.sample_gap_s,
+            deadline_s=io.deadline_s,
+            max_bytes_per_s=io.max_bytes_per_s or None,
+        )
+
+    # one per path; the probe's own deadline is the real one, the runner's only a backstop
+    table += [(io.enabled, io.deadline_s + _PROBE_GRACE_S, partial(io_latency, p)) for p in config.paths]
     collectors = [(make(), timeout) for enabled, timeout, make in table if enabled]
     return [(collector, min(timeout, collector.interval_s)) for collector, timeout in collectors]
 
@@ -74,9 +95,17 @@ class Daemon:
     watcher: ConfigWatcher | None = None
 
     @classmethod
-    def create(cls, config: Config, config_path: Path | None = None) -> Daemon:
-        store = Store()
-        runners = build_runners(config, store)
+    def create(
+        cls,
+        config: Config,
+        config_path: Path | None = None,
+        *,
+        store: Store | None = None,
+        runners: list[CollectorRunner] | None = None,
+    ) -> Daemon:
+        """The daemon for `config`; `store` and `runners` default to those the config describes."""
+        store = store or Store()
+        runners = build_runners(config, store) if runners is None else runners
         engine = create_engine(config, store)
         notifications = Dispatcher([LogNotifier()], config.alerts.renotify_s)
         engine.subscribe(notifications.deliver)

@@ -6,12 +6,12 @@ import argparse
 from typing import Sequence
 
 import wslwatch
-from wslwatch.daemon import cmd_config, cmd_once, cmd_record, cmd_replay, cmd_run
+from wslwatch.daemon import cmd_config, cmd_once, cmd_probe, cmd_record, cmd_replay, cmd_run, cmd_where
 from wslwatch.daemon import cmd_install, cmd_report, logs
 
 __all__ = ["main"]
 
-_COMMANDS = (cmd_run, cmd_once, cmd_config, cmd_record, cmd_replay, cmd_install, cmd_report)
+_COMMANDS = (cmd_run, cmd_once, cmd_probe, cmd_where, cmd_config, cmd_record, cmd_replay, cmd_report, cmd_install)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""`wslwatch config init|check|show`."""
+"""`wslwatch config init|check|show|export-prometheus`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 from wslwatch.config import ConfigError, default_config_path, load
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.exporters import auth
+from wslwatch.exporters.bundle import RULES_FILE, ScrapeSecurity, bundle, customised_rules, write_bundle
 
 __all__ = ["default_file_text", "register"]
 
@@ -39,6 +40,29 @@ def register(commands: Any) -> None:
     show = actions.add_parser("show", help="print the configuration in force, as JSON")
     add_config_option(show)
     show.set_defaults(handler=_show)
+
+    export = actions.add_parser(
+        "export-prometheus",
+        help="write Prometheus rules and scrape config, an Alertmanager route and the Grafana dashboard",
+    )
+    export.add_argument("folder", type=Path, help="where (created if missing); mount it into Prometheus")
+    export.add_argument(
+        "--target",
+        action="append",
+        metavar="HOST:PORT",
+        help="a wslwatch to scrape; repeat for a lab (default: localhost and exporter.port of the config)",
+    )
+    export.add_argument(
+        "--alertmanager", action="append", default=[], metavar="HOST:PORT", help="an Alertmanager to send alerts to"
+    )
+    export.add_argument(
+        "--ca-file", default="", metavar="PEM", help="scrape over HTTPS, trusting this CA or certificate bundle"
+    )
+    export.add_argument("--username", default="", metavar="USER", help="basic-auth user Prometheus scrapes as")
+    export.add_argument("--password-file", default="", metavar="FILE", help="file holding that user's password")
+    export.add_argument("--force", action="store_true", help="overwrite files already in the folder")
+    add_config_option(export)
+    export.set_defaults(handler=_export_prometheus)
 
     hasher = actions.add_parser("hash-password", help="hash a password for exporter.basic_auth_users")
     hasher.add_argument("--iterations", type=int, default=auth.ITERATIONS, help="PBKDF2 rounds (default: %(default)s)")
@@ -66,6 +90,35 @@ def _check(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return fail(f"{path} is invalid: {len(exc.problems)} problem(s)")
     print(f"{path}: ok")
+    return 0
+
+
+def _export_prometheus(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    if isinstance(config, int):
+        return config
+    targets: list[str] = args.target or [f"localhost:{config.exporter.port}"]
+    try:
+        security = ScrapeSecurity(args.ca_file, args.username, args.password_file)
+        files = bundle(targets, args.alertmanager, security)
+        written = write_bundle(args.folder, files, overwrite=args.force)
+    except ValueError as exc:
+        return fail(f"{exc}; nothing was written")
+    except FileExistsError as exc:
+        return fail(f"already there: {exc}; nothing was written (use --force to overwrite)")
+    except OSError as exc:
+        return fail(f"cannot write to {args.folder}: {exc.strerror or exc}")
+    for path in written:
+        print(f"wrote {path}")
+    changed = customised_rules(config.rules)
+    if changed:
+        tables = ", ".join(f"[rules.{name}]" for name in changed)
+        print(
+            f"wslwatch: note: your config changes {tables}; {RULES_FILE} holds the built-in defaults. "
+            "Edit it to match, or the lab's alerts will differ from the tray's.",
+            file=sys.stderr,
+        )
+    print(f"start Prometheus with --config.file={args.folder / 'prometheus.yml'} (see docs/prometheus-grafana.md)")
     return 0
 
 

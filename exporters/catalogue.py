@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from wslwatch.histogram import LATENCY_BUCKETS_S
+
 __all__ = ["CATALOGUE", "Family", "HISTOGRAM_BUCKETS"]
 
 Kind = Literal["gauge", "counter", "histogram"]
 
-#: Latency histogram buckets, 1 µs to 10 s (1-2.5-5 per decade).
-HISTOGRAM_BUCKETS: tuple[float, ...] = tuple(
-    round(m * 10.0**e, 9) for e in range(-6, 1) for m in (1.0, 2.5, 5.0)
-) + (10.0,)
+#: Latency histogram buckets, 1 µs to 10 s (1-2.5-5 per decade); defined where collectors can share them.
+HISTOGRAM_BUCKETS: tuple[float, ...] = LATENCY_BUCKETS_S
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ CATALOGUE: dict[str, Family] = _families(
         "wslwatch_path_info",
         "gauge",
         "Where a probed path lives.",
-        ("path", "mountpoint", "fstype", "source", "kind", "cross_os", "readonly"),
+        ("path", "mountpoint", "fstype", "source", "kind", "cross_os", "readonly", "data"),
     ),
     Family("wslwatch_path_io_latency_seconds", "histogram", "Latency of one probe operation.", ("path", "op")),
     Family("wslwatch_path_probe_status", "gauge", "1 for the current probe status of a path.", ("path", "status")),

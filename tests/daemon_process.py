@@ -15,7 +15,7 @@ from typing import Mapping
 
 from prometheus_client.parser import text_string_to_metric_families
 
-_SERVING = re.compile(r"serving (http://\S+/metrics)")
+_SERVING = re.compile(r"serving (https?://\S+/metrics)")
 
 
 class DaemonProcess:

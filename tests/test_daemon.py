@@ -9,10 +9,7 @@ from daemon_process import scrape
 
 from wslwatch.config import Config
 from wslwatch.daemon.app import Daemon
-from wslwatch.daemon.notify import Dispatcher
-from wslwatch.daemon.rules import create_engine
 from wslwatch.daemon.runner import CollectorRunner
-from wslwatch.daemon.scheduler import Scheduler
 from wslwatch.daemon.store import Store
 
 
@@ -20,8 +17,7 @@ def test_a_hanging_collector_delays_neither_scrapes_nor_other_collectors() -> No
     store = Store()
     steady, hanging = Steady(interval_s=0.2), Hanging(interval_s=0.2)
     runners = [CollectorRunner(steady, store, 0.3), CollectorRunner(hanging, store, 0.3)]
-    engine = create_engine(Config(), store)
-    daemon = Daemon(Config(), store, runners, Scheduler(runners), engine, Dispatcher([], renotify_s=1800))
+    daemon = Daemon.create(Config(), store=store, runners=runners)
     server = daemon.start(port=0)
     try:
         deadline = time.monotonic() + 5

@@ -106,3 +106,16 @@ def test_guest_rules_are_inactive_while_the_vm_is_stopped() -> None:
     assert list(low.evaluate(view_of(store), Active(()))) == []
     store.record("x", samples[1:], T0 + 1, 0.0)  # inside WSL: no VM process at all, the guest is read
     assert [f.labels for f in low.evaluate(view_of(store), Active(()))] == [{}]
+
+
+@pytest.mark.parametrize(("data", "cross_os", "advised"), [("true", "true", True), ("false", "true", False), ("true", "false", False)])
+def test_cross_os_advice_is_only_for_training_data_on_a_shared_filesystem(data: str, cross_os: str, advised: bool) -> None:
+    store = Store()
+    info = {
+        "path": "/mnt/c/x", "mountpoint": "/mnt/c", "fstype": "9p", "source": "drvfs",
+        "kind": "wsl-drvfs-9p", "cross_os": cross_os, "readonly": "false", "data": data,
+    }
+    store.record("io_latency:x", [Sample("wslwatch_path_info", info, 1.0, T0)], T0, 0.0)
+    (rule,) = [r for r in build_rules(Config()) if r.name == "path_cross_os"]
+    findings = list(rule.evaluate(view_of(store), Active([])))
+    assert [f.labels for f in findings] == ([{"path": "/mnt/c/x"}] if advised else [])

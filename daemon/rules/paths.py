@@ -12,7 +12,7 @@ from wslwatch.daemon.view import View, histogram_quantile
 
 __all__ = ["PathCrossOs", "PathSlow", "PathStalled"]
 
-_TRUE = ("true", "1", "yes")
+_TRUE = frozenset({"true", "1", "yes"})
 _BUCKETS = "wslwatch_path_io_latency_seconds_bucket"
 _COUNTS = "wslwatch_path_io_latency_seconds_count"
 _DEFAULT_INTERVAL_S = PathConfig(path="-").interval_s
@@ -36,15 +36,14 @@ class _PathRule(ConfiguredRule[C]):
 
 
 class PathCrossOs(_PathRule[PathCrossOsConfig]):
-    """A path configured as training data lives on a filesystem shared across Windows and WSL."""
+    """A path configured as training data (`data="true"` on its path_info) is on a cross-OS filesystem."""
 
     name = "path_cross_os"
 
     def evaluate(self, view: View, active: Active) -> Iterator[Finding]:
         for sample in view.series("wslwatch_path_info"):
             path = sample.labels.get("path", "")
-            configured = self._paths.get(path)
-            if not configured or not configured.data or sample.labels.get("cross_os", "").lower() not in _TRUE:
+            if not {sample.labels.get("data", ""), sample.labels.get("cross_os", "")} <= _TRUE:
                 continue
             fstype, kind = sample.labels.get("fstype", "?"), sample.labels.get("kind", "?")
             yield Finding(

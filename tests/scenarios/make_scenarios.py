@@ -121,6 +121,7 @@ class ProbedPath:
     mountpoint: str
     latency: dict[str, Fn]  # op -> seconds per operation
     stalled: Fn = const(0)
+    data: bool = True  # configured with `data = true`
 
 
 @dataclass
@@ -269,6 +270,7 @@ class _Probe:
         yield _s(
             "path_info", 1, c, path=p.path, mountpoint=p.mountpoint, fstype=p.fstype, source=p.source,
             kind=p.kind, cross_os="true" if p.cross_os else "false", readonly="false",
+            data="true" if p.data else "false",
         )
         for op in p.latency:
             seen = [x for _, done in self.cycles for x in done.get(op, ())]
@@ -663,7 +665,7 @@ def data_on_mnt_c() -> Scenario:
     at 300, stops answering at 900 and recovers at 1500. A second data path on ext4 is fine."""
     degraded = steps(1.0, (300, 4.0), (1500, 1.0))
     mnt_c = ProbedPath(
-        "/mnt/c/datasets", "9p", "wsl-drvfs", True, "drvfs", "/mnt/c",
+        "/mnt/c/datasets", "9p", "wsl-drvfs-9p", True, "drvfs", "/mnt/c",
         latency={
             "stat_dir": lambda t: 2.3e-3 * degraded(t),
             "open_close": lambda t: 8.8e-3 * degraded(t),
@@ -671,7 +673,7 @@ def data_on_mnt_c() -> Scenario:
         },
         stalled=steps(0, (900, 1), (1500, 0)),
     )
-    home = ProbedPath("/home/ana/data", "ext4", "linux-local", False, "/dev/sdc", "/", latency=_FAST)
+    home = ProbedPath("/home/ana/data", "ext4", "ext4", False, "/dev/sdc", "/", latency=_FAST)
     path = {"path": "/mnt/c/datasets"}
     return Scenario(
         "data_on_mnt_c",

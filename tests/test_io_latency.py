@@ -1,0 +1,122 @@
+"""The io_latency collector: its samples, the histogram as Prometheus exposes it, the wiring."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from wslwatch.collectors._probe_child import AREA, OPS
+from wslwatch.collectors.io_latency import IoLatencyCollector
+from wslwatch.collectors.mounts import read_mount_table
+from wslwatch.core import Sample
+from wslwatch.daemon.runner import CollectorRunner
+from wslwatch.daemon.store import Store
+from wslwatch.exporters.catalogue import CATALOGUE, HISTOGRAM_BUCKETS
+from wslwatch.exporters.prometheus import StoreCollector
+from wslwatch.histogram import LATENCY_BUCKETS_S, Histogram
+
+
+def by_name(samples: list[Sample], name: str) -> list[Sample]:
+    return [s for s in samples if s.name == name]
+
+
+def test_histogram_buckets_are_cumulative_with_sum_and_count() -> None:
+    histogram = Histogram((0.001, 0.01))
+    for value in (0.0005, 0.001, 0.005, 2.0):
+        histogram.observe(value)
+    samples = histogram.samples("x", {"op": "stat_dir"}, 1.0)
+    buckets = {s.labels["le"]: s.value for s in samples if s.name == "x_bucket"}
+    assert buckets == {"0.001": 2.0, "0.01": 3.0, "+Inf": 4.0}
+    assert [s.value for s in samples if s.name == "x_count"] == [4.0]
+    assert [s.value for s in samples if s.name == "x_sum"] == [pytest.approx(2.0065)]
+    assert all(s.labels["op"] == "stat_dir" for s in samples)
+
+
+def test_the_bounds_span_1_us_to_10_s_and_are_the_catalogues() -> None:
+    assert LATENCY_BUCKETS_S[0] == 1e-6 and LATENCY_BUCKETS_S[-1] == 10.0
+    assert list(LATENCY_BUCKETS_S) == sorted(LATENCY_BUCKETS_S)
+    assert HISTOGRAM_BUCKETS is LATENCY_BUCKETS_S
+
+
+def test_one_probe_gives_status_info_last_success_and_a_histogram_per_operation(tmp_path: Path) -> None:
+    collector = IoLatencyCollector(str(tmp_path), name="scratch", samples=2, gap_s=0.0)
+    now = time.time()
+    samples = collector.collect(now)
+    assert collector.name == "io_latency:scratch"
+    status = {s.labels["status"]: s.value for s in by_name(samples, "wslwatch_path_probe_status")}
+    assert status == {"ok": 1.0, "stalled": 0.0, "error": 0.0}
+    (info,) = by_name(samples, "wslwatch_path_info")
+    assert info.labels["path"] == str(tmp_path)
+    assert set(info.labels) == set(CATALOGUE["wslwatch_path_info"].labels)
+    assert info.labels["cross_os"] == "false" and info.labels["readonly"] == "false"
+    device = os.stat(tmp_path).st_dev  # the kernel's own answer for where tmp_path lives
+    (mount,) = [e for e in read_mount_table().entries if e.mountpoint == info.labels["mountpoint"] and e.fstype == info.labels["fstype"]][-1:]
+    assert mount.device == f"{os.major(device)}:{os.minor(device)}"
+    assert [s.value for s in by_name(samples, "wslwatch_path_probe_last_success_timestamp_seconds")] == [now]
+    counts = {s.labels["op"]: s.value for s in by_name(samples, "wslwatch_path_io_latency_seconds_count")}
+    assert set(counts) | {"read_direct"} == set(OPS) and set(counts.values()) == {2.0}
+    again = collector.collect(now + 60)
+    counts = {s.labels["op"]: s.value for s in by_name(again, "wslwatch_path_io_latency_seconds_count")}
+    assert set(counts.values()) == {4.0}  # cumulative, as a Prometheus histogram is
+    collector.close()
+    assert not (tmp_path / AREA).exists()
+
+
+def test_a_missing_directory_is_an_error_status_and_keeps_no_success(tmp_path: Path) -> None:
+    collector = IoLatencyCollector(str(tmp_path / "gone"), samples=1, gap_s=0.0)
+    samples = collector.collect(time.time())
+    status = {s.labels["status"]: s.value for s in by_name(samples, "wslwatch_path_probe_status")}
+    assert status == {"ok": 0.0, "stalled": 0.0, "error": 1.0}
+    assert not by_name(samples, "wslwatch_path_probe_last_success_timestamp_seconds")
+    assert not by_name(samples, "wslwatch_path_io_latency_seconds_count")
+    collector.close()
+
+
+def test_a_user_path_is_expanded_without_touching_it() -> None:
+    collector = IoLatencyCollector("~/nowhere/data", samples=1)
+    assert collector.path == os.path.join(os.path.expanduser("~"), "nowhere", "data")
+    assert collector.name == "io_latency:~/nowhere/data"
+
+
+def test_the_deadline_leaves_room_within_the_interval() -> None:
+    assert IoLatencyCollector("/x", interval_s=60, deadline_s=20).deadline_s == 20
+    assert IoLatencyCollector("/x", interval_s=5, deadline_s=20).deadline_s == 4
+
+
+def test_the_exporter_serves_the_histogram_with_the_catalogue_buckets(tmp_path: Path) -> None:
+    store = Store()
+    CollectorRunner(IoLatencyCollector(str(tmp_path), samples=3, gap_s=0.0), store, 30.0).run()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(store.snapshot, "test"))
+    families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
+    histogram = families["wslwatch_path_io_latency_seconds"]
+    assert histogram.type == "histogram"
+    stat_dir = [s for s in histogram.samples if s.labels.get("op") == "stat_dir"]
+    bounds = [float(s.labels["le"]) for s in stat_dir if s.name.endswith("_bucket")]
+    assert bounds == [*LATENCY_BUCKETS_S, float("inf")]
+    counts = [s.value for s in stat_dir if s.name.endswith("_bucket")]
+    assert counts == sorted(counts) and counts[-1] == 3
+    assert registry.get_sample_value(
+        "wslwatch_path_probe_status", {"path": str(tmp_path), "status": "ok"}
+    ) == 1.0
+    assert registry.get_sample_value("wslwatch_collector_up", {"collector": f"io_latency:{tmp_path}"}) == 1.0
+
+
+def test_a_failure_is_logged_once_and_the_recovery_too(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    later = tmp_path / "later"
+    collector = IoLatencyCollector(str(later), samples=1, gap_s=0.0)
+    with caplog.at_level(logging.INFO, logger="wslwatch.collectors.io_latency"):
+        collector.collect(time.time())
+        collector.collect(time.time())
+        later.mkdir()
+        collector.collect(time.time())
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if "error" in m] == [f"probe of {later} error: {later}: No such file or directory"]
+    assert f"probe of {later} works again" in messages
+    collector.close()
