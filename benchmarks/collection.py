@@ -37,8 +37,9 @@ from wslwatch.daemon.notify import Dispatcher
 from wslwatch.daemon.rules import create_engine
 from wslwatch.daemon.store import Store
 
-#: Collectors outside the pass: the I/O probe's work happens in a child process, on its own pacing.
-EXCLUDED = frozenset({"io_latency"})
+#: Collectors outside the pass: the I/O probes (`io_latency:<path>`, one per configured path, none
+#: by default), whose work happens in a child process on its own pacing.
+EXCLUDED_PREFIX = "io_latency"
 BUDGET_US = 2000.0
 HISTORY_S = 7200.0  # the Store's default window
 
@@ -82,7 +83,7 @@ def measure(passes: int) -> Section:
 
 
 def _passes(config: Config, passes: int) -> Table:
-    collectors = [c for c, _ in build_collectors(config) if c.name not in EXCLUDED]
+    collectors = [c for c, _ in build_collectors(config) if not c.name.startswith(EXCLUDED_PREFIX)]
     calls = [(c, _collect_timed(c)) for c in collectors]
     outcomes = {c.name: call() for c, call in calls}  # warm: NVML init, first parse
     per: dict[str, list[float]] = {c.name: [] for c in collectors}
@@ -120,7 +121,7 @@ def _through_daemon(config: Config, passes: int) -> list[tuple[str, Stats, str]]
     """Passes through the runners: Store only, then wired as the daemon wires them (rules engine,
     notifications), first with the history just begun, then with two hours of it."""
     store = Store()
-    plain = [r for r in build_runners(config, store) if r.name not in EXCLUDED]
+    plain = [r for r in build_runners(config, store) if not r.name.startswith(EXCLUDED_PREFIX)]
 
     def plain_pass() -> None:
         for runner in plain:
@@ -133,7 +134,7 @@ def _through_daemon(config: Config, passes: int) -> list[tuple[str, Stats, str]]
 
     clock = [time.time()]
     store = Store(history_s=HISTORY_S)
-    runners = [r for r in build_runners(config, store, lambda: clock[0]) if r.name not in EXCLUDED]
+    runners = [r for r in build_runners(config, store, lambda: clock[0]) if not r.name.startswith(EXCLUDED_PREFIX)]
     engine = create_engine(config, store)
     notifications = Dispatcher([], config.alerts.renotify_s)
     engine.subscribe(notifications.deliver)
