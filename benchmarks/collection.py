@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import IN_WSL, Section, Stats, Table, append_to_doc, cpu_us, daemon_config, fake_gpus, stats
+from common import IN_WSL, RunStart, Section, Stats, Table, append_to_doc, cpu_us, daemon_config, fake_gpus, stats
 from rigs.fake_nvml import FakeNvml
 
 from wslwatch.collectors._wslconfig_hosts import _find_vm_process
@@ -199,10 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passes", type=int, default=2000, help="full passes to time (default 2000)")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
     args = parser.parse_args(argv)
+    start = RunStart.now()
     section = measure(args.passes)
     print(section.markdown())
     if not args.no_doc:
-        append_to_doc("Collection cost", section.markdown())
+        append_to_doc("Collection cost", section.markdown(), start)
     return 0
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "NODE_EXPORTER",
     "ROOT",
     "Fleet",
+    "RunStart",
     "Section",
     "Stats",
     "Table",
@@ -175,15 +176,27 @@ def _node_exporter_version() -> str:
     return first[0].strip() if first else "node_exporter (version unknown)"
 
 
-def append_to_doc(title: str, body: str, doc: Path = DOC) -> None:
-    """Append `## title` (dated, with the machine) and `body` to `doc`, creating it if absent."""
+@dataclass(frozen=True)
+class RunStart:
+    """When a run began and the machine as it was then (its load above all)."""
+
+    stamp: str
+    machine: list[str]
+
+    @classmethod
+    def now(cls) -> RunStart:
+        return cls(datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), machine_lines())
+
+
+def append_to_doc(title: str, body: str, start: RunStart, doc: Path = DOC) -> None:
+    """Append `## title, <start date>`, the machine when the run began, and `body` to `doc`
+    (created with a `# Benchmarks` heading if absent)."""
     if not doc.exists():
         doc.parent.mkdir(parents=True, exist_ok=True)
         doc.write_text("# Benchmarks\n")
-    stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     text = doc.read_text()
     head = "" if text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
-    section = f"{head}## {title}, {stamp}\n\n" + "\n".join(machine_lines()) + "\n\n" + body
+    section = f"{head}## {title}, {start.stamp}\n\n" + "\n".join(start.machine) + "\n\n" + body
     doc.write_text(text + section)
 
 

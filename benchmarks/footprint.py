@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psutil
 from common import (
+    RunStart,
     compile_wslwatch,
     NODE_EXPORTER,
     Fleet,
@@ -204,11 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-glances", action="store_true", help="leave glances out")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
     args = parser.parse_args(argv)
+    start = RunStart.now()
     compile_wslwatch()
     section = measure(args.minutes, not args.no_install, glances=not args.no_glances)
     print(section.markdown())
     if not args.no_doc:
-        append_to_doc("Footprint", section.markdown())
+        append_to_doc("Footprint", section.markdown(), start)
     return 0
 
 

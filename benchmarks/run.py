@@ -17,7 +17,7 @@ import collection
 import footprint
 import scrape
 import startup
-from common import DOC, Section, append_to_doc, compile_wslwatch
+from common import DOC, RunStart, Section, append_to_doc, compile_wslwatch
 
 STEPS = ("collection", "scrape", "footprint", "startup")
 
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
     minutes = args.minutes if args.minutes is not None else (0.25 if args.quick else 10.0)
 
+    start = RunStart.now()
     compile_wslwatch()
     section = Section()
     for step in steps:
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         section.tables += found.tables
     if not args.no_doc:
         title = "Benchmark run" + (" (--quick: sizes too small to mean much)" if args.quick else "")
-        append_to_doc(title, section.markdown(), args.doc)
+        append_to_doc(title, section.markdown(), start, args.doc)
         print(f"appended to {args.doc}", file=sys.stderr)
     return 0
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psutil
 from common import (
+    RunStart,
     compile_wslwatch,
     NODE_EXPORTER,
     Fleet,
@@ -125,12 +126,20 @@ def measure(scrapes: int) -> Section:
     """wslwatch scraped alone first (its own latency), then in turns with node_exporter (the ratio)."""
     with fake_gpus(2) as fake, tempfile.TemporaryDirectory(prefix="wslwatch-bench-") as tmp, Fleet(Path(tmp)) as fleet:
         wslwatch = start_wslwatch(fleet, Path(tmp), daemon_env(fake, Path(tmp) / "state"))
+        load = [os.getloadavg()[0]]
         cpu_alone = scrape_in_turns([wslwatch], scrapes)["wslwatch"]
+        load.append(os.getloadavg()[0])
         alone = dict(wslwatch.latencies_ms)
         node = start_node_exporter(fleet)
         targets = [wslwatch] if node is None else [wslwatch, node]
         cpu = scrape_in_turns(targets, scrapes)
-    return Section([_table(targets, cpu, scrapes, alone, cpu_alone)])
+        load.append(os.getloadavg()[0])
+    table = _table(targets, cpu, scrapes, alone, cpu_alone)
+    table.notes.append(
+        "load average (1 min) {:.2f} before scraping alone, {:.2f} after it, {:.2f} after scraping in turns "
+        "(2 logical CPUs here: a load near 2 means every scrape waits for a CPU)".format(*load)
+    )
+    return Section([table])
 
 
 def _table(targets: list[Target], cpu_ms: dict[str, float], scrapes: int,
@@ -179,11 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scrapes", type=int, default=2000, help="scrapes per server and encoding (default 2000)")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
     args = parser.parse_args(argv)
+    start = RunStart.now()
     compile_wslwatch()
     section = measure(args.scrapes)
     print(section.markdown())
     if not args.no_doc:
-        append_to_doc("Scrape latency", section.markdown())
+        append_to_doc("Scrape latency", section.markdown(), start)
     return 0
 
 

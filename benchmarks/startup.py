@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import (
+    RunStart,
     compile_wslwatch,
     NODE_EXPORTER,
     Fleet,
@@ -204,11 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10, help="starts to time (default 10)")
     parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
     args = parser.parse_args(argv)
+    start = RunStart.now()
     compile_wslwatch()
     section = measure(args.runs)
     print(section.markdown())
     if not args.no_doc:
-        append_to_doc("Start-up", section.markdown())
+        append_to_doc("Start-up", section.markdown(), start)
     return 0
 
 
