@@ -608,6 +608,16 @@ else:
         return True
 
 
+def _failed_path(exc: OSError, spec: dict[str, Any]) -> str:
+    """The full path a failed call was about: calls relative to a directory descriptor name only
+    the entry (or the descriptor's number), which means nothing in a message."""
+    name = exc.filename if isinstance(exc.filename, str) else ""
+    if os.path.isabs(name):
+        return name
+    path = str(spec.get("path", ""))
+    return os.path.join(path, AREA, name) if name else path
+
+
 def main(argv: list[str]) -> int:
     spec: dict[str, Any] = json.loads(argv[1])
     mode = spec.get("mode", "probe")
@@ -623,8 +633,7 @@ def main(argv: list[str]) -> int:
         _emit({"ev": "error", "op": exc.op, "why": str(exc)})
         return 3
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        _emit({"ev": "error", "op": "setup", "why": f"{where}{_why(exc)}", "errno": exc.errno})
+        _emit({"ev": "error", "op": "setup", "why": f"{_failed_path(exc, spec)}: {_why(exc)}", "errno": exc.errno})
         return 3
     return 0
 

@@ -61,6 +61,7 @@ class IoLatencyCollector:
         self._last_success: float | None = None
         self._last_state: tuple[Status, str | None] | None = None
         self._last_skipped: dict[str, str] = {}
+        self._last_notes: list[str] = []
 
     @property
     def stuck_pid(self) -> int | None:
@@ -107,7 +108,7 @@ class IoLatencyCollector:
         return samples
 
     def _log_change(self, result: ProbeResult) -> None:
-        """Log what changed: a new status or reason, or which operations this filesystem refuses."""
+        """Log what changed: a new status or reason, which operations this filesystem refuses, the notes."""
         state = (result.status, result.reason)
         if state != self._last_state:
             if result.status != "ok":
@@ -119,6 +120,10 @@ class IoLatencyCollector:
             for op, why in result.skipped.items():
                 log.info("probe of %s: %s is not measured here: %s", self.path, op, why)
             self._last_skipped = dict(result.skipped)
+        if result.status == "ok" and result.notes != self._last_notes:  # e.g. "cannot write here (...)"
+            for note in result.notes:
+                log.info("probe of %s: %s", self.path, note)
+            self._last_notes = list(result.notes)
 
     def close(self) -> None:
         """Remove the probe directory (through a child, under the deadline) unless a probe is stuck."""

@@ -22,6 +22,11 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 __all__ = ["ConfigError", "default_config_path", "load", "load_text", "locate"]
 
+#: A wslwatch config is a few KiB: a larger file is the wrong file (or a device such as /dev/zero).
+MAX_BYTES = 1 << 20
+#: Problems reported one by one; the rest are counted (each is located by a scan of the text).
+MAX_PROBLEMS = 20
+
 _TOML_ERROR_AT = re.compile(r"^(?P<what>.*?) \(at line (?P<line>\d+), column \d+\)$")
 _TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
@@ -47,9 +52,12 @@ def load(path: Path | None) -> Config:
         if not path.exists():
             return Config()
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read the config file: {exc.strerror or exc}"]) from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError([f"{path}: larger than {MAX_BYTES >> 20} MiB, which no wslwatch config is: is it the right file?"])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -70,7 +78,10 @@ def load_text(text: str, source: str = "<config>") -> Config:
     problems: list[tuple[str, str]] = []
     config: Config = _build(Config, data, "", problems)
     if problems:
-        raise ConfigError([_where(source, text, key) + f" {key}: {what}" for key, what in problems])
+        shown = [_where(source, text, key) + f" {key}: {what}" for key, what in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(f"{source}: {len(problems) - MAX_PROBLEMS} more problems; is this a wslwatch config?")
+        raise ConfigError(shown)
     return config
 
 

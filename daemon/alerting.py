@@ -6,11 +6,16 @@ holds, `firing` once it has held for `for_s`, `resolved` once it has not held fo
 firing, so nothing flaps). A pending alert whose condition stops holding is dropped
 without a transition, as in Prometheus. The engine's clock is the snapshot's time, which is
 what lets `replay` run it on a recorded file's clock.
+
+A pause between two evaluations longer than `max_gap_s` (the machine slept, the process was
+stopped) is not time the condition was seen to hold: a pending alert starts its `for_s` again
+at the first evaluation after it, so the gap alone never makes it fire.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
@@ -98,9 +103,10 @@ class _Track:
 class RuleEngine:
     """Evaluates every rule on each Store update and keeps each alert's state."""
 
-    def __init__(self, rules: Sequence[Rule], history: History) -> None:
+    def __init__(self, rules: Sequence[Rule], history: History, max_gap_s: float = math.inf) -> None:
         self._rules = {rule.name: rule for rule in rules}
         self._history = history
+        self._max_gap_s = max_gap_s
         self._tracks: dict[AlertKey, _Track] = {}
         self._listeners: list[AlertListener] = []
         self._lock = threading.Lock()
@@ -132,11 +138,21 @@ class RuleEngine:
         with self._lock:
             if snapshot.ts < self._now:
                 return
+            if self._tracks and snapshot.ts - self._now > self._max_gap_s:
+                self._restart_pending(snapshot.ts - self._now, snapshot.ts)
             self._now = snapshot.ts
             transitions = self._evaluate(View(snapshot, self._history))
             self._alerts = tuple(track.alert() for track in self._tracks.values())
             for listener in self._listeners:
                 listener(snapshot.ts, transitions, self._alerts)
+
+    def _restart_pending(self, gap_s: float, now: float) -> None:
+        pending = [track for track in self._tracks.values() if track.state == "pending"]
+        for track in pending:
+            track.since = now
+        if pending:
+            log.info("no evaluation for %s (asleep?): %d pending alert(s) start their wait again",
+                     format_duration(gap_s), len(pending))  # fmt: skip
 
     def _evaluate(self, view: View) -> list[Alert]:
         now = view.now

@@ -20,11 +20,11 @@ from wslwatch.daemon.reload import ConfigWatcher
 from wslwatch.daemon.rules import build_rules, create_engine
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.daemon.scheduler import Scheduler
-from wslwatch.daemon.store import Store
+from wslwatch.daemon.store import Snapshot, Store
 from wslwatch.exporters.http import MetricsServer, serve
 from wslwatch.exporters.prometheus import StoreCollector
 
-__all__ = ["Daemon", "build_collectors", "build_runners"]
+__all__ = ["Daemon", "build_collectors", "build_runners", "collect_once"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,19 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
 def build_runners(config: Config, store: Store, clock: Callable[[], float] = time.time) -> list[CollectorRunner]:
     """A runner per enabled collector, writing into `store`."""
     return [CollectorRunner(collector, store, timeout, clock) for collector, timeout in build_collectors(config)]
+
+
+def collect_once(config: Config) -> Snapshot:
+    """One pass of every enabled collector through its runner, then every collector closed."""
+    store = Store()
+    runners = build_runners(config, store)
+    try:
+        for runner in runners:
+            runner.run()
+    finally:
+        for runner in runners:
+            runner.collector.close()
+    return store.snapshot()
 
 
 @dataclass

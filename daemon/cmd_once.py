@@ -7,9 +7,9 @@ import json
 import sys
 from typing import Any
 
-from wslwatch.daemon.app import build_runners
+from wslwatch.daemon.app import collect_once
 from wslwatch.daemon.cmd_common import add_config_option, load_config
-from wslwatch.daemon.store import Snapshot, Store
+from wslwatch.daemon.store import Snapshot
 
 _PLAIN_UNITS = {"_celsius": "°C", "_watts": "W"}
 
@@ -25,15 +25,7 @@ def once(args: argparse.Namespace) -> int:
     config = load_config(args)
     if isinstance(config, int):
         return config
-    store = Store()
-    runners = build_runners(config, store)
-    try:
-        for runner in runners:
-            runner.run()
-    finally:
-        for runner in runners:
-            runner.collector.close()
-    snap = store.snapshot()
+    snap = collect_once(config)
     sys.stdout.write(as_json(snap) if args.json else as_table(snap))
     return 0
 

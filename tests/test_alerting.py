@@ -286,3 +286,18 @@ def test_daemon_style_wiring_tells_exactly_the_firing_and_resolved_of_a_scenario
     wanted = [a for a in run_scenario(name) if a.state in ("firing", "resolved")]
     assert [a for _, a in told.seen] == wanted
     assert [a.state for a in wanted] == ["firing", "firing", "resolved", "resolved"]
+
+
+def test_a_gap_in_evaluations_restarts_a_pending_wait(caplog: pytest.LogCaptureFixture) -> None:
+    """A machine that slept between two readings: the sleep is not time the condition was seen."""
+    caplog.set_level(logging.INFO, "wslwatch.daemon.alerting")
+    store = Store()
+    engine = create_engine(Config(), store)  # collections every 15 s at the shortest: a gap is over 60 s
+    states: list[tuple[float, str]] = []
+    engine.subscribe(lambda now, transitions, current: states.extend((now, a.state) for a in transitions))
+    low = 0.05
+    for t in (0.0, 30.0, 3600.0, 3630.0, 3660.0, 3690.0, 3720.0):  # asleep from 30 s to 3600 s
+        store.record("guest", guest(low, T0 + t), T0 + t, 0.0)
+    assert states == [(T0, "pending"), (T0 + 3600.0 + FOR_S, "firing")], "fires 120 s after the wake, not at it"
+    assert engine.alerts()[0].state == "firing"
+    assert "no evaluation for 60 min (asleep?): 1 pending alert(s) start their wait again" in caplog.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from wslwatch.config.schema import Config
 from wslwatch.daemon.alerting import Rule, RuleEngine
 from wslwatch.daemon.rules.gpu import VramHeldIdle, VramHigh
@@ -42,8 +44,20 @@ def build_rules(config: Config) -> list[Rule]:
     return [rule for enabled, rule in table if enabled]
 
 
+#: The Store is updated at least every shortest collection interval; a pause of this many
+#: intervals is a gap (a sleeping machine), which a pending alert's wait does not count.
+GAP_INTERVALS = 4
+
+
+def _max_gap_s(config: Config) -> float:
+    collectors = [c for c in vars(config.collectors).values() if getattr(c, "enabled", False)]
+    intervals = [float(c.interval_s) for c in collectors if hasattr(c, "interval_s")]
+    intervals += [p.interval_s for p in config.paths]
+    return GAP_INTERVALS * min(intervals, default=math.inf)
+
+
 def create_engine(config: Config, store: Store) -> RuleEngine:
     """The rules engine over `store`'s history, evaluating after every update of `store`."""
-    engine = RuleEngine(build_rules(config), store.history)
+    engine = RuleEngine(build_rules(config), store.history, _max_gap_s(config))
     store.subscribe(engine.on_snapshot)
     return engine

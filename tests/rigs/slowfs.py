@@ -3,7 +3,9 @@
     python slowfs.py BACKING MOUNTPOINT CONTROL [--log FILE]
 
 CONTROL is a JSON file outside the mount, re-read whenever it is replaced:
-`{"delay_ms": 2, "jitter_ms": 0, "ops": "all" | ["read", "getattr", ...], "hang": false}`.
+`{"delay_ms": 2, "jitter_ms": 0, "ops": "all" | ["read", "getattr", ...], "hang": false,
+"fail": {"write": "ENOSPC", ...}}`; `fail` makes those operations answer with that errno
+(after any delay), as a full disk or a permission the kernel refuses would.
 A hung request waits, in the kernel's eyes a genuine stall (the caller sits in state D),
 until CONTROL says `"hang": false`. With `--log`, every operation that changes something
 is appended as `OP PATH` lines, so tests can see where a program wrote.
@@ -59,7 +61,7 @@ class _Control:
 
 
 class SlowFs(Operations):  # type: ignore[misc]
-    """Passthrough to BACKING with injected delays and hangs."""
+    """Passthrough to BACKING with injected delays, hangs and errors."""
 
     def __init__(self, backing: str, control: _Control, log: str | None) -> None:
         self._root = backing
@@ -76,6 +78,9 @@ class SlowFs(Operations):  # type: ignore[misc]
             delay = settings.get("delay_ms", 0) + random.uniform(0, settings.get("jitter_ms", 0))
             if delay > 0:
                 time.sleep(delay / 1000)
+        failure = settings.get("fail", {}).get(op)
+        if failure:
+            raise FuseOSError(getattr(errno, failure))
         if op in _MUTATING and self._log is not None:
             with self._log_lock:
                 self._log.write(f"{op} {path}\n")

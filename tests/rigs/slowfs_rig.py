@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import pytest
 
@@ -76,10 +76,21 @@ class SlowFsMount:
                 raise RuntimeError(f"slowfs did not mount at {self.mountpoint}: {err.strip()}")
             time.sleep(0.02)
 
-    def set(self, delay_ms: float = 0.0, *, ops: str | list[str] = "all", hang: bool = False, jitter_ms: float = 0.0) -> None:
-        """Change the injected behaviour; in effect for every request that starts after this returns."""
+    def set(
+        self,
+        delay_ms: float = 0.0,
+        *,
+        ops: str | list[str] = "all",
+        hang: bool = False,
+        jitter_ms: float = 0.0,
+        fail: Mapping[str, str] | None = None,
+    ) -> None:
+        """Change the injected behaviour; in effect for every request that starts after this returns.
+
+        `fail` maps FUSE operations to the errno name they answer with, e.g. `{"write": "ENOSPC"}`."""
         staged = self.control.with_suffix(".new")
-        staged.write_text(json.dumps({"delay_ms": delay_ms, "jitter_ms": jitter_ms, "ops": ops, "hang": hang}))
+        settings = {"delay_ms": delay_ms, "jitter_ms": jitter_ms, "ops": ops, "hang": hang, "fail": dict(fail or {})}
+        staged.write_text(json.dumps(settings))
         os.replace(staged, self.control)  # a new inode: the rig notices at its next request
 
     def written_paths(self) -> list[str]:
