@@ -151,22 +151,12 @@ class WslHost:
         return MemoryBasis(None, self._mem_total())
 
     def vm_started_at(self) -> float | None:
-        try:
-            for line in Path(self._proc_root, "stat").read_text().splitlines():
-                if line.startswith("btime "):
-                    return float(line.split()[1])
-        except (OSError, ValueError, IndexError):
-            pass
-        return None
+        btime = _first_value(os.path.join(self._proc_root, "stat"), "btime ")
+        return None if btime is None else float(btime)
 
     def _mem_total(self) -> int | None:
-        try:
-            for line in Path(self._proc_root, "meminfo").read_text().splitlines():
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-        except (OSError, ValueError, IndexError):
-            pass
-        return None
+        kib = _first_value(os.path.join(self._proc_root, "meminfo"), "MemTotal:")
+        return None if kib is None else kib * 1024
 
     def _ask_windows_profile(self) -> str:
         """%USERPROFILE% of the Windows user, as a Linux path (research/windows.md §7)."""
@@ -206,6 +196,24 @@ class WslHost:
             said = decode_cmd_output(done.stderr)[:200]
             raise CollectorError(f"{name} failed with exit status {done.returncode} ({said}); {_SET_PATH_HINT}")
         return done.stdout
+
+
+def _first_value(path: str, prefix: str) -> int | None:
+    """The number after `prefix` on the first line of `path` that starts with it; None if there is
+    none or the file cannot be read. Plain `os.read`: this runs on every collection."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            text = "\n" + os.read(fd, 1 << 20).decode("ascii", "replace")
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    start = text.find("\n" + prefix)
+    if start < 0:
+        return None
+    words = text[start + 1 + len(prefix) : text.find("\n", start + 1)].split()
+    return int(words[0]) if words and words[0].isascii() and words[0].isdigit() else None
 
 
 def _existing(path: str) -> str | None:

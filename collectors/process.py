@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import psutil
 
 from wslwatch.core import CollectorError, Sample
@@ -10,7 +12,8 @@ __all__ = ["ProcessCollector"]
 
 
 class ProcessCollector:
-    """Resident memory and CPU time (user + system) of the process that runs the collector."""
+    """Resident memory (psutil) and CPU time (user + system, `os.times()`: the kernel's own
+    counters on every OS, as psutil reads them, without opening a file) of this process."""
 
     name = "process"
 
@@ -20,11 +23,10 @@ class ProcessCollector:
 
     def collect(self, now: float) -> list[Sample]:
         try:
-            with self._me.oneshot():
-                rss = self._me.memory_info().rss
-                cpu = self._me.cpu_times()
+            rss = self._me.memory_info().rss
         except psutil.Error as e:
-            raise CollectorError(f"could not read wslwatch's own process figures: {e}") from e
+            raise CollectorError(f"could not read wslwatch's own resident memory: {e}") from e
+        cpu = os.times()
         return [
             Sample("wslwatch_process_resident_memory_bytes", {}, float(rss), now),
             Sample("wslwatch_process_cpu_seconds_total", {}, cpu.user + cpu.system, now),

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from wslwatch.config import Config
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import history_path, history_paths
 from wslwatch.daemon.instance import state_dir
 from wslwatch.daemon.recording import Frame, RecordingError, read_frames, replay
-from wslwatch.exporters.recording import AlertSpan, read_recording, spans_of
-from wslwatch.exporters.report import NAMES, render
+
+if TYPE_CHECKING:
+    from wslwatch.exporters.recording import AlertSpan
 
 __all__ = ["parse_duration", "register"]
 
@@ -55,6 +56,11 @@ def register(commands: Any) -> None:
 
 
 def report(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: the drawing needs Pillow, which every other command
+    # (`run --headless` above all) would otherwise load for nothing (docs/benchmarks.md).
+    from wslwatch.exporters.recording import read_recording
+    from wslwatch.exporters.report import NAMES, render
+
     if args.source is not None:
         if not args.source.is_file():
             return fail(f"{args.source} does not exist; pass a file written by `wslwatch record`")
@@ -93,6 +99,7 @@ def report(args: argparse.Namespace) -> int:
 def replayed_alerts(paths: list[Path], config: Config, end: float) -> list[AlertSpan]:
     """The alerts the rules of `config` raise over the whole recording (lines that do not
     parse, e.g. one cut short when `record` was killed, are skipped)."""
+    from wslwatch.exporters.recording import spans_of
 
     def transitions() -> Iterator[tuple[str, str, Mapping[str, str], str, float]]:
         for alert in replay(_frames(paths), config):

@@ -4,14 +4,18 @@ This is the one seam that turns a collector's exceptions into health and logs. A
 collection that outlives its deadline is abandoned (its daemon thread is left to
 finish or hang on its own) and no new one starts while it lives, so a hung driver
 call never piles up threads, delays another collector or holds up a scrape.
+
+Collections run in one worker thread per runner, kept between collections: starting a
+thread for each collection cost more CPU than most collections (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
-from typing import Callable
+from typing import Callable, Union
 
 from wslwatch.core import Collector, CollectorError, NoData, Sample
 from wslwatch.daemon.store import Store
@@ -19,6 +23,49 @@ from wslwatch.daemon.store import Store
 __all__ = ["CollectorRunner"]
 
 log = logging.getLogger(__name__)
+
+Outcome = Union[list[Sample], BaseException]
+
+#: A worker that got no collection for this long ends; the next collection starts another.
+IDLE_S = 120.0
+
+
+class _Worker:
+    """A daemon thread that runs one collector's collections, one at a time, until idle for `idle_s`."""
+
+    def __init__(self, name: str, collect: Callable[[float], list[Sample]], idle_s: float) -> None:
+        self.results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[float] = queue.SimpleQueue()
+        self._collect = collect
+        self._idle_s = idle_s
+        self._lock = threading.Lock()
+        self._ended = False
+        threading.Thread(target=self._serve, name=f"collect-{name}", daemon=True).start()
+
+    def submit(self, now: float) -> bool:
+        """Queue a collection at `now`; False if this worker has ended (idle) and takes no more."""
+        with self._lock:
+            if self._ended:
+                return False
+            self._requests.put(now)
+            return True
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                now = self._requests.get(timeout=self._idle_s)
+            except queue.Empty:
+                with self._lock:
+                    if self._requests.empty():
+                        self._ended = True
+                        return
+                continue
+            outcome: Outcome
+            try:
+                outcome = self._collect(now)
+            except BaseException as exc:  # noqa: BLE001 - every failure becomes health, never a crash
+                outcome = exc
+            self.results.put(outcome)
 
 
 class CollectorRunner:
@@ -30,12 +77,15 @@ class CollectorRunner:
         store: Store,
         timeout_s: float,
         clock: Callable[[], float] = time.time,
+        idle_s: float = IDLE_S,
     ) -> None:
         self.collector = collector
         self._store = store
         self._timeout_s = timeout_s
         self._clock = clock
-        self._worker: threading.Thread | None = None
+        self._idle_s = idle_s
+        self._worker: _Worker | None = None
+        self._stuck: _Worker | None = None  # its collection outlived the deadline and has not ended yet
         self._last_reason: str | None = None
 
     @property
@@ -45,23 +95,24 @@ class CollectorRunner:
     def run(self) -> None:
         """One collection: record its samples, or why there are none."""
         now = self._clock()
-        if self._worker is not None and self._worker.is_alive():
-            self._fail(f"the previous collection is still stuck (over {self._timeout_s:g}s); not starting another", now, 0.0)
-            return
-        outcome: list[list[Sample] | BaseException] = []
+        if self._stuck is not None:
+            try:
+                self._stuck.results.get_nowait()  # it ended since: its samples are stale, dropped
+            except queue.Empty:
+                self._fail(f"the previous collection is still stuck (over {self._timeout_s:g}s); not starting another", now, 0.0)
+                return
+            self._stuck = None
         started = time.perf_counter()
-        worker = threading.Thread(
-            target=self._collect, args=(now, outcome), name=f"collect-{self.name}", daemon=True
-        )
-        worker.start()
-        worker.join(self._timeout_s)
-        duration = time.perf_counter() - started
-        if worker.is_alive():
-            self._worker = worker
-            self._fail(f"timed out after {self._timeout_s:g}s; the collection was abandoned", now, duration)
+        if self._worker is None or not self._worker.submit(now):
+            self._worker = _Worker(self.name, self.collector.collect, self._idle_s)
+            self._worker.submit(now)
+        try:
+            result = self._worker.results.get(timeout=self._timeout_s)
+        except queue.Empty:
+            self._stuck = self._worker
+            self._fail(f"timed out after {self._timeout_s:g}s; the collection was abandoned", now, time.perf_counter() - started)
             return
-        self._worker = None
-        result = outcome[0]
+        duration = time.perf_counter() - started
         if isinstance(result, NoData):
             self._fail(str(result), now, duration, fault=False)
         elif isinstance(result, CollectorError):
@@ -74,12 +125,6 @@ class CollectorRunner:
                 log.info("collector %s recovered", self.name)
                 self._last_reason = None
             self._store.record(self.name, result, now, duration)
-
-    def _collect(self, now: float, outcome: list[list[Sample] | BaseException]) -> None:
-        try:
-            outcome.append(self.collector.collect(now))
-        except BaseException as exc:  # noqa: BLE001 - every failure becomes health, never a crash
-            outcome.append(exc)
 
     def _fail(self, reason: str, now: float, duration: float, *, fault: bool = True) -> None:
         if reason != self._last_reason:  # log recurring failures on change only

@@ -42,9 +42,12 @@ class TlsError(Exception):
 
 
 class _ExclusiveServer(ThreadingWSGIServer):
-    """No SO_REUSEADDR: on Windows it would let a second process bind the same port."""
+    """A port no other socket may listen on. SO_REUSEADDR only off Windows: there it lets a
+    restarted daemon bind while connections of the previous one linger in TIME_WAIT (a minute
+    after any scrape) and still refuses a port another socket listens on; on Windows it would
+    let a second process bind the same port, so there it is SO_EXCLUSIVEADDRUSE instead."""
 
-    allow_reuse_address = False
+    allow_reuse_address = sys.platform != "win32"
 
     def server_bind(self) -> None:
         if sys.platform == "win32":

@@ -61,6 +61,20 @@ def test_a_second_server_cannot_share_the_port() -> None:
         first.close()
 
 
+def test_the_port_is_free_again_at_once_after_a_scrape() -> None:
+    """The server closes each connection, which then lingers in TIME_WAIT for a minute on the
+    server's side: a restarted daemon must still get its port."""
+    first = serve(registry(), "127.0.0.1", 0)
+    port = first.port
+    assert get(first.url)[0] == 200
+    first.close()
+    again = serve(registry(), "127.0.0.1", port)
+    try:
+        assert get(again.url)[0] == 200
+    finally:
+        again.close()
+
+
 def test_ipv6_loopback_when_available() -> None:
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")

@@ -7,7 +7,7 @@ import time
 
 from collectors_for_tests import Failing, Hanging, Steady
 
-from wslwatch.core import CollectorError, NoData
+from wslwatch.core import CollectorError, NoData, Sample
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.daemon.store import Store
 
@@ -73,3 +73,34 @@ def test_a_hang_is_abandoned_at_the_deadline_and_never_piles_up() -> None:
     health = store.health("hanging")
     assert health is not None and health.up
     assert store.snapshot().value("wslwatch_gpu_power_watts", gpu="0") == 50.0
+
+
+class ThreadNoting(Steady):
+    """Notes the thread each collection runs in."""
+
+    def __init__(self) -> None:
+        super().__init__("noting")
+        self.threads: list[threading.Thread] = []
+
+    def collect(self, now: float) -> list[Sample]:
+        self.threads.append(threading.current_thread())
+        return super().collect(now)
+
+
+def test_collections_share_one_worker_thread_which_ends_when_idle() -> None:
+    store = Store()
+    noting = ThreadNoting()
+    r = CollectorRunner(noting, store, 1.0, idle_s=0.2)
+    threads_before = threading.active_count()
+    for _ in range(3):
+        r.run()
+    assert len(set(noting.threads)) == 1 and noting.threads[0] is not threading.current_thread()
+    assert threading.active_count() == threads_before + 1
+    deadline = time.monotonic() + 5
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threading.active_count() == threads_before, "an idle worker ends"
+    r.run()
+    assert noting.calls == 4 and len(set(noting.threads)) == 2, "the next collection starts a new worker"
+    health = store.health("noting")
+    assert health is not None and health.up

@@ -1,10 +1,7 @@
 """wslwatch: a resource monitor for Windows + WSL2 machines that train models."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("wslwatch")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+#: The one place the version is written (pyproject.toml reads it from here). A literal, not
+#: importlib.metadata: reading the installed metadata costs 1 MB and 20 ms at every start.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]
