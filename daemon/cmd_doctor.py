@@ -7,10 +7,12 @@ import json
 import logging
 import sys
 import textwrap
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from wslwatch.daemon.cmd_common import add_config_option
-from wslwatch.daemon.doctor import Finding, gather
+
+if TYPE_CHECKING:  # the checks import most of wslwatch (and Pillow): only when doctor runs
+    from wslwatch.daemon.doctor import Finding
 
 __all__ = ["as_json", "as_text", "register"]
 
@@ -30,6 +32,8 @@ def register(commands: Any) -> None:
 
 def doctor(args: argparse.Namespace) -> int:
     """Always 0 once the report is printed: warnings and failures are its content, not doctor's."""
+    from wslwatch.daemon.doctor import gather
+
     if args.log_level != "DEBUG":  # what the collectors would log is in the report already
         logging.getLogger().setLevel(logging.ERROR)
     findings = gather(args.config)
