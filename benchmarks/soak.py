@@ -1,6 +1,6 @@
 """Soak: `wslwatch run` at accelerated intervals, its memory and open files watched from outside.
 
-Run: `python benchmarks/soak.py [--cycles 10000] [--warmup-cycles 5000]`.
+Run: `python benchmarks/soak.py [--cycles 10000] [--warmup-cycles 5000] [--no-probe] [--json FILE]`.
 
 Every collector runs every 0.1 s (the shortest interval the config accepts), a directory is
 probed every second (a probe child process each time, every operation timed), the rolling
@@ -60,17 +60,18 @@ class Reading:
     threads: int
 
 
-def soak_config(folder: Path) -> Path:
-    probed = folder / "probed"
-    probed.mkdir()
+def soak_config(folder: Path, probe: bool = True) -> Path:
+    """The soak's config; with `probe`, a directory of `folder` is probed every second."""
+    extra = "[history]\ninterval_s = 1.0\n"
+    if probe:
+        probed = folder / "probed"
+        probed.mkdir()
+        extra += "[collectors.io_latency]\nsamples = 1\nsample_gap_s = 0.0\nmax_bytes_per_s = 0\n"
+        extra += f'[[paths]]\npath = "{probed}"\nname = "probed"\ninterval_s = {PROBE_INTERVAL_S}\n'
     return write_fast_config(
         folder / "soak.toml",
         INTERVAL_S,
-        extra=(
-            "[history]\ninterval_s = 1.0\n"
-            "[collectors.io_latency]\nsamples = 1\nsample_gap_s = 0.0\nmax_bytes_per_s = 0\n"
-            f'[[paths]]\npath = "{probed}"\nname = "probed"\ninterval_s = {PROBE_INTERVAL_S}\n'
-        ),
+        extra=extra,
         vmmem={"process_names": [VM_NAME]},
         wslconfig={"path": str(WSLCONFIG)},
     )
@@ -84,7 +85,7 @@ def fresh(metrics: dict[str, list[tuple[dict[str, str], float]]], now: float) ->
     }
 
 
-def soak(cycles: int, warmup_cycles: int, folder: Path) -> tuple[list[Reading], float, dict[str, object]]:
+def soak(cycles: int, warmup_cycles: int, folder: Path, probe: bool) -> tuple[list[Reading], float, dict[str, object]]:
     env = {"XDG_STATE_HOME": str(folder / "state"), "PYTHONDONTWRITEBYTECODE": "1"}
     if shutil.which("gcc"):
         nvml = FakeNvml(build(folder / "nvml"), folder / "nvml-state")
@@ -93,7 +94,7 @@ def soak(cycles: int, warmup_cycles: int, folder: Path) -> tuple[list[Reading], 
     stand_in = folder / VM_NAME
     stand_in.symlink_to(shutil.which("sleep") or "/bin/sleep")
     vm = subprocess.Popen([str(stand_in), str(int((warmup_cycles + cycles) * INTERVAL_S) + 300)])
-    daemon = DaemonProcess(run_argv(soak_config(folder), "--port", "0"), env)
+    daemon = DaemonProcess(run_argv(soak_config(folder, probe), "--port", "0"), env)
     readings: list[Reading] = []
     worst_lag = 0.0
     try:
@@ -106,7 +107,7 @@ def soak(cycles: int, warmup_cycles: int, folder: Path) -> tuple[list[Reading], 
             metrics = scrape(daemon.url)
             lags = fresh(metrics, time.time())
             if elapsed > 5.0:  # after the first collections
-                missing = {*COLLECTORS, "io_latency:probed"} - set(lags)
+                missing = {*COLLECTORS, *(["io_latency:probed"] if probe else [])} - set(lags)
                 if missing:
                     raise RuntimeError(f"collectors without a success: {missing}; daemon log:\n{''.join(daemon.log[-20:])}")
                 worst_lag = max(worst_lag, max(lags.values()))
@@ -153,11 +154,12 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=10_000, help="cycles measured after the warm-up")
     parser.add_argument("--warmup-cycles", type=int, default=5_000, help="cycles before the baseline (history fills)")
     parser.add_argument("--json", type=Path, help="also write every reading and the summary here")
+    parser.add_argument("--no-probe", action="store_true", help="no probed directory (its history fills for 68 min)")
     args = parser.parse_args()
     print(f"soak: {args.warmup_cycles} + {args.cycles} cycles at {INTERVAL_S}s; "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="wslwatch-soak-") as tmp:
-        readings, worst_lag, end = soak(args.cycles, args.warmup_cycles, Path(tmp))
+        readings, worst_lag, end = soak(args.cycles, args.warmup_cycles, Path(tmp), not args.no_probe)
     measured = [r for r in readings if r.cycles >= args.warmup_cycles]
     mib = 2**20
     base = statistics.median(r.rss_bytes for r in measured[:6])
