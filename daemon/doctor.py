@@ -38,7 +38,6 @@ from wslwatch.daemon.doctor_probes import tray_backend, who_serves
 from wslwatch.daemon.instance import read_info
 from wslwatch.daemon.logs import log_path
 from wslwatch.daemon.store import Health, Snapshot
-from wslwatch.tray.notifiers import DbusNotifier
 
 __all__ = ["Finding", "Status", "gather"]
 
@@ -49,7 +48,7 @@ System = Literal["windows", "wsl", "linux"]
 MAX_LISTED = 5
 _GIB = float(1 << 30)
 _RETRY_NOTE = re.compile(r" \(NVML init is tried again in \d+ collections?\)$")
-_PACKAGES = ("psutil", "nvidia-ml-py", "prometheus-client", "apscheduler", "pystray", "pillow")
+_PACKAGES = ("psutil", "nvidia-ml-py", "prometheus-client", "pystray", "pillow")
 _PSI_FIX = {
     "wsl": "add `kernelCommandLine = psi=1` under [wsl2] in .wslconfig, then `wsl --shutdown` "
     "(current WSL kernels build PSI in but switch it off; older ones lack it)",
@@ -428,6 +427,8 @@ def _tray(platform: str, environ: Mapping[str, str], python: str) -> list[Findin
     backend = Finding("tray.backend", "ok", f"`wslwatch run` would show its icon through {answer.detail}")
     if answer.notifies:
         return [backend, Finding("tray.notifications", "ok", f"through the tray ({answer.backend} backend)")]
+    from wslwatch.tray.notifiers import DbusNotifier  # only here: the tray package loads Pillow
+
     found = DbusNotifier.find()
     if isinstance(found, str):
         detail = f"the {answer.backend} tray shows none and there is no D-Bus fallback: {found}"

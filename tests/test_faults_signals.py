@@ -1,6 +1,6 @@
 """The daemon and its process's life: suspended and resumed (a laptop's sleep), stopped mid-collection.
 
-The real daemon, the real APScheduler, real signals. Runs are counted through
+The real daemon, its real scheduler, real signals. Runs are counted through
 `wslwatch_collector_errors_total` of collectors pointed at sources that always fail: each
 run of such a collector adds exactly one.
 """
