@@ -116,6 +116,29 @@ def test_the_docked_icon_turns_red_on_a_critical_vram_alert(fake_nvml: FakeNvml,
             assert "Traceback" not in log, log
 
 
+@pytest.mark.rig
+def test_the_icon_docks_when_the_tray_host_starts_after_wslwatch(tmp_path: Path) -> None:
+    """The login race: wslwatch shows its icon before the panel runs; it docks once the panel starts."""
+    config = tmp_path / "wslwatch.toml"
+    config.write_text("[tray]\nupdate_s = 0.2\n[collectors.gpu]\nenabled = false\n")
+    with xvfb(320, 160) as display:
+        daemon = DaemonProcess(run_argv(config), {"DISPLAY": display, "PYSTRAY_BACKEND": "xorg"})
+        try:
+            daemon.wait_serving(20)
+            wait_for("the no-tray-host line", lambda: "no tray host on this display yet" in "".join(daemon.log))
+            assert window_box(display, ICON_CLASS) is None, "nothing can show the icon before a tray host runs"
+            with trayer(display):
+                box = wait_for("the icon docked in the late tray host", lambda: window_box(display, ICON_CLASS))
+                assert isinstance(box, tuple) and (box[2] - box[0], box[3] - box[1]) == (24, 24)
+                wait_for("the docked line", lambda: "tray icon docked" in "".join(daemon.log))
+        finally:
+            code = daemon.stop()
+    log = "".join(daemon.log)
+    assert code == 0, log
+    assert "asking it again" in log, log
+    assert "Failed to dock icon" not in log and "Traceback" not in log, log
+
+
 def _read(path: Path) -> str:
     return path.read_bytes().decode("utf-8", "replace")
 

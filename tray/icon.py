@@ -18,6 +18,7 @@ from PIL import Image
 
 from wslwatch.core import Alert
 from wslwatch.daemon.store import Snapshot
+from wslwatch.tray.docking import XorgDocking
 from wslwatch.tray.menu import SEPARATOR, Entry, MenuActions, build_menu
 from wslwatch.tray.readings import Readings
 from wslwatch.tray.render import render
@@ -90,6 +91,7 @@ class TrayApp:
         Returns with `stop` set. Raises `TrayUnavailable` when the backend's loop cannot start.
         """
         loop_over = threading.Event()
+        docking = XorgDocking.of(self._icon)
 
         def setup(icon: Any) -> None:
             if loop_over.is_set():  # the loop failed before it became ready
@@ -101,9 +103,12 @@ class TrayApp:
                     self.refresh()
                 except Exception:
                     log.exception("cannot redraw the tray icon; keeping the last one")
+                if docking is not None:
+                    docking.check()
             if not loop_over.is_set():
                 icon.stop()
-                _push_until(icon, loop_over)
+                if docking is not None:
+                    _push_until(docking, loop_over)
 
         try:
             self._icon.run(setup)
@@ -178,17 +183,15 @@ def _latin1(text: str) -> str:
     return plain.encode("latin-1", "replace").decode("latin-1")
 
 
-def _push_until(icon: Any, done: threading.Event) -> None:
+def _push_until(docking: XorgDocking, done: threading.Event) -> None:
     """Flush the xorg backend's X connection until its loop has ended.
 
     python-xlib can leave the window-destroy request of `stop()` queued but unsent when
     two threads flush at once; the loop then waits for an event that never comes. Other
     backends have no such connection and their loops end by themselves.
     """
-    connection = getattr(icon, "_display", None)
-    while connection is not None and not done.wait(0.5):
-        with contextlib.suppress(Exception):
-            connection.flush()
+    while not done.wait(0.5):
+        docking.flush()
 
 
 def _why(exc: BaseException) -> str:

@@ -58,11 +58,15 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> No
 
 @contextmanager
 def xvfb(width: int = 320, height: int = 120) -> Iterator[str]:
-    """A fresh X display (Xvfb picks a free number); yields its name, e.g. `:93`."""
+    """A fresh X display (Xvfb picks a free number); yields its name, e.g. `:93`.
+
+    `-noreset`: by default the server resets when its last client leaves, and a client that
+    connects meanwhile (trayer starting while a readiness probe disconnects) is refused.
+    """
     _need_programs("Xvfb")
     read, write = os.pipe()
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp", "-noreset"],
         pass_fds=(write,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
