@@ -120,7 +120,7 @@ class Daemon:
         store = store or Store()
         runners = build_runners(config, store) if runners is None else runners
         engine = create_engine(config, store)
-        notifications = Dispatcher([LogNotifier()], config.alerts.renotify_s)
+        notifications = Dispatcher([], config.alerts.renotify_s, record=LogNotifier())
         engine.subscribe(notifications.deliver)
         return cls(config, store, runners, Scheduler(runners), engine, notifications, config_path)
 

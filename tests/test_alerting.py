@@ -42,6 +42,7 @@ class Told:
 class Run:
     transitions: list[tuple[float, Alert]]
     told: list[tuple[float, Alert]]
+    recorded: list[tuple[float, Alert]]
     exported: list[tuple[Alert, ...]]
     snoozed_at: set[float]
 
@@ -66,9 +67,9 @@ def drive(
     store = Store()
     engine = create_engine(Config(), store)
     clock = [0.0]
-    told = Told(clock)
-    dispatcher = Dispatcher([told], renotify_s)
-    run = Run([], told.seen, [], set())
+    told, record = Told(clock), Told(clock)
+    dispatcher = Dispatcher([told], renotify_s, record=record)
+    run = Run([], told.seen, record.seen, [], set())
     engine.subscribe(dispatcher.deliver)
     engine.subscribe(lambda now, transitions, current: run.transitions.extend((now, a) for a in transitions))
     for i, share in enumerate(shares):
@@ -136,6 +137,7 @@ def test_snooze_holds_back_notifications_but_not_the_exported_state(
     snoozed = drive(values, renotify_s=120.0, snooze=(start, steps), snooze_rule=rule)
     assert snoozed.exported == plain.exported
     assert not [when for when, _ in snoozed.told if when in snoozed.snoozed_at]
+    assert snoozed.recorded == plain.recorded == plain.told, "the record (the log) is never snoozed"
     for when, alert in snoozed.told:  # what is told after a snooze is still true then
         step = round((when - T0) / STEP)
         if alert.state == "firing":
@@ -159,6 +161,23 @@ def test_unsnooze_ends_a_snooze_and_snoozes_lists_the_running_ones() -> None:
     dispatcher.unsnooze(ALL_RULES)
     dispatcher.deliver(T0 + 115, [], [alert])
     assert [a for _, a in told.seen] == [alert]
+
+
+def test_a_snooze_is_logged_and_the_log_records_every_alert_meanwhile(caplog: pytest.LogCaptureFixture) -> None:
+    clock = [T0]
+    told = Told(clock)
+    dispatcher = Dispatcher([told], 0.0, record=LogNotifier())
+    alert = Alert("guest_memory_low", "warning", "firing", {}, "low — Try: less", T0)
+    with caplog.at_level(logging.INFO):
+        dispatcher.snooze(ALL_RULES, T0 + 3600)
+        dispatcher.deliver(T0, [alert], [alert])
+        dispatcher.unsnooze(ALL_RULES)
+        dispatcher.unsnooze(ALL_RULES)  # nothing left to resume: no second line
+    assert told.seen == []
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0].startswith("every rule's notifications snoozed until ")
+    assert messages[0].endswith("; the log still records every alert")
+    assert messages[1:] == ["alert guest_memory_low firing [warning]: low — Try: less", "every rule's notifications resumed"]
 
 
 def test_snooze_of_another_rule_changes_nothing() -> None:
@@ -246,7 +265,7 @@ def test_a_failing_notifier_does_not_stop_the_others(caplog: pytest.LogCaptureFi
 
     clock = [T0]
     told = Told(clock)
-    dispatcher = Dispatcher([Failing(), told, LogNotifier()], 0.0)
+    dispatcher = Dispatcher([Failing(), told], 0.0, record=LogNotifier())
     alert = Alert("guest_memory_low", "warning", "firing", {}, "low — Try: less", T0)
     with caplog.at_level(logging.INFO):
         dispatcher.deliver(T0, [alert], [alert])
@@ -277,7 +296,7 @@ def test_daemon_style_wiring_tells_exactly_the_firing_and_resolved_of_a_scenario
     engine = create_engine(config, store)
     clock = [0.0]
     told = Told(clock)
-    dispatcher = Dispatcher([LogNotifier(), told], config.alerts.renotify_s)
+    dispatcher = Dispatcher([told], config.alerts.renotify_s, record=LogNotifier())
     engine.subscribe(dispatcher.deliver)
     with (SCENARIOS / f"{name}.jsonl").open(encoding="utf-8") as lines:
         for frame in read_frames(lines, name):
