@@ -15,7 +15,6 @@ GPU), so the GPU figures are an upper bound of what a driver costs.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -24,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import IN_WSL, RunStart, Section, Stats, Table, append_to_doc, cpu_us, daemon_config, fake_gpus, stats
+from common import benchmark_parser, cpu_us, daemon_config, fake_gpus, IN_WSL, run_section, Section, Stats, stats, Table
 from rigs.fake_nvml import FakeNvml
 
 from wslwatch.collectors._wslconfig_hosts import _find_vm_process
@@ -195,16 +194,9 @@ def _variants(fake: FakeNvml, folder: Path, rounds: int) -> Table:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--passes", type=int, default=2000, help="full passes to time (default 2000)")
-    parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    start = RunStart.now()
-    section = measure(args.passes)
-    print(section.markdown())
-    if not args.no_doc:
-        append_to_doc("Collection cost", section.markdown(), start)
-    return 0
+    return run_section("Collection cost", parser, argv, lambda args: measure(args.passes), compile_first=False)
 
 
 if __name__ == "__main__":

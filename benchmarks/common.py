@@ -8,6 +8,7 @@ measure the neighbours.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime
 import http.client
@@ -198,6 +199,34 @@ def append_to_doc(title: str, body: str, start: RunStart, doc: Path = DOC) -> No
     head = "" if text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
     section = f"{head}## {title}, {start.stamp}\n\n" + "\n".join(start.machine) + "\n\n" + body
     doc.write_text(text + section)
+
+
+def benchmark_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The command line of one benchmark script: its docstring's first line, and `--no-doc`."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
+    return parser
+
+
+def run_section(
+    title: str,
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    measure: Callable[[argparse.Namespace], Section],
+    *,
+    compile_first: bool = True,
+) -> int:
+    """Parse `argv`, measure, print the section and append it to docs/benchmarks.md as `title`
+    (unless `--no-doc`). `compile_first`: for benchmarks that start the daemon as a process."""
+    args = parser.parse_args(argv)
+    start = RunStart.now()
+    if compile_first:
+        compile_wslwatch()
+    section = measure(args)
+    print(section.markdown())
+    if not args.no_doc:
+        append_to_doc(title, section.markdown(), start)
+    return 0
 
 
 def free_port() -> int:

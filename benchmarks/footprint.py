@@ -16,7 +16,6 @@ spent after the warm-up (the first minute) divided by the wall time since then.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -27,23 +26,22 @@ from pathlib import Path
 
 import psutil
 from common import (
-    RunStart,
-    compile_wslwatch,
-    NODE_EXPORTER,
-    Fleet,
-    Section,
-    Table,
-    append_to_doc,
+    benchmark_parser,
     daemon_config,
     daemon_env,
     fake_gpus,
     find_glances,
+    Fleet,
     free_port,
     get,
     glances_argv,
     has_tray,
+    NODE_EXPORTER,
     ratio,
+    run_section,
+    Section,
     stats,
+    Table,
     wait_for,
     wslwatch_argv,
     x_desktop,
@@ -199,19 +197,13 @@ def _table(watched: list[Watched], minutes: float, warmup_s: float, sample_s: fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to watch (default 10)")
     parser.add_argument("--no-install", action="store_true", help="do not pip-install glances when it is missing")
     parser.add_argument("--no-glances", action="store_true", help="leave glances out")
-    parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    start = RunStart.now()
-    compile_wslwatch()
-    section = measure(args.minutes, not args.no_install, glances=not args.no_glances)
-    print(section.markdown())
-    if not args.no_doc:
-        append_to_doc("Footprint", section.markdown(), start)
-    return 0
+    return run_section(
+        "Footprint", parser, argv, lambda args: measure(args.minutes, not args.no_install, glances=not args.no_glances)
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ the run are included: about 1 ms every 15 s).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -23,20 +22,19 @@ from pathlib import Path
 
 import psutil
 from common import (
-    RunStart,
-    compile_wslwatch,
-    NODE_EXPORTER,
-    Fleet,
-    Section,
-    Table,
-    append_to_doc,
+    benchmark_parser,
     daemon_config,
     daemon_env,
     fake_gpus,
+    Fleet,
     free_port,
     get,
+    NODE_EXPORTER,
     ratio,
+    run_section,
+    Section,
     stats,
+    Table,
     wait_for,
     wslwatch_argv,
 )
@@ -184,17 +182,9 @@ def _table(targets: list[Target], cpu_ms: dict[str, float], scrapes: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--scrapes", type=int, default=2000, help="scrapes per server and encoding (default 2000)")
-    parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    start = RunStart.now()
-    compile_wslwatch()
-    section = measure(args.scrapes)
-    print(section.markdown())
-    if not args.no_doc:
-        append_to_doc("Scrape latency", section.markdown(), start)
-    return 0
+    return run_section("Scrape latency", parser, argv, lambda args: measure(args.scrapes))
 
 
 if __name__ == "__main__":

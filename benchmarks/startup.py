@@ -12,7 +12,6 @@ imports, summed by top-level package.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
@@ -25,18 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import (
-    RunStart,
-    compile_wslwatch,
-    NODE_EXPORTER,
-    Fleet,
-    Section,
-    Table,
-    append_to_doc,
+    benchmark_parser,
     daemon_config,
     daemon_env,
     fake_gpus,
+    Fleet,
     free_port,
+    NODE_EXPORTER,
+    run_section,
+    Section,
     stats,
+    Table,
     wait_for,
     wslwatch_argv,
     x_desktop,
@@ -201,17 +199,9 @@ def _packages_table(imports: Imports, top: int = 12) -> Table:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--runs", type=int, default=10, help="starts to time (default 10)")
-    parser.add_argument("--no-doc", action="store_true", help="print only; do not append to docs/benchmarks.md")
-    args = parser.parse_args(argv)
-    start = RunStart.now()
-    compile_wslwatch()
-    section = measure(args.runs)
-    print(section.markdown())
-    if not args.no_doc:
-        append_to_doc("Start-up", section.markdown(), start)
-    return 0
+    return run_section("Start-up", parser, argv, lambda args: measure(args.runs))
 
 
 if __name__ == "__main__":
