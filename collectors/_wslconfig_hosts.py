@@ -23,6 +23,7 @@ from typing import Mapping, Protocol
 
 import psutil
 
+from wslwatch.collectors.vmmem import VM_PROCESS_NAMES, VmProcessFinder, normalised_name
 from wslwatch.core import CollectorError, NoData
 
 __all__ = ["Host", "MemoryBasis", "choose_host", "decode_cmd_output"]
@@ -116,21 +117,23 @@ class WindowsHost:
 
 
 def _find_vm_process() -> tuple[int, float] | None:
-    """`vmmemWSL` (the newest, if several), else `vmmem` when exactly one exists (Windows 10)."""
-    found: dict[str, list[tuple[float, int]]] = {"vmmemwsl": [], "vmmem": []}
-    for proc in psutil.process_iter(["name"]):
-        name = str(proc.info.get("name") or "").lower().removesuffix(".exe")
-        if name in found:
-            try:
-                found[name].append((proc.create_time(), proc.pid))
-            except psutil.Error:
-                continue
-    if found["vmmemwsl"]:
-        created, pid = max(found["vmmemwsl"])
-    elif len(found["vmmem"]) == 1:  # several: other Hyper-V VMs, ambiguous
-        created, pid = found["vmmem"][0]
-    else:
+    """(pid, start time) of `vmmemWSL` (the newest, if several), else of `vmmem` when exactly
+    one runs: several are other Hyper-V VMs too (Windows 10), and which is WSL's is unknown."""
+    groups = VmProcessFinder().by_rank()
+    if not groups:
         return None
+    best, name = groups[0], groups[0][0][1]
+    if len(best) > 1 and normalised_name(name) != normalised_name(VM_PROCESS_NAMES[0]):
+        return None
+    started: list[tuple[float, int]] = []
+    for process, _ in best:
+        try:
+            started.append((process.create_time(), process.pid))
+        except psutil.Error:
+            continue  # exited meanwhile
+    if not started:
+        return None
+    created, pid = max(started)
     return pid, created
 
 

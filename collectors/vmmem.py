@@ -15,7 +15,10 @@ import psutil
 
 from wslwatch.core import CollectorError, Sample
 
-__all__ = ["VmmemCollector"]
+__all__ = ["VM_PROCESS_NAMES", "VmProcessFinder", "VmmemCollector", "normalised_name"]
+
+#: The WSL VM process's names, most specific first: Windows 11's, then Windows 10's.
+VM_PROCESS_NAMES = ("vmmemWSL", "vmmem")
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +60,39 @@ def _proc_comm_names() -> Iterator[tuple[int, str]]:
         os.close(proc)
 
 
-def _normalised(name: str) -> str:
+def normalised_name(name: str) -> str:
     """Windows reports some image names with `.exe` and some without; case never matters."""
     lowered = name.lower()
     return lowered[: -len(".exe")] if lowered.endswith(".exe") else lowered
+
+
+class VmProcessFinder:
+    """The running processes that bear one of the VM's names (case and `.exe` ignored).
+
+    Shared by the `vmmem` collector (which measures one) and the `.wslconfig` check on
+    Windows (which asks when the VM started), so both mean the same process.
+    """
+
+    def __init__(self, process_names: Sequence[str] = VM_PROCESS_NAMES) -> None:
+        self._list_processes = _proc_comm_names if sys.platform.startswith("linux") else _psutil_names
+        self._rank: dict[str, int] = {}
+        for rank, process_name in enumerate(process_names):
+            self._rank.setdefault(normalised_name(process_name), rank)
+
+    def by_rank(self) -> list[list[tuple[psutil.Process, str]]]:
+        """(process, name) of each name found, grouped by the name's rank, best first.
+
+        Raises `OSError` when the processes cannot be listed at all."""
+        groups: dict[int, list[tuple[psutil.Process, str]]] = {}
+        for pid, name in self._list_processes():
+            rank = self._rank.get(normalised_name(name))
+            if rank is None:
+                continue
+            try:
+                groups.setdefault(rank, []).append((psutil.Process(pid), name))
+            except psutil.Error:
+                continue  # exited since it was listed
+        return [groups[rank] for rank in sorted(groups)]
 
 
 class VmmemCollector:
@@ -77,14 +109,15 @@ class VmmemCollector:
 
     def __init__(self, process_names: Sequence[str], interval_s: float) -> None:
         self.interval_s = interval_s
-        self._list_processes = _proc_comm_names if sys.platform.startswith("linux") else _psutil_names
-        self._rank: dict[str, int] = {}
-        for rank, process_name in enumerate(process_names):
-            self._rank.setdefault(_normalised(process_name), rank)
+        self._finder = VmProcessFinder(process_names)
         self._denied_reason: str | None = None
 
     def collect(self, now: float) -> list[Sample]:
-        for candidates in self._candidates_by_rank():
+        try:
+            groups = self._finder.by_rank()
+        except OSError as e:
+            raise CollectorError(f"could not list the running processes: {e}") from e
+        for candidates in groups:
             samples = self._measure(candidates, now)
             if samples:
                 return samples
@@ -93,22 +126,6 @@ class VmmemCollector:
 
     def close(self) -> None:
         """Nothing to release: psutil opens no handle that outlives a call."""
-
-    def _candidates_by_rank(self) -> list[list[tuple[psutil.Process, str]]]:
-        """(process, name) of each configured name, grouped by the name's rank, best first."""
-        groups: dict[int, list[tuple[psutil.Process, str]]] = {}
-        try:
-            for pid, name in self._list_processes():
-                rank = self._rank.get(_normalised(name))
-                if rank is None:
-                    continue
-                try:
-                    groups.setdefault(rank, []).append((psutil.Process(pid), name))
-                except psutil.Error:
-                    continue
-        except OSError as e:
-            raise CollectorError(f"could not list the running processes: {e}") from e
-        return [groups[rank] for rank in sorted(groups)]
 
     def _measure(self, candidates: list[tuple[psutil.Process, str]], now: float) -> list[Sample]:
         """Samples for the largest readable candidate; [] when every candidate has gone."""

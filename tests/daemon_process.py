@@ -17,6 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 _SERVING = re.compile(r"serving (https?://\S+/metrics)")
 
+COLLECTORS = ("host_memory", "vmmem", "wsl_guest", "gpu", "process", "wslconfig")
+
+
+def fast_collectors(interval_s: float = 0.5, **intervals: float) -> str:
+    """Config text that runs every collector each `interval_s` (one named in `intervals`: at its own)."""
+    return "".join(f"[collectors.{name}]\ninterval_s = {intervals.get(name, interval_s)}\n" for name in COLLECTORS)
+
 
 class DaemonProcess:
     """A running daemon: `url` is its /metrics; its output is drained into `log` all along."""

@@ -9,22 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from daemon_process import run_argv, scrape, start_daemon
+from daemon_process import fast_collectors, run_argv, scrape, start_daemon
 
-FAST = """
-[collectors.host_memory]
-interval_s = 0.5
-[collectors.vmmem]
-interval_s = 0.5
-[collectors.wsl_guest]
-interval_s = 0.5
-[collectors.gpu]
-interval_s = 0.5
-[collectors.process]
-interval_s = 0.5
-[collectors.wslconfig]
-interval_s = 0.5
-"""
+FAST = fast_collectors()
 
 
 def test_run_serves_the_catalogue_within_two_seconds(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from daemon_process import DaemonProcess
+from daemon_process import DaemonProcess, fast_collectors
 from PIL import Image
 from rigs.fake_nvml import FakeNvml
 from rigs.xdesktop import dunst, screenshot, session_bus, trayer, window_box, xvfb
@@ -20,21 +20,7 @@ from wslwatch.tray.render import AMBER, GREEN, RED
 
 ICON_CLASS = "wslwatchSystemTrayIcon"  # pystray's xorg backend: f"{name}SystemTrayIcon"
 
-CONFIG = """
-[tray]
-update_s = 0.2
-[collectors.host_memory]
-interval_s = 0.5
-[collectors.vmmem]
-interval_s = 0.5
-[collectors.wsl_guest]
-interval_s = 0.5
-[collectors.gpu]
-interval_s = 0.5
-[collectors.process]
-interval_s = 0.5
-[collectors.wslconfig]
-interval_s = 5
+CONFIG = "[tray]\nupdate_s = 0.2\n" + fast_collectors(wslconfig=5) + """
 [rules.vram_high]
 for_s = 0
 critical_for_s = 0

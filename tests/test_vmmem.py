@@ -136,3 +136,22 @@ def test_the_quick_linux_listing_names_processes_as_psutil_does(spawn: Spawn) ->
     assert len(both) >= 0.8 * len(slow)
     short = [pid for pid in both if len(slow[pid]) < 15]
     assert sum(quick[pid] == slow[pid] for pid in short) >= 0.8 * len(short)
+
+
+def test_the_wslconfig_check_dates_the_same_vm_process(spawn: Spawn) -> None:
+    """The Windows `.wslconfig` host asks when the VM started: `vmmemWSL` (the newest), else a
+    lone `vmmem`; two `vmmem` are ambiguous (other Hyper-V VMs on Windows 10)."""
+    from wslwatch.collectors._wslconfig_hosts import _find_vm_process
+
+    def started(child: subprocess.Popen[bytes]) -> tuple[int, float]:
+        return child.pid, psutil.Process(child.pid).create_time()
+
+    assert _find_vm_process() is None
+    lone = spawn("vmmem", 1)
+    assert _find_vm_process() == started(lone)
+    spawn("VMMEM.exe", 1)
+    assert _find_vm_process() is None, "two vmmem processes: which is WSL's cannot be told"
+    spawn("vmmemWSL", 1)
+    time.sleep(0.02)  # create times have 10 ms resolution
+    newest = spawn("vmmemWSL", 1)
+    assert _find_vm_process() == started(newest)
