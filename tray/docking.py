@@ -30,6 +30,7 @@ class XorgDocking:
     """Re-sends the dock request of one pystray xorg icon until a tray host embeds it."""
 
     def __init__(self, icon: Any) -> None:
+        """`icon`: a `pystray.Icon` of the xorg backend, not yet running."""
         self._icon = icon
         self._display = icon._display  # pystray's own connection and window: no public handle
         self._window = icon._window
@@ -38,11 +39,6 @@ class XorgDocking:
         self._asked = time.monotonic()  # pystray asked when it showed the icon
         self._waiting: str | None = None  # what the undocked icon waits for, as last logged
         logging.getLogger("pystray._base").addFilter(_without_dock_failures)
-
-    @classmethod
-    def of(cls, icon: Any) -> XorgDocking | None:
-        """A keeper for `icon` if it is pystray's xorg backend, else None (other trays need none)."""
-        return cls(icon) if hasattr(icon, "_display") and hasattr(icon, "_window") else None
 
     def check(self) -> None:
         """Send what is queued; ask the tray host again if the icon is still not embedded."""

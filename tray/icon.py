@@ -91,7 +91,7 @@ class TrayApp:
         Returns with `stop` set. Raises `TrayUnavailable` when the backend's loop cannot start.
         """
         loop_over = threading.Event()
-        docking = XorgDocking.of(self._icon)
+        docking = XorgDocking(self._icon) if self.backend == "xorg" else None
 
         def setup(icon: Any) -> None:
             if loop_over.is_set():  # the loop failed before it became ready
