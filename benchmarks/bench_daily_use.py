@@ -23,7 +23,7 @@ from wslwatch.config import Config  # noqa: E402
 from wslwatch.daemon.app import build_runners  # noqa: E402
 from wslwatch.daemon.cmd_report import replayed_alerts  # noqa: E402
 from wslwatch.daemon.history_file import HistoryFile  # noqa: E402
-from wslwatch.daemon.store import Store  # noqa: E402
+from wslwatch.store import Store  # noqa: E402
 from wslwatch.exporters.auth import BasicAuth, hash_password  # noqa: E402
 from wslwatch.exporters.recording import read_recording  # noqa: E402
 from wslwatch.exporters.report import NAMES, render  # noqa: E402

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from wslwatch.core import Alert, Sample
-from wslwatch.daemon.store import Snapshot
+from wslwatch.store import Snapshot
 from wslwatch.tray.icon import tray_state
 from wslwatch.tray.menu import MenuActions
 

@@ -34,7 +34,7 @@ from wslwatch.core import Collector, CollectorError
 from wslwatch.daemon.app import build_collectors, build_runners
 from wslwatch.daemon.notify import Dispatcher
 from wslwatch.daemon.rules import create_engine
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 
 #: Collectors outside the pass: the I/O probes (`io_latency:<path>`, one per configured path, none
 #: by default), whose work happens in a child process on its own pacing.

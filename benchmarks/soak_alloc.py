@@ -25,7 +25,7 @@ from soak import soak_config, stop_on  # the soak's own configuration and signal
 
 from wslwatch.config import load
 from wslwatch.daemon.app import Daemon
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 
 
 def main() -> int:

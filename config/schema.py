@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from wslwatch.exporters.auth import hash_problem
+from wslwatch.password_hash import hash_problem
 
 __all__ = [
     "AlertsConfig",

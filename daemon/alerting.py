@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 from wslwatch.core import Alert
-from wslwatch.daemon.store import Snapshot
+from wslwatch.store import Snapshot
 from wslwatch.daemon.view import History, View
 
 __all__ = ["Active", "AlertListener", "Finding", "Rule", "RuleEngine", "format_duration"]

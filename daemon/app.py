@@ -20,7 +20,7 @@ from wslwatch.daemon.reload import ConfigWatcher
 from wslwatch.daemon.rules import build_rules, create_engine
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.daemon.scheduler import Scheduler
-from wslwatch.daemon.store import Snapshot, Store
+from wslwatch.store import Snapshot, Store
 from wslwatch.exporters.http import MetricsServer, serve
 from wslwatch.exporters.prometheus import StoreCollector
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from wslwatch.daemon.app import collect_once
 from wslwatch.daemon.cmd_common import add_config_option, load_config
-from wslwatch.daemon.store import Snapshot
+from wslwatch.store import Snapshot
 
 _PLAIN_UNITS = {"_celsius": "°C", "_watts": "W"}
 

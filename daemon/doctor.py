@@ -37,7 +37,7 @@ from wslwatch.daemon.cmd_where import advice
 from wslwatch.daemon.doctor_probes import tray_backend, who_serves
 from wslwatch.daemon.instance import read_info
 from wslwatch.daemon.logs import log_path
-from wslwatch.daemon.store import Health, Snapshot
+from wslwatch.store import Health, Snapshot
 
 __all__ = ["Finding", "Status", "gather"]
 

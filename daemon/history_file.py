@@ -22,7 +22,7 @@ from typing import Callable, Sequence, TextIO
 
 from wslwatch.core import Alert, Sample
 from wslwatch.daemon.recording import frame_line
-from wslwatch.daemon.store import Snapshot
+from wslwatch.store import Snapshot
 
 __all__ = ["HistoryFile", "history_path", "history_paths"]
 

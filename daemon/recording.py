@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, TextIO
 from wslwatch.config.schema import Config
 from wslwatch.core import Alert, Sample
 from wslwatch.daemon.rules import create_engine
-from wslwatch.daemon.store import Snapshot, Store
+from wslwatch.store import Snapshot, Store
 
 __all__ = ["Frame", "Recorder", "RecordingError", "frame_line", "read_frames", "replay", "transition_line"]
 

@@ -18,7 +18,7 @@ import time
 from typing import Callable, Union
 
 from wslwatch.core import Collector, CollectorError, NoData, Sample
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 
 __all__ = ["CollectorRunner"]
 

@@ -10,7 +10,7 @@ import math
 from typing import Callable, Iterable, Mapping, Sequence
 
 from wslwatch.core import Sample
-from wslwatch.daemon.store import SeriesKey, Snapshot, series_key
+from wslwatch.store import SeriesKey, Snapshot, series_key
 
 __all__ = ["History", "Points", "View", "histogram_quantile"]
 

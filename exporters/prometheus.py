@@ -19,7 +19,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector as PromCollector
 
 from wslwatch.core import Alert, Sample
-from wslwatch.daemon.store import Health, Snapshot
+from wslwatch.store import Health, Snapshot
 from wslwatch.exporters.catalogue import CATALOGUE, Family
 
 __all__ = ["StoreCollector"]

@@ -16,7 +16,7 @@ from wslwatch.core import Alert, Sample
 from wslwatch.daemon.alerting import Active, Finding, RuleEngine
 from wslwatch.daemon.notify import ALL_RULES, Dispatcher, LogNotifier
 from wslwatch.daemon.rules import create_engine
-from wslwatch.daemon.store import Snapshot, Store
+from wslwatch.store import Snapshot, Store
 from wslwatch.daemon.view import View
 from wslwatch.exporters.prometheus import StoreCollector
 

@@ -10,7 +10,7 @@ from daemon_process import scrape
 from wslwatch.config import Config
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.runner import CollectorRunner
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 
 
 def test_a_hanging_collector_delays_neither_scrapes_nor_other_collectors() -> None:

@@ -33,7 +33,7 @@ from rigs.xdesktop import dunst, session_bus, xvfb
 from wslwatch.collectors.places import MountinfoPlaces
 from wslwatch.daemon.doctor import gather
 from wslwatch.daemon.doctor_probes import who_serves
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 from wslwatch.exporters.auth import hash_password
 from wslwatch.exporters.http import serve
 from wslwatch.exporters.prometheus import StoreCollector

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from wslwatch.core import Sample
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 from wslwatch.exporters.catalogue import CATALOGUE, HISTOGRAM_BUCKETS
 from wslwatch.exporters.prometheus import StoreCollector
 

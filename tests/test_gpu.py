@@ -14,7 +14,7 @@ from rigs.fake_nvml import FakeNvml, fake_uuid
 from wslwatch.collectors.gpu import GpuCollector
 from wslwatch.core import CollectorError, NoData, Sample
 from wslwatch.daemon.runner import CollectorRunner
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 from wslwatch.exporters.catalogue import CATALOGUE
 
 pytestmark = pytest.mark.rig  # the fake NVML library, built with gcc

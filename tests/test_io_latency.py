@@ -16,7 +16,7 @@ from wslwatch.collectors.io_latency import IoLatencyCollector
 from wslwatch.collectors.mounts import read_mount_table
 from wslwatch.core import Sample
 from wslwatch.daemon.runner import CollectorRunner
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 from wslwatch.exporters.catalogue import CATALOGUE, HISTOGRAM_BUCKETS
 from wslwatch.exporters.prometheus import StoreCollector
 from wslwatch.histogram import LATENCY_BUCKETS_S, Histogram

@@ -24,7 +24,7 @@ from wslwatch.collectors.probe import PathProber, plan_samples
 from wslwatch.config.schema import Config, ExporterConfig
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.runner import CollectorRunner
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 
 pytestmark = pytest.mark.rig
 

@@ -14,7 +14,7 @@ from wslwatch.config import Config
 from wslwatch.core import Sample
 from wslwatch.daemon.cli import main
 from wslwatch.daemon.recording import REPLAYED, Recorder, RecordingError, read_frames, replay
-from wslwatch.daemon.store import Snapshot, Store
+from wslwatch.store import Snapshot, Store
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 T0 = 1_785_000_000.0

@@ -16,7 +16,7 @@ from wslwatch.daemon.cli import main
 from wslwatch.config import Config
 from wslwatch.daemon.cmd_report import parse_duration, replayed_alerts
 from wslwatch.daemon.history_file import HistoryFile, history_path
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 from wslwatch.core import Alert, Sample
 from wslwatch.exporters.recording import read_recording
 from wslwatch.exporters.report import BACKGROUND, NAMES, SEVERITY_COLOURS, Layout, panels_of, render

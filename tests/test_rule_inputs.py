@@ -11,7 +11,7 @@ from wslwatch.core import Sample
 from wslwatch.daemon.alerting import Active
 from wslwatch.daemon.rules import build_rules
 from wslwatch.daemon.rules._wsl import idle_since, reclaim_mode
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 from wslwatch.daemon.view import View, histogram_quantile
 
 T0 = 1_785_000_000.0

@@ -9,7 +9,7 @@ from collectors_for_tests import Failing, Hanging, Steady
 
 from wslwatch.core import CollectorError, NoData, Sample
 from wslwatch.daemon.runner import CollectorRunner
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 
 
 def runner(collector: object, store: Store, timeout_s: float = 1.0) -> CollectorRunner:

@@ -11,7 +11,7 @@ from collectors_for_tests import Steady
 from wslwatch.core import Sample
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.daemon.scheduler import Scheduler
-from wslwatch.daemon.store import Snapshot, Store
+from wslwatch.store import Snapshot, Store
 
 
 class Slow(Steady):

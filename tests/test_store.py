@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wslwatch.core import Sample
-from wslwatch.daemon.store import Snapshot, Store, series_key
+from wslwatch.store import Snapshot, Store, series_key
 
 
 def s(name: str, value: float, ts: float, **labels: str) -> Sample:

@@ -15,7 +15,7 @@ import pytest
 from tray_inputs import alert, snapshot
 
 from wslwatch.core import Alert
-from wslwatch.daemon.store import Snapshot
+from wslwatch.store import Snapshot
 from wslwatch.tray.icon import TrayApp
 from wslwatch.tray.menu import MenuActions
 
@@ -101,7 +101,7 @@ def test_a_failing_menu_action_is_logged(dummy_pystray: ModuleType, caplog: pyte
 
 OPEN_TRAY = """
 import sys
-from wslwatch.daemon.store import Snapshot
+from wslwatch.store import Snapshot
 from wslwatch.tray import MenuActions, TrayUnavailable, open_tray
 actions = MenuActions(lambda: None, lambda t: None, lambda: None, lambda: None, "http://x/metrics")
 try:

@@ -592,7 +592,7 @@ def test_through_the_runner_to_metrics(tmp_path: Path) -> None:
     from prometheus_client import CollectorRegistry, generate_latest
 
     from wslwatch.daemon.runner import CollectorRunner
-    from wslwatch.daemon.store import Store
+    from wslwatch.store import Store
     from wslwatch.exporters.prometheus import StoreCollector
 
     shutil.copy(FIXTURES / "wsl-issue10759-reclaim-under-wsl2.wslconfig", tmp_path / ".wslconfig")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wslwatch.core import Alert, Sample
-from wslwatch.daemon.store import Snapshot
+from wslwatch.store import Snapshot
 
 GIB = 1024**3
 

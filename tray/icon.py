@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 from PIL import Image
 
 from wslwatch.core import Alert
-from wslwatch.daemon.store import Snapshot
+from wslwatch.store import Snapshot
 from wslwatch.tray.docking import XorgDocking
 from wslwatch.tray.menu import SEPARATOR, Entry, MenuActions, build_menu
 from wslwatch.tray.readings import Readings

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from wslwatch.core import Alert
-from wslwatch.daemon.store import Snapshot
+from wslwatch.store import Snapshot
 
 __all__ = ["GpuUsage", "Readings", "Usage", "firing", "worst_severity"]
 

@@ -15,7 +15,7 @@ from typing import Iterable
 from PIL import Image
 
 from wslwatch.core import Alert
-from wslwatch.daemon.store import Snapshot
+from wslwatch.store import Snapshot
 from wslwatch.tray.readings import Readings, Usage, worst_severity
 
 __all__ = ["ABSENT", "AMBER", "FILL", "GREEN", "RED", "colour_for", "draw", "render", "track_for"]

@@ -18,7 +18,7 @@ from wslwatch.daemon.rules.memory import (
 )
 from wslwatch.daemon.rules.paths import PathCrossOs, PathSlow, PathStalled
 from wslwatch.daemon.rules.wslconfig import WslconfigProblem
-from wslwatch.daemon.store import Store
+from wslwatch.store import Store
 
 __all__ = ["build_rules", "create_engine"]
 
