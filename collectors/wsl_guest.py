@@ -4,12 +4,17 @@ Two readers behind one seam, chosen once in the constructor: inside WSL (or on a
 `ProcReader` reads the files under `proc_root`; on Windows `WslExeReader` reads them through
 `wsl.exe`, and only while the distro already runs, so the daemon never starts a stopped VM or
 keeps an idle one awake. The parsers are pure functions of the files' text.
+
+With `top_n` > 0 the same read also says who holds the memory (`_guest_holders`): every
+process's `/proc/<pid>/status` and every leaf cgroup's `memory.stat`; from Windows that is one
+`sh -c` with a fixed script in the same `wsl.exe --exec`, never a second process start.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
 import os
 import posixpath
@@ -18,6 +23,7 @@ import sys
 from collections.abc import Collection, Mapping
 from typing import NamedTuple, Protocol
 
+from wslwatch.collectors import _guest_holders as holders
 from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.core import CollectorError, NoData, Sample
 
@@ -37,6 +43,23 @@ log = logging.getLogger(__name__)
 #: Unit of /proc/stat. Linux fixes USER_HZ at 100 on every architecture WSL runs on (x86-64,
 #: arm64). From Windows the guest cannot be asked for it, so both readers use this constant.
 USER_HZ = 100
+
+#: Where Docker Engine keeps its containers' records (`containers/<id>/config.v2.json`).
+DOCKER_ROOT = "/var/lib/docker"
+
+#: The one program of a read with holders: the named files as `grep -H` prints them, then the
+#: status of every process, then the memory files of the memory cgroups four levels deep (v1's
+#: hierarchy where there is one). Arguments: proc root, cgroup root, the named files. Fixed text,
+#: never built from config; `-s` keeps a vanished process or missing file quiet.
+HOLDERS_SCRIPT = (
+    'p=$1 c=$2; shift 2; grep -s -H ^ "$@"; '
+    'grep -s -H -E "^(Name|RssAnon|VmSwap):" "$p"/[0-9]*/status; '
+    'if [ -f "$c/memory/memory.stat" ]; then c="$c/memory"; fi; cd "$c" || exit 0; '
+    "grep -s -H -E '^(anon|file|total_rss|total_cache|total_swap|rss|cache|swap) ' "
+    "./*/memory.stat ./*/*/memory.stat ./*/*/*/memory.stat ./*/*/*/*/memory.stat; "
+    "grep -s -H ^ ./*/memory.swap.current ./*/*/memory.swap.current ./*/*/*/memory.swap.current "
+    "./*/*/*/*/memory.swap.current"
+)
 
 #: Least time between two reads through wsl.exe. Longer than WSL's 15 s instance idle timeout,
 #: so these reads alone never keep a distro running that its user has left.
@@ -140,12 +163,23 @@ class GuestReader(Protocol):
         """The file `name` as a person would find it (for messages)."""
         ...
 
+    def container_names(self, ids: list[str]) -> dict[str, str]:
+        """{container id: name} for those of `ids` whose runtime tells it cheaply."""
+        ...
+
 
 class ProcReader:
-    """Reads the files directly: wslwatch runs inside WSL, or on any Linux."""
+    """Reads the files directly: wslwatch runs inside WSL, or on any Linux.
 
-    def __init__(self, proc_root: str) -> None:
+    With a `cgroup_root`, it also reads every process's status and every leaf cgroup's
+    memory.stat (the v1 memory hierarchy `<root>/memory` where there is one, else the v2 tree).
+    """
+
+    def __init__(self, proc_root: str, cgroup_root: str | None = None, docker_root: str = DOCKER_ROOT) -> None:
         self._root = proc_root
+        self._cgroup_root = cgroup_root
+        self._docker_root = docker_root
+        self._names: dict[str, str] = {}
 
     def where(self, name: str) -> str:
         return os.path.join(self._root, name)
@@ -168,7 +202,46 @@ class ProcReader:
                 files[name] = _read_text(self.where(name))
             except OSError as e:
                 log.debug("%s not read (%s); its metric is absent", self.where(name), e)
+        if self._cgroup_root is not None:
+            files.update(self._holder_files(self._cgroup_root))
         return files
+
+    def _holder_files(self, cgroup_root: str) -> dict[str, str]:
+        """`<pid>/status` of every process and `cgroup:<path>/<file>` of every leaf memory cgroup."""
+        files: dict[str, str] = {}
+        with contextlib.suppress(OSError), os.scandir(self._root) as entries:
+            for entry in entries:
+                if entry.name.isdigit():
+                    with contextlib.suppress(OSError):  # a process that exits while it is read
+                        files[f"{entry.name}/status"] = _read_text(os.path.join(entry.path, "status"))
+        v1 = os.path.join(cgroup_root, "memory")
+        hierarchy = v1 if os.path.isfile(os.path.join(v1, holders.MEMORY_STAT)) else cgroup_root
+        for directory, subdirectories, names in os.walk(hierarchy):
+            if subdirectories:
+                continue  # only leaves count (see `cgroup_holders`)
+            path = os.path.relpath(directory, hierarchy)
+            for name in (holders.MEMORY_STAT, holders.SWAP_CURRENT):
+                if name in names:
+                    with contextlib.suppress(OSError):  # a cgroup removed while it is read
+                        files[f"{holders.CGROUP_PREFIX}{path}/{name}"] = _read_text(os.path.join(directory, name))
+        return files
+
+    def container_names(self, ids: list[str]) -> dict[str, str]:
+        """Names from Docker's own record of each container (`config.v2.json`), remembered per id.
+
+        Readable only where the daemon may read Docker's root (as root, or a relaxed mode); a
+        container whose record cannot be read keeps its short id. No runtime is asked: no
+        `docker` process start, no socket, nothing that fails when Docker is absent.
+        """
+        for ident in ids:
+            if ident not in self._names:
+                path = os.path.join(self._docker_root, "containers", ident, "config.v2.json")
+                try:
+                    name = json.loads(_read_text(path)).get("Name", "")
+                except (OSError, ValueError, AttributeError):
+                    name = ""
+                self._names[ident] = name.lstrip("/") if isinstance(name, str) else ""
+        return {ident: self._names[ident] for ident in ids if self._names[ident]}
 
 
 def _read_text(path: str) -> str:
@@ -200,10 +273,21 @@ class WslExeReader:
     """
 
     def __init__(
-        self, distro: str, proc_root: str, wsl: WslExe, min_spacing_s: float = MIN_READ_SPACING_S
+        self,
+        distro: str,
+        proc_root: str,
+        wsl: WslExe,
+        min_spacing_s: float = MIN_READ_SPACING_S,
+        cgroup_root: str | None = None,
     ) -> None:
         self._distro = distro
         self._root = proc_root
+        self._cgroup_root = cgroup_root
+        #: A holder's line of HOLDERS_SCRIPT: `<proc root>/<pid>/status:...` or `./<cgroup>/<file>:...`.
+        self._holder_line = re.compile(
+            r"^(?:\./(?P<cgroup>(?:[^:]*/)?memory\.(?:stat|swap\.current))"
+            rf"|{re.escape(proc_root.rstrip('/'))}/(?P<pid>[0-9]+)/status):(?P<text>.*)$"
+        )
         self._wsl = wsl
         self._min_spacing_s = min_spacing_s
         self._last: _Read | None = None
@@ -246,14 +330,17 @@ class WslExeReader:
     def _read_files(self, distro: str) -> dict[str, str]:
         """Every file in one `grep -s -H ^`: each line prefixed `path:`, a missing file left out silently."""
         paths = {posixpath.join(self._root, name): name for name in REQUIRED_FILES + OPTIONAL_FILES}
-        result = self._wsl.run("-d", distro, "--exec", "grep", "-s", "-H", "^", *paths)
+        if self._cgroup_root is None:
+            result = self._wsl.run("-d", distro, "--exec", "grep", "-s", "-H", "^", *paths)
+        else:
+            script = ("/bin/sh", "-c", HOLDERS_SCRIPT, "wslwatch", self._root, self._cgroup_root)
+            result = self._wsl.run("-d", distro, "--exec", *script, *paths)
         prefixes = [(path + ":", name) for path, name in paths.items()]
         lines: dict[str, list[str]] = {}
         for line in result.stdout.split("\n"):
-            for prefix, name in prefixes:
-                if line.startswith(prefix):
-                    lines.setdefault(name, []).append(line[len(prefix) :] + "\n")
-                    break
+            found = self._split(line, prefixes)
+            if found is not None:
+                lines.setdefault(found[0], []).append(found[1] + "\n")
         missing = [path for path, name in paths.items() if name in REQUIRED_FILES and name not in lines]
         if missing:
             said = (result.stderr + result.stdout).strip()[:300] or "no output"
@@ -264,25 +351,55 @@ class WslExeReader:
         return {name: "".join(text) for name, text in lines.items()}
 
 
+    def container_names(self, ids: list[str]) -> dict[str, str]:
+        """None from Windows: Docker's records are root's alone, and the read runs as the distro's
+        user; a container keeps its short id (`docker ps` in WSL tells its name)."""
+        return {}
+
+    def _split(self, line: str, prefixes: list[tuple[str, str]]) -> tuple[str, str] | None:
+        """(file key, the line's text) of one `path:text` line of grep -H, or None for another line."""
+        for prefix, name in prefixes:
+            if line.startswith(prefix):
+                return name, line[len(prefix) :]
+        match = self._holder_line.match(line) if self._cgroup_root is not None else None
+        if match is None:
+            return None
+        if match["cgroup"] is not None:
+            return holders.CGROUP_PREFIX + match["cgroup"], match["text"]
+        return f"{match['pid']}/status", match["text"]
+
+
 def _listed_as(distro: str, names: list[str]) -> str | None:
     """`distro` as it appears in `names` (WSL matches names without regard to case), or None."""
     return next((name for name in names if name.casefold() == distro.casefold()), None)
 
 
-def _platform_reader(proc_root: str, distro: str) -> GuestReader:
+def _platform_reader(proc_root: str, distro: str, cgroup_root: str | None) -> GuestReader:
     if sys.platform == "win32":
-        return WslExeReader(distro, proc_root, WslExe())
-    return ProcReader(proc_root)
+        return WslExeReader(distro, proc_root, WslExe(), cgroup_root=cgroup_root)
+    return ProcReader(proc_root, cgroup_root)
 
 
 class WslGuestCollector:
-    """Guest memory, swap, swap activity, CPU time by mode and (where PSI is on) memory pressure."""
+    """Guest memory, swap, swap activity, CPU time by mode and (where PSI is on) memory pressure;
+    with `top_n` > 0 also the `top_n` largest holders of its memory, processes and cgroups."""
 
     name = "wsl_guest"
 
-    def __init__(self, interval_s: float, proc_root: str, distro: str, reader: GuestReader | None = None) -> None:
+    def __init__(
+        self,
+        interval_s: float,
+        proc_root: str,
+        distro: str,
+        reader: GuestReader | None = None,
+        *,
+        top_n: int = 0,
+        cgroup_root: str = "/sys/fs/cgroup",
+    ) -> None:
         self.interval_s = interval_s
-        self._reader = reader if reader is not None else _platform_reader(proc_root, distro)
+        self._top_n = top_n
+        holder_root = cgroup_root if top_n > 0 else None
+        self._reader = reader if reader is not None else _platform_reader(proc_root, distro, holder_root)
 
     def collect(self, now: float) -> list[Sample]:
         files = self._reader.read(now)
@@ -298,7 +415,18 @@ class WslGuestCollector:
             values["wslwatch_guest_memory_pressure_some_ratio"] = some["avg60"] / 100
         samples = [Sample(name, {}, float(value), now) for name, value in values.items()]
         cpu = "wslwatch_guest_cpu_seconds_total"
-        return samples + [Sample(cpu, {"mode": mode}, count / USER_HZ, now) for mode, count in ticks.items()]
+        samples += [Sample(cpu, {"mode": mode}, count / USER_HZ, now) for mode, count in ticks.items()]
+        return samples + self._holders(files, now) if self._top_n > 0 else samples
+
+    def _holders(self, files: Mapping[str, str], now: float) -> list[Sample]:
+        """The top processes by anon and swap and the top leaf cgroups by anon, file and swap."""
+        processes = holders.process_holders(files)
+        cgroups = holders.cgroup_holders(files, self._reader.container_names)
+        process = holders.top_samples(processes, holders.PROCESS_KINDS, self._top_n, holders.REST_PROCESS)
+        cgroup = holders.top_samples(cgroups, holders.CGROUP_KINDS, self._top_n, holders.REST_CGROUP)
+        return [Sample("wslwatch_guest_process_memory_bytes", labels, value, now) for labels, value in process] + [
+            Sample("wslwatch_guest_cgroup_memory_bytes", labels, value, now) for labels, value in cgroup
+        ]
 
     def _parse_required(self, files: Mapping[str, str]) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         """meminfo, vmstat and the CPU ticks, or a `CollectorError` naming a file that is cut short."""

@@ -119,6 +119,13 @@ class WslGuestConfig(CollectorConfig):
     )
     proc_root: str = field(default="/proc", metadata=_key("where the guest's /proc is read", _non_empty))
     distro: str = field(default="", metadata=_key("WSL distro read from Windows; empty: the default distro"))
+    holders_top_n: int = field(
+        default=5,
+        metadata=_key("largest holders exported per kind (processes, cgroups), plus a rest; 0: none", _between(0, 100)),
+    )
+    cgroup_root: str = field(
+        default="/sys/fs/cgroup", metadata=_key("where the guest's cgroups are mounted", _non_empty)
+    )
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,13 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
         (
             c.wsl_guest.enabled,
             c.wsl_guest.timeout_s,
-            lambda: WslGuestCollector(c.wsl_guest.interval_s, c.wsl_guest.proc_root, c.wsl_guest.distro),
+            lambda: WslGuestCollector(
+                c.wsl_guest.interval_s,
+                c.wsl_guest.proc_root,
+                c.wsl_guest.distro,
+                top_n=c.wsl_guest.holders_top_n,
+                cgroup_root=c.wsl_guest.cgroup_root,
+            ),
         ),
         (c.gpu.enabled, c.gpu.timeout_s, lambda: GpuCollector(c.gpu.interval_s, c.gpu.per_process)),
         (c.wslconfig.enabled, c.wslconfig.timeout_s, lambda: WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)),

@@ -58,6 +58,18 @@ CATALOGUE: dict[str, Family] = _families(
     Family("wslwatch_guest_swap_out_pages_total", "counter", "Pages swapped out by the guest (pswpout)."),
     Family("wslwatch_guest_cpu_seconds_total", "counter", "Guest CPU time by mode, all CPUs (/proc/stat).", ("mode",)),
     Family(
+        "wslwatch_guest_process_memory_bytes",
+        "gauge",
+        "Largest guest processes by anonymous memory and by swap; process=\"rest\" sums the others.",
+        ("pid", "process", "kind"),
+    ),
+    Family(
+        "wslwatch_guest_cgroup_memory_bytes",
+        "gauge",
+        "Largest guest leaf cgroups (containers, services) by anon, file and swap; name=\"rest\" sums the others.",
+        ("cgroup", "name", "kind"),
+    ),
+    Family(
         "wslwatch_guest_memory_pressure_some_ratio",
         "gauge",
         "Share of time some guest task stalled on memory, 60 s average (PSI; only where PSI is enabled).",

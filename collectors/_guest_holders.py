@@ -1,0 +1,161 @@
+"""Who holds the guest's memory: processes from `/proc/<pid>/status`, cgroups from `memory.stat`.
+
+Pure functions of the files' text, keyed as the guest readers key them: `<pid>/status` relative
+to the proc root, `cgroup:<path>/memory.stat` (and `memory.swap.current`) relative to the cgroup
+root. The series are bounded: the top N holders of each kind plus one `rest` series holding the
+sum of the others, so a machine with 500 processes still exports at most N + 1 series per kind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
+
+__all__ = [
+    "CGROUP_KINDS",
+    "CGROUP_PREFIX",
+    "PROCESS_KINDS",
+    "REST",
+    "REST_CGROUP",
+    "REST_PROCESS",
+    "Holder",
+    "cgroup_holders",
+    "cgroup_name",
+    "parse_memory_stat",
+    "parse_status",
+    "process_holders",
+    "top_samples",
+]
+
+CGROUP_PREFIX = "cgroup:"
+MEMORY_STAT, SWAP_CURRENT = "memory.stat", "memory.swap.current"
+PROCESS_KINDS = ("anon", "swap")
+CGROUP_KINDS = ("anon", "file", "swap")
+#: The label value of the series holding everything outside the top N.
+REST = "rest"
+
+#: /proc/<pid>/status fields (kB) -> kind.
+_STATUS_FIELDS = {"RssAnon": "anon", "VmSwap": "swap"}
+#: memory.stat fields -> kind. cgroup v2 names `anon` and `file` (hierarchical); v1 names
+#: them `total_rss` and `total_cache` (hierarchical; `rss`/`cache`/`swap` are this cgroup's own,
+#: used when the kernel has no `total_*`). v2 keeps swap in its own file, memory.swap.current.
+_STAT_FIELDS = {
+    "anon": ("anon", "total_rss", "rss"),
+    "file": ("file", "total_cache", "cache"),
+    "swap": ("total_swap", "swap"),
+}
+_KB_LINE = re.compile(r"^(Name|RssAnon|VmSwap):\s*(.*?)(?:\s+kB)?\s*$", re.MULTILINE)
+#: A Docker or Podman container's cgroup: `/docker/<id>` (cgroupfs driver, Docker Desktop),
+#: `/system.slice/docker-<id>.scope` (systemd driver), `libpod-<id>.scope` (Podman).
+_CONTAINER = re.compile(r"(?:^|/)(?:docker[-/]|libpod-)([0-9a-f]{64})(?:\.scope)?$")
+
+
+class Holder(NamedTuple):
+    """One holder: its identifying labels and how many bytes of each kind it holds."""
+
+    labels: dict[str, str]
+    amounts: dict[str, int]
+
+
+def parse_status(text: str) -> tuple[str, dict[str, int]] | None:
+    """(process name, {kind: bytes}) from a `/proc/<pid>/status`; None for a kernel thread or a cut file."""
+    fields = dict(_KB_LINE.findall(text))
+    if "Name" not in fields or "RssAnon" not in fields:
+        return None  # kernel threads have no memory fields
+    amounts = {kind: int(fields[f]) << 10 for f, kind in _STATUS_FIELDS.items() if fields.get(f, "").isdigit()}
+    return fields["Name"], amounts
+
+
+def parse_memory_stat(text: str) -> dict[str, int]:
+    """{kind: bytes} from a cgroup's `memory.stat`, v2 or v1 (fields told apart by name)."""
+    values: dict[str, int] = {}
+    for line in text.split("\n"):
+        key, _, number = line.partition(" ")
+        if number.strip().isdigit():
+            values[key] = int(number)
+    amounts: dict[str, int] = {}
+    for kind, names in _STAT_FIELDS.items():
+        found = next((values[name] for name in names if name in values), None)
+        if found is not None:
+            amounts[kind] = found
+    return amounts
+
+
+def cgroup_name(path: str, container_names: Mapping[str, str]) -> str:
+    """What a person calls the cgroup at `path`: `container qdrant` (or its short id), a systemd unit, or the path."""
+    match = _CONTAINER.search(path)
+    if match:
+        ident = match.group(1)
+        return f"container {container_names.get(ident) or ident[:12]}"
+    leaf = path.rsplit("/", 1)[-1]
+    return leaf if leaf.endswith((".service", ".scope", ".slice")) else path
+
+
+def process_holders(files: Mapping[str, str]) -> list[Holder]:
+    """Every user process in `files` (`<pid>/status` keys) with its anonymous memory and swap."""
+    holders = []
+    for key, text in files.items():
+        pid, _, rest = key.partition("/")
+        if rest != "status" or not pid.isdigit():
+            continue
+        parsed = parse_status(text)
+        if parsed is not None:
+            holders.append(Holder({"pid": pid, "process": parsed[0]}, parsed[1]))
+    return holders
+
+
+def cgroup_holders(
+    files: Mapping[str, str], container_names: Callable[[list[str]], Mapping[str, str]]
+) -> list[Holder]:
+    """Every leaf cgroup in `files` with its anon, file and swap memory; `container_names` is
+    asked once for the names of the containers among them, by id.
+
+    Only leaves count: a parent's memory.stat includes its children's, so counting both would
+    count the same page twice; the leaves add up to what is charged below the root.
+    """
+    stats: dict[str, dict[str, int]] = {}
+    swaps: dict[str, int] = {}
+    for key, text in files.items():
+        if not key.startswith(CGROUP_PREFIX):
+            continue
+        directory, _, leaf = key[len(CGROUP_PREFIX) :].rpartition("/")
+        directory = "/" + "/".join(part for part in directory.split("/") if part not in ("", "."))
+        if leaf == MEMORY_STAT:
+            stats[directory] = parse_memory_stat(text)
+        elif leaf == SWAP_CURRENT and text.strip().isdigit():
+            swaps[directory] = int(text)
+    parents = {path.rsplit("/", 1)[0] or "/" for path in stats}
+    leaves = [path for path in stats if path not in parents and path != "/"]
+    names = container_names([m.group(1) for m in map(_CONTAINER.search, leaves) if m])
+    return [
+        Holder({"cgroup": path, "name": cgroup_name(path, names)}, {**stats[path], **_swap(swaps, path)})
+        for path in leaves
+    ]
+
+
+def _swap(swaps: Mapping[str, int], path: str) -> dict[str, int]:
+    return {"swap": swaps[path]} if path in swaps else {}
+
+
+def top_samples(
+    holders: list[Holder], kinds: Iterable[str], top_n: int, rest: Mapping[str, str]
+) -> list[tuple[dict[str, str], float]]:
+    """(labels with `kind`, bytes) of the `top_n` largest holders of each kind (none holding 0),
+    plus a `rest` series (labelled `rest`) with the sum of the others: there (possibly 0) for each
+    kind at least one holder reports, so the series of a kind add up to what all holders hold."""
+    out: list[tuple[dict[str, str], float]] = []
+    for kind in kinds:
+        having = [h for h in holders if kind in h.amounts]
+        if not having:
+            continue
+        top = sorted((h for h in having if h.amounts[kind] > 0), key=lambda h: -h.amounts[kind])[:top_n]
+        out += [({**h.labels, "kind": kind}, float(h.amounts[kind])) for h in top]
+        rest_bytes = sum(h.amounts[kind] for h in having) - sum(h.amounts[kind] for h in top)
+        out.append(({**rest, "kind": kind}, float(rest_bytes)))
+    return out
+
+
+#: Labels of the rest series of processes and of cgroups.
+REST_PROCESS = {"pid": "", "process": REST}
+REST_CGROUP = {"cgroup": "", "name": REST}

@@ -1,0 +1,211 @@
+"""Who holds the guest's memory: real processes, real v1 memory cgroups, recorded v2 layouts.
+
+The amounts come from the kernel, so the checks allow the interpreter's own memory on top of
+what each child holds (a Python child is ~10 MiB of anonymous memory before it allocates).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from rigs.cgroups import V1_MEMORY, child, uncached_file, v1_cgroups
+
+from wslwatch.collectors import _guest_holders as holders
+from wslwatch.collectors.wsl_guest import ProcReader, WslGuestCollector
+from wslwatch.core import Sample
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MiB = 1 << 20
+SLACK = 24 * MiB  # the child interpreter's own memory, and the page cache its start reads
+DOCKER_ID = "5da01ff6a026185ef051eb87557fac1627349b3f426b4db9fcae2caea7a82213"  # docker/for-win#14704
+
+
+def series(samples: list[Sample], name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    return {tuple(sorted(s.labels.items())): s.value for s in samples if s.name == name}
+
+
+def cgroup_series(samples: list[Sample]) -> dict[tuple[str, str], tuple[str, float]]:
+    """{(cgroup, kind): (name, bytes)}"""
+    return {
+        (s.labels["cgroup"], s.labels["kind"]): (s.labels["name"], s.value)
+        for s in samples
+        if s.name == "wslwatch_guest_cgroup_memory_bytes"
+    }
+
+
+def process_series(samples: list[Sample]) -> dict[tuple[str, str], tuple[str, float]]:
+    """{(pid, kind): (process, bytes)}"""
+    return {
+        (s.labels["pid"], s.labels["kind"]): (s.labels["process"], s.value)
+        for s in samples
+        if s.name == "wslwatch_guest_process_memory_bytes"
+    }
+
+
+def collect_real(top_n: int, docker_root: str = "/nonexistent") -> list[Sample]:
+    reader = ProcReader("/proc", "/sys/fs/cgroup", docker_root)
+    return WslGuestCollector(30.0, "/proc", "", reader, top_n=top_n).collect(time.time())
+
+
+# -- parsers, on recorded files -------------------------------------------------------------------
+
+
+def test_status_of_a_real_process_gives_its_name_anon_and_swap() -> None:
+    name, amounts = holders.parse_status(Path("/proc/self/status").read_text()) or ("", {})
+    assert name.startswith("python")
+    assert set(amounts) == {"anon", "swap"} and amounts["anon"] > MiB
+
+
+def test_a_kernel_thread_has_no_memory_to_hold() -> None:
+    assert holders.parse_status(Path("/proc/2/status").read_text()) is None  # kthreadd
+
+
+@pytest.mark.parametrize(
+    ("fixture", "anon", "file"),
+    [("memory.stat-v2-runc", 6121017344, 26672709632), ("memory.stat-v2-pod", 846118912, 2321530880)],
+)
+def test_v2_memory_stat_layouts(fixture: str, anon: int, file: int) -> None:
+    text = (FIXTURES / "cgroup" / fixture).read_text()
+    assert holders.parse_memory_stat(text) == {"anon": anon, "file": file}  # v2 keeps swap elsewhere
+
+
+def test_v1_memory_stat_prefers_the_hierarchical_totals() -> None:
+    text = (V1_MEMORY / "memory.stat").read_text() if V1_MEMORY.exists() else ""
+    values = dict(line.split() for line in text.splitlines())
+    if "total_rss" not in values:
+        pytest.skip("no v1 memory controller here")
+    amounts = holders.parse_memory_stat(text)
+    assert amounts == {"anon": int(values["total_rss"]), "file": int(values["total_cache"]), "swap": int(values["total_swap"])}
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        (f"/docker/{DOCKER_ID}", "container qdrant"),
+        (f"/system.slice/docker-{DOCKER_ID}.scope", "container qdrant"),
+        (f"/machine.slice/libpod-{'ab' * 32}.scope", "container abababababab"),
+        ("/system.slice/containerd.service", "containerd.service"),
+        ("/user.slice/user-1000.slice/session-2.scope", "session-2.scope"),
+        ("/wsl/init", "/wsl/init"),
+    ],
+)
+def test_cgroup_names(path: str, name: str) -> None:
+    assert holders.cgroup_name(path, {DOCKER_ID: "qdrant"}) == name
+
+
+def recorded_v2_tree(containers: int, services: int) -> dict[str, str]:
+    """The files of a v2 tree as the readers key them: Docker Desktop's containers and systemd services."""
+    runc = (FIXTURES / "cgroup" / "memory.stat-v2-runc").read_text()
+    pod = (FIXTURES / "cgroup" / "memory.stat-v2-pod").read_text()
+    files = {f"{holders.CGROUP_PREFIX}docker/memory.stat": runc}  # a parent: its stat holds its children's
+    for i in range(containers):
+        path = f"{holders.CGROUP_PREFIX}docker/{i:064x}"
+        files[f"{path}/memory.stat"] = runc.replace("anon 6121017344", f"anon {(i + 1) * MiB}")
+        files[f"{path}/memory.swap.current"] = f"{i * 4096}\n"
+    for i in range(services):
+        files[f"{holders.CGROUP_PREFIX}system.slice/unit-{i}.service/memory.stat"] = pod
+    return files
+
+
+def test_only_leaf_cgroups_count_and_v2_swap_comes_from_its_own_file() -> None:
+    found = holders.cgroup_holders(recorded_v2_tree(2, 1), lambda ids: {f"{1:064x}": "qdrant"})
+    by_path = {h.labels["cgroup"]: h for h in found}
+    assert set(by_path) == {f"/docker/{0:064x}", f"/docker/{1:064x}", "/system.slice/unit-0.service"}
+    assert by_path[f"/docker/{1:064x}"].labels["name"] == "container qdrant"
+    assert by_path[f"/docker/{0:064x}"].labels["name"] == "container 000000000000"
+    assert by_path[f"/docker/{1:064x}"].amounts == {"anon": 2 * MiB, "file": 26672709632, "swap": 4096}
+    assert by_path["/system.slice/unit-0.service"].amounts == {"anon": 846118912, "file": 2321530880}
+
+
+def test_top_n_and_a_rest_that_adds_up() -> None:
+    found = [holders.Holder({"pid": str(i), "process": f"p{i}"}, {"anon": i * MiB, "swap": 0}) for i in range(10)]
+    out = holders.top_samples(found, holders.PROCESS_KINDS, 3, holders.REST_PROCESS)
+    anon = [(labels["process"], value) for labels, value in out if labels["kind"] == "anon"]
+    assert anon == [("p9", 9 * MiB), ("p8", 8 * MiB), ("p7", 7 * MiB), ("rest", sum(range(7)) * MiB)]
+    swap = [(labels["process"], labels["pid"], value) for labels, value in out if labels["kind"] == "swap"]
+    assert swap == [("rest", "", 0.0)]  # nobody swapped: no top list of zeros, the rest says 0
+
+
+# -- cardinality, on a fixture tree --------------------------------------------------------------
+
+
+def write_tree(root: Path, processes: int, cgroups: int) -> tuple[Path, Path]:
+    proc, cgroup = root / "proc", root / "cgroup"
+    status = Path("/proc/self/status").read_text()
+    for name in ("meminfo", "vmstat", "stat"):
+        (proc / name).parent.mkdir(parents=True, exist_ok=True)
+        (proc / name).write_text(Path("/proc", name).read_text())
+    for pid in range(1000, 1000 + processes):
+        (proc / str(pid)).mkdir()
+        text = status.replace(status.split("RssAnon:")[1].split("\n")[0], f"\t{pid} kB")
+        (proc / str(pid) / "status").write_text(text)
+    for key, text in recorded_v2_tree(cgroups // 2, cgroups - cgroups // 2).items():
+        path = cgroup / key[len(holders.CGROUP_PREFIX) :]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return proc, cgroup
+
+
+def test_500_processes_and_200_cgroups_stay_bounded(tmp_path: Path) -> None:
+    proc, cgroup = write_tree(tmp_path, 500, 200)
+    reader = ProcReader(str(proc), str(cgroup))
+    samples = WslGuestCollector(30.0, str(proc), "", reader, top_n=5).collect(1.0)
+    processes, cgroups = process_series(samples), cgroup_series(samples)
+    assert len(processes) == 5 + 1 + 1  # anon: 5 + rest; swap: nobody swaps, only the rest
+    assert len(cgroups) == 3 * (5 + 1)
+    anon = {pid: value for (pid, kind), (_, value) in processes.items() if kind == "anon"}
+    assert anon == {**{str(p): p * 1024.0 for p in range(1495, 1500)}, "": sum(range(1000, 1495)) * 1024.0}
+    total_file = sum(value for (_, kind), (_, value) in cgroups.items() if kind == "file")
+    assert total_file == 100 * 26672709632 + 100 * 2321530880
+
+
+def test_top_n_0_reads_no_holder_at_all(tmp_path: Path) -> None:
+    proc, cgroup = write_tree(tmp_path, 3, 2)
+    samples = WslGuestCollector(30.0, str(proc), "", cgroup_root=str(cgroup)).collect(1.0)
+    assert not process_series(samples) and not cgroup_series(samples)
+
+
+# -- for real: this machine's processes and v1 memory cgroups ------------------------------------
+
+
+def test_children_with_known_anonymous_memory_lead_the_process_list() -> None:
+    with child("anon", 300 * MiB) as big, child("anon", 200 * MiB) as second:
+        processes = process_series(collect_real(top_n=2))
+    assert {pid for pid, kind in processes if kind == "anon"} == {str(big), str(second), ""}
+    name, held = processes[(str(big), "anon")]
+    assert name.startswith("python") and 300 * MiB <= held <= 300 * MiB + SLACK
+    assert 200 * MiB <= processes[(str(second), "anon")][1] <= 200 * MiB + SLACK
+    assert processes[("", "anon")][0] == "rest"
+
+
+def test_real_v1_cgroups_are_named_with_the_right_kind_and_amount(tmp_path: Path) -> None:
+    docker = tmp_path / "docker"
+    (docker / "containers" / DOCKER_ID).mkdir(parents=True)
+    (docker / "containers" / DOCKER_ID / "config.v2.json").write_text(json.dumps({"ID": DOCKER_ID, "Name": "/qdrant"}))
+    data = uncached_file(tmp_path / "dataset.bin", 96 * MiB)
+    with v1_cgroups("anon.service", f"docker/{DOCKER_ID}") as top:
+        with child("anon", 128 * MiB, top / "anon.service"), child("file", 0, top / "docker" / DOCKER_ID, data):
+            cgroups = cgroup_series(collect_real(top_n=1000, docker_root=str(docker)))
+    base = "/" + top.name
+    name, anon = cgroups[(f"{base}/anon.service", "anon")]
+    assert name == "anon.service" and 128 * MiB <= anon <= 128 * MiB + SLACK
+    assert cgroups.get((f"{base}/anon.service", "file"), ("", 0.0))[1] < SLACK  # absent: it holds none
+    name, cached = cgroups[(f"{base}/docker/{DOCKER_ID}", "file")]
+    assert name == "container qdrant" and 96 * MiB <= cached <= 96 * MiB + SLACK
+    assert cgroups.get((f"{base}/docker/{DOCKER_ID}", "anon"), ("", 0.0))[1] < SLACK
+    assert (base, "anon") not in cgroups and (f"{base}/docker", "anon") not in cgroups  # parents: not leaves
+
+
+def test_an_unreadable_docker_record_keeps_the_short_id(tmp_path: Path) -> None:
+    reader = ProcReader("/proc", "/sys/fs/cgroup", str(tmp_path))  # no containers/ there at all
+    assert reader.container_names([DOCKER_ID]) == {}
+    assert holders.cgroup_name(f"/docker/{DOCKER_ID}", {}) == f"container {DOCKER_ID[:12]}"
+
+
+def test_no_cgroup_tree_still_lists_processes(tmp_path: Path) -> None:
+    reader = ProcReader("/proc", str(tmp_path / "none"))
+    samples = WslGuestCollector(30.0, "/proc", "", reader, top_n=3).collect(1.0)
+    assert process_series(samples) and not cgroup_series(samples)
