@@ -45,7 +45,9 @@ _STAT_FIELDS = {
     "file": ("file", "total_cache", "cache"),
     "swap": ("total_swap", "swap"),
 }
-_KB_LINE = re.compile(r"^(Name|RssAnon|VmSwap):\s*(.*?)(?:\s+kB)?\s*$", re.MULTILINE)
+_STAT_LINE = re.compile(
+    rf"^({'|'.join(name for names in _STAT_FIELDS.values() for name in names)}) ([0-9]+)$", re.MULTILINE
+)
 #: A Docker or Podman container's cgroup: `/docker/<id>` (cgroupfs driver, Docker Desktop),
 #: `/system.slice/docker-<id>.scope` (systemd driver), `libpod-<id>.scope` (Podman).
 _CONTAINER = re.compile(r"(?:^|/)(?:docker[-/]|libpod-)([0-9a-f]{64})(?:\.scope)?$")
@@ -60,25 +62,29 @@ class Holder(NamedTuple):
 
 def parse_status(text: str) -> tuple[str, dict[str, int]] | None:
     """(process name, {kind: bytes}) from a `/proc/<pid>/status`; None for a kernel thread or a cut file."""
-    fields = dict(_KB_LINE.findall(text))
-    if "Name" not in fields or "RssAnon" not in fields:
-        return None  # kernel threads have no memory fields
-    amounts = {kind: int(fields[f]) << 10 for f, kind in _STATUS_FIELDS.items() if fields.get(f, "").isdigit()}
-    return fields["Name"], amounts
+    if not text.startswith("Name:"):
+        return None
+    name = text[5 : text.find("\n")].strip()
+    amounts: dict[str, int] = {}
+    for field, kind in _STATUS_FIELDS.items():
+        at = text.find(f"\n{field}:")
+        end = text.find("\n", at + 1)
+        if at < 0 or end < 0:
+            continue  # kernel threads have no memory fields; a line without its newline may be cut
+        words = text[at + len(field) + 2 : end].split()
+        if words and words[0].isdigit():
+            amounts[kind] = int(words[0]) << 10
+    return (name, amounts) if "anon" in amounts else None
 
 
 def parse_memory_stat(text: str) -> dict[str, int]:
     """{kind: bytes} from a cgroup's `memory.stat`, v2 or v1 (fields told apart by name)."""
-    values: dict[str, int] = {}
-    for line in text.split("\n"):
-        key, _, number = line.partition(" ")
-        if number.strip().isdigit():
-            values[key] = int(number)
+    values = dict(_STAT_LINE.findall(text))
     amounts: dict[str, int] = {}
     for kind, names in _STAT_FIELDS.items():
         found = next((values[name] for name in names if name in values), None)
         if found is not None:
-            amounts[kind] = found
+            amounts[kind] = int(found)
     return amounts
 
 

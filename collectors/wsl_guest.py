@@ -28,6 +28,7 @@ from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.core import CollectorError, NoData, Sample
 
 __all__ = [
+    "HOLDERS_SCRIPT",
     "GuestReader",
     "ProcReader",
     "WslExeReader",
@@ -219,7 +220,7 @@ class ProcReader:
         for directory, subdirectories, names in os.walk(hierarchy):
             if subdirectories:
                 continue  # only leaves count (see `cgroup_holders`)
-            path = os.path.relpath(directory, hierarchy)
+            path = directory[len(hierarchy) :]
             for name in (holders.MEMORY_STAT, holders.SWAP_CURRENT):
                 if name in names:
                     with contextlib.suppress(OSError):  # a cgroup removed while it is read

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from rigs.cgroups import V1_MEMORY, child, uncached_file, v1_cgroups
+from rigs.cgroups import V1_MEMORY, child, fixture_tree, uncached_file, v1_cgroups, v2_tree_files
 
 from wslwatch.collectors import _guest_holders as holders
 from wslwatch.collectors.wsl_guest import ProcReader, WslGuestCollector
@@ -96,22 +96,8 @@ def test_cgroup_names(path: str, name: str) -> None:
     assert holders.cgroup_name(path, {DOCKER_ID: "qdrant"}) == name
 
 
-def recorded_v2_tree(containers: int, services: int) -> dict[str, str]:
-    """The files of a v2 tree as the readers key them: Docker Desktop's containers and systemd services."""
-    runc = (FIXTURES / "cgroup" / "memory.stat-v2-runc").read_text()
-    pod = (FIXTURES / "cgroup" / "memory.stat-v2-pod").read_text()
-    files = {f"{holders.CGROUP_PREFIX}docker/memory.stat": runc}  # a parent: its stat holds its children's
-    for i in range(containers):
-        path = f"{holders.CGROUP_PREFIX}docker/{i:064x}"
-        files[f"{path}/memory.stat"] = runc.replace("anon 6121017344", f"anon {(i + 1) * MiB}")
-        files[f"{path}/memory.swap.current"] = f"{i * 4096}\n"
-    for i in range(services):
-        files[f"{holders.CGROUP_PREFIX}system.slice/unit-{i}.service/memory.stat"] = pod
-    return files
-
-
 def test_only_leaf_cgroups_count_and_v2_swap_comes_from_its_own_file() -> None:
-    found = holders.cgroup_holders(recorded_v2_tree(2, 1), lambda ids: {f"{1:064x}": "qdrant"})
+    found = holders.cgroup_holders(v2_tree_files(2, 1), lambda ids: {f"{1:064x}": "qdrant"})
     by_path = {h.labels["cgroup"]: h for h in found}
     assert set(by_path) == {f"/docker/{0:064x}", f"/docker/{1:064x}", "/system.slice/unit-0.service"}
     assert by_path[f"/docker/{1:064x}"].labels["name"] == "container qdrant"
@@ -132,25 +118,8 @@ def test_top_n_and_a_rest_that_adds_up() -> None:
 # -- cardinality, on a fixture tree --------------------------------------------------------------
 
 
-def write_tree(root: Path, processes: int, cgroups: int) -> tuple[Path, Path]:
-    proc, cgroup = root / "proc", root / "cgroup"
-    status = Path("/proc/self/status").read_text()
-    for name in ("meminfo", "vmstat", "stat"):
-        (proc / name).parent.mkdir(parents=True, exist_ok=True)
-        (proc / name).write_text(Path("/proc", name).read_text())
-    for pid in range(1000, 1000 + processes):
-        (proc / str(pid)).mkdir()
-        text = status.replace(status.split("RssAnon:")[1].split("\n")[0], f"\t{pid} kB")
-        (proc / str(pid) / "status").write_text(text)
-    for key, text in recorded_v2_tree(cgroups // 2, cgroups - cgroups // 2).items():
-        path = cgroup / key[len(holders.CGROUP_PREFIX) :]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return proc, cgroup
-
-
 def test_500_processes_and_200_cgroups_stay_bounded(tmp_path: Path) -> None:
-    proc, cgroup = write_tree(tmp_path, 500, 200)
+    proc, cgroup = fixture_tree(tmp_path, 500, 200)
     reader = ProcReader(str(proc), str(cgroup))
     samples = WslGuestCollector(30.0, str(proc), "", reader, top_n=5).collect(1.0)
     processes, cgroups = process_series(samples), cgroup_series(samples)
@@ -163,7 +132,7 @@ def test_500_processes_and_200_cgroups_stay_bounded(tmp_path: Path) -> None:
 
 
 def test_top_n_0_reads_no_holder_at_all(tmp_path: Path) -> None:
-    proc, cgroup = write_tree(tmp_path, 3, 2)
+    proc, cgroup = fixture_tree(tmp_path, 3, 2)
     samples = WslGuestCollector(30.0, str(proc), "", cgroup_root=str(cgroup)).collect(1.0)
     assert not process_series(samples) and not cgroup_series(samples)
 

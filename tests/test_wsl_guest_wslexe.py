@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 from catalogue_check import assert_catalogued
+from rigs.cgroups import child, uncached_file, v1_cgroups
 
 from wslwatch.collectors._wsl_exe import WslExe, decode_output
-from wslwatch.collectors.wsl_guest import ProcReader, WslExeReader, WslGuestCollector
+from wslwatch.collectors.wsl_guest import HOLDERS_SCRIPT, ProcReader, WslExeReader, WslGuestCollector
 from wslwatch.core import CollectorError, NoData
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -237,3 +238,20 @@ def test_a_hanging_wsl_exe_is_stopped_at_its_deadline(fake_wsl: FakeWsl) -> None
     fake_wsl.change(sleep=30)
     with pytest.raises(CollectorError, match=r"wsl.exe --list --quiet` did not finish within 0.5s and was stopped"):
         guest(fake_wsl, timeout_s=0.5).collect(1000.0)
+
+
+def test_holders_come_through_the_same_one_exec(fake_wsl: FakeWsl, tmp_path: Path) -> None:
+    """The guest's holders ride in the one read: real processes and real cgroups of this machine,
+    read by the stand-in's real `sh`, give what the direct reader gives from the same files."""
+    data = uncached_file(tmp_path / "dataset.bin", 64 * (1 << 20))
+    reader = WslExeReader("", "/proc", WslExe(fake_wsl.path, 10.0), cgroup_root="/sys/fs/cgroup")
+    collector = WslGuestCollector(30.0, "/proc", "", reader=reader, top_n=1000)
+    with v1_cgroups("cache.scope") as top, child("anon", 256 << 20) as big, child("file", 0, top / "cache.scope", data):
+        samples = collector.collect(1000.0)
+    assert len(fake_wsl.execs()) == 1 and fake_wsl.execs()[0][3:6] == ["/bin/sh", "-c", HOLDERS_SCRIPT]
+    processes = {s.labels["pid"]: s for s in samples if s.name == "wslwatch_guest_process_memory_bytes"}
+    assert processes[str(big)].labels["process"].startswith("python") and processes[str(big)].value >= 256 << 20
+    cgroups = {(s.labels["cgroup"], s.labels["kind"]): s for s in samples if s.name == "wslwatch_guest_cgroup_memory_bytes"}
+    cache = cgroups[(f"/{top.name}/cache.scope", "file")]
+    assert cache.labels["name"] == "cache.scope" and cache.value >= 64 << 20
+    assert_catalogued(samples, 1000.0)

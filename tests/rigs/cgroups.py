@@ -18,9 +18,14 @@ from pathlib import Path
 
 from rigs import need
 
-__all__ = ["V1_MEMORY", "child", "v1_cgroups"]
+from wslwatch.collectors import _guest_holders as holders
+
+__all__ = ["V1_MEMORY", "child", "fixture_tree", "uncached_file", "v1_cgroups", "v2_tree_files"]
 
 V1_MEMORY = Path("/sys/fs/cgroup/memory")
+MiB = 1 << 20
+#: Recorded v2 memory.stat files (see the README there).
+_RECORDED = Path(__file__).resolve().parent.parent / "fixtures" / "cgroup"
 
 _CHILD = """\
 import os, sys
@@ -82,3 +87,36 @@ def v1_cgroups(*names: str) -> Iterator[Path]:
     finally:
         for path in reversed(made):
             path.rmdir()
+
+
+def v2_tree_files(containers: int, services: int) -> dict[str, str]:
+    """The files of a v2 tree as the readers key them: Docker Desktop's containers and systemd services."""
+    runc = (_RECORDED / "memory.stat-v2-runc").read_text()
+    pod = (_RECORDED / "memory.stat-v2-pod").read_text()
+    files = {f"{holders.CGROUP_PREFIX}docker/memory.stat": runc}  # a parent: its stat holds its children's
+    for i in range(containers):
+        path = f"{holders.CGROUP_PREFIX}docker/{i:064x}"
+        files[f"{path}/memory.stat"] = runc.replace("anon 6121017344", f"anon {(i + 1) * MiB}")
+        files[f"{path}/memory.swap.current"] = f"{i * 4096}\n"
+    for i in range(services):
+        files[f"{holders.CGROUP_PREFIX}system.slice/unit-{i}.service/memory.stat"] = pod
+    return files
+
+
+def fixture_tree(root: Path, processes: int, cgroups: int) -> tuple[Path, Path]:
+    """A /proc with `processes` user processes (pid N holds N kB of anon) and this machine's
+    meminfo, vmstat and stat, and a v2 cgroup tree of `cgroups` leaves (`v2_tree_files`)."""
+    proc, cgroup = root / "proc", root / "cgroup"
+    status = Path("/proc/self/status").read_text()
+    for name in ("meminfo", "vmstat", "stat"):
+        (proc / name).parent.mkdir(parents=True, exist_ok=True)
+        (proc / name).write_text(Path("/proc", name).read_text())
+    for pid in range(1000, 1000 + processes):
+        (proc / str(pid)).mkdir()
+        text = status.replace(status.split("RssAnon:")[1].split("\n")[0], f"\t{pid} kB")
+        (proc / str(pid) / "status").write_text(text)
+    for key, text in v2_tree_files(cgroups // 2, cgroups - cgroups // 2).items():
+        path = cgroup / key[len(holders.CGROUP_PREFIX) :]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return proc, cgroup
