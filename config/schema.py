@@ -19,6 +19,8 @@ __all__ = [
     "Config",
     "ExporterConfig",
     "GpuConfig",
+    "FillingConfig",
+    "GuestMemoryFillingConfig",
     "GuestMemoryLowConfig",
     "GuestSwapThrashConfig",
     "HistoryConfig",
@@ -36,6 +38,7 @@ __all__ = [
     "RulesConfig",
     "TrayConfig",
     "VmNotReleasingConfig",
+    "VramFillingConfig",
     "VmmemConfig",
     "VramHeldIdleConfig",
     "VramHighConfig",
@@ -369,6 +372,32 @@ class GuestMemoryLowConfig(RuleConfig):
 
 
 @dataclass(frozen=True)
+class FillingConfig(RuleConfig):
+    """A forecast rule: the least-squares trend of what is left, like PromQL's predict_linear."""
+
+    threshold_s: float = _seconds(600.0, "forecast seconds until full under which the alert starts")
+    window_s: float = _seconds(600.0, "seconds of history the trend is fitted over (least squares)")
+    min_fall_ratio: float = _share(
+        0.02, "least fall over the window, as a share of the total, that is a trend (less: flat, no forecast)"
+    )
+    min_r2: float = _share(
+        0.8, "least share of the variance the trend line explains (R²; less: a step or noise, no forecast)"
+    )
+    for_s: float = _seconds(120.0, "seconds the forecast stays under the threshold before the alert fires")
+    clear_for_s: float = _seconds(120.0, "seconds without such a forecast before the alert resolves")
+
+
+@dataclass(frozen=True)
+class GuestMemoryFillingConfig(FillingConfig):
+    """The guest's MemAvailable trending to 0."""
+
+
+@dataclass(frozen=True)
+class VramFillingConfig(FillingConfig):
+    """A GPU's free VRAM trending to 0."""
+
+
+@dataclass(frozen=True)
 class GuestSwapThrashConfig(RuleConfig):
     rate_mib_per_min: float = _amount(64.0, "guest swap-in + swap-out (MiB per minute) that counts as thrashing")
     clear_rate_mib_per_min: float = _amount(32.0, "swap traffic (MiB per minute) below which it clears")
@@ -432,6 +461,8 @@ class RulesConfig:
     host_memory_low: HostMemoryLowConfig = field(default_factory=HostMemoryLowConfig)
     guest_memory_low: GuestMemoryLowConfig = field(default_factory=GuestMemoryLowConfig)
     guest_swap_thrash: GuestSwapThrashConfig = field(default_factory=GuestSwapThrashConfig)
+    guest_memory_filling: GuestMemoryFillingConfig = field(default_factory=GuestMemoryFillingConfig)
+    vram_filling: VramFillingConfig = field(default_factory=VramFillingConfig)
     path_cross_os: PathCrossOsConfig = field(default_factory=PathCrossOsConfig)
     path_slow: PathSlowConfig = field(default_factory=PathSlowConfig)
     path_stalled: PathStalledConfig = field(default_factory=PathStalledConfig)

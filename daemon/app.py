@@ -13,13 +13,15 @@ from prometheus_client import CollectorRegistry
 
 import wslwatch
 from wslwatch.config.schema import Config, PathConfig
-from wslwatch.core import Alert, Collector, Notifier
+from wslwatch.core import Alert, Collector, Notifier, Sample
 from wslwatch.daemon.alerting import RuleEngine
 from wslwatch.daemon.notify import Dispatcher, LogNotifier
 from wslwatch.daemon.reload import ConfigWatcher
 from wslwatch.daemon.rules import build_rules, create_engine
+from wslwatch.daemon.rules.forecast import forecast_samples
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.daemon.scheduler import Scheduler
+from wslwatch.daemon.view import View
 from wslwatch.store import Snapshot, Store
 from wslwatch.exporters.http import MetricsServer, serve
 from wslwatch.exporters.prometheus import StoreCollector
@@ -137,7 +139,9 @@ class Daemon:
     def start(self, bind: str | None = None, port: int | None = None) -> MetricsServer:
         """Serve /metrics (raises `PortInUseError`, `TlsError`), then start collecting at once."""
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(StoreCollector(self.store.snapshot, wslwatch.__version__, self.engine.alerts))
+        registry.register(
+            StoreCollector(self.store.snapshot, wslwatch.__version__, self.engine.alerts, self.forecasts)
+        )
         exporter = self.config.exporter
         self.server = serve(
             registry,
@@ -152,6 +156,10 @@ class Daemon:
             self.watcher = ConfigWatcher(self.config_path, self.apply, self.reject_config)
             self.watcher.start()
         return self.server
+
+    def forecasts(self) -> list[Sample]:
+        """The forecast series (time until memory or VRAM runs out) from the Store's history now."""
+        return forecast_samples(View(self.store.snapshot(), self.store.history), self.config.rules)
 
     def apply(self, config: Config) -> None:
         """Run with `config` from now on: new collectors and rules; history, alerts and /metrics stay."""

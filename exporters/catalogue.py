@@ -74,6 +74,11 @@ CATALOGUE: dict[str, Family] = _families(
         "gauge",
         "Share of time some guest task stalled on memory, 60 s average (PSI; only where PSI is enabled).",
     ),
+    Family(
+        "wslwatch_guest_memory_exhausted_in_seconds",
+        "gauge",
+        "Forecast seconds until guest MemAvailable reaches 0 at its least-squares trend; absent unless falling steadily.",
+    ),
     # .wslconfig
     Family(
         "wslwatch_wsl_config_info",
@@ -92,6 +97,12 @@ CATALOGUE: dict[str, Family] = _families(
     Family("wslwatch_gpu_utilization_ratio", "gauge", "Share of time a kernel ran on the GPU (0-1).", _GPU),
     Family("wslwatch_gpu_temperature_celsius", "gauge", "GPU core temperature.", _GPU),
     Family("wslwatch_gpu_power_watts", "gauge", "GPU power draw.", _GPU),
+    Family(
+        "wslwatch_gpu_memory_exhausted_in_seconds",
+        "gauge",
+        "Forecast seconds until free VRAM reaches 0 at its least-squares trend; absent unless falling steadily.",
+        _GPU,
+    ),
     Family(
         "wslwatch_gpu_process_memory_bytes",
         "gauge",

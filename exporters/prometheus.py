@@ -33,11 +33,17 @@ class StoreCollector(PromCollector):
     """Turns `snapshot()` into metric families; `describe()` names them without collecting."""
 
     def __init__(
-        self, snapshot: Callable[[], Snapshot], version: str, alerts: Callable[[], Sequence[Alert]] | None = None
+        self,
+        snapshot: Callable[[], Snapshot],
+        version: str,
+        alerts: Callable[[], Sequence[Alert]] | None = None,
+        derived: Callable[[], Iterable[Sample]] | None = None,
     ) -> None:
+        """`derived`: series computed from the history at scrape time (the forecasts), if any."""
         self._snapshot = snapshot
         self._version = version
         self._alerts = alerts
+        self._derived = derived
 
     def describe(self) -> Iterator[Metric]:
         for family in CATALOGUE.values():
@@ -52,6 +58,8 @@ class StoreCollector(PromCollector):
         yield build
         if self._alerts is not None:
             yield _alert_family(self._alerts())
+        if self._derived is not None:
+            yield from _families_of(self._derived())
 
 
 def _family_name(sample_name: str) -> str:

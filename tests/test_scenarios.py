@@ -29,6 +29,8 @@ INTERVAL_S = {
     "reclaim_gate_blocked": 30,
     "guest_memory_low": 30,
     "guest_swap_thrash": 30,
+    "guest_memory_filling": 30,
+    "vram_filling": 15,
     "path_cross_os": 60,
     "path_slow": 60,
     "path_stalled": 60,

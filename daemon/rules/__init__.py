@@ -6,6 +6,7 @@ import math
 
 from wslwatch.config.schema import Config
 from wslwatch.daemon.alerting import Rule, RuleEngine
+from wslwatch.daemon.rules.forecast import GuestMemoryFilling, VramFilling
 from wslwatch.daemon.rules.gpu import VramHeldIdle, VramHigh
 from wslwatch.daemon.rules.memory import (
     GuestMemoryLow,
@@ -36,6 +37,8 @@ def build_rules(config: Config) -> list[Rule]:
         (r.host_memory_low.enabled, HostMemoryLow(r.host_memory_low)),
         (r.guest_memory_low.enabled, GuestMemoryLow(r.guest_memory_low)),
         (r.guest_swap_thrash.enabled, GuestSwapThrash(r.guest_swap_thrash)),
+        (r.guest_memory_filling.enabled, GuestMemoryFilling(r.guest_memory_filling)),
+        (r.vram_filling.enabled, VramFilling(r.vram_filling)),
         (r.path_cross_os.enabled, PathCrossOs(r.path_cross_os, paths)),
         (r.path_slow.enabled, PathSlow(r.path_slow, paths)),
         (r.path_stalled.enabled, PathStalled(r.path_stalled, paths)),

@@ -85,6 +85,9 @@ class Guest:
     swap_in_pages_per_s: Fn = const(0)
     swap_out_pages_per_s: Fn = const(0)
     ncpu: int = 16
+    #: who holds it: {(pid, process): anon bytes} and {(cgroup, name): anon bytes}, as `wsl_guest` exports them
+    processes: dict[tuple[str, str], Fn] = field(default_factory=dict)
+    cgroups: dict[tuple[str, str], Fn] = field(default_factory=dict)
 
     def free(self, t: float) -> float:
         return self.total - 0.4 * GIB - self.anon(t) - self.cache(t)
@@ -109,6 +112,7 @@ class Gpu:
     utilization: Fn
     name: str = "NVIDIA GeForce RTX 4090"
     uuid: str = "GPU-5d2c6a51-8f0e-4b3e-9a6f-2d1f0c7b9e41"
+    processes: dict[tuple[str, str], Fn] = field(default_factory=dict)  # {(pid, process): VRAM bytes}
 
 
 @dataclass
@@ -219,6 +223,10 @@ def _guest(g: Guest, counters: dict[str, _Counter], c: float) -> Iterator[dict[s
     yield _s("guest_swap_out_pages_total", round(counters["swap_out"].at(c)), c)
     for mode in _MODES:
         yield _s("guest_cpu_seconds_total", round(counters[mode].at(c), 2), c, mode=mode)
+    for (pid, process), held in g.processes.items():
+        yield _s("guest_process_memory_bytes", round(held(c)), c, pid=pid, process=process, kind="anon")
+    for (cgroup, name), held in g.cgroups.items():
+        yield _s("guest_cgroup_memory_bytes", round(held(c)), c, cgroup=cgroup, name=name, kind="anon")
 
 
 def _wslconfig(w: WslConfig, c: float) -> Iterator[dict[str, object]]:
@@ -241,6 +249,8 @@ def _gpu(index: int, g: Gpu, c: float) -> Iterator[dict[str, object]]:
     yield _s("gpu_utilization_ratio", utilization, c, **ids)
     yield _s("gpu_temperature_celsius", round(38 + 40 * utilization), c, **ids)
     yield _s("gpu_power_watts", round(22 + 400 * utilization, 1), c, **ids)
+    for (pid, process), held in g.processes.items():
+        yield _s("gpu_process_memory_bytes", round(held(c)), c, **ids, pid=pid, process=process)
 
 
 _PROBES_PER_CYCLE = 5
@@ -745,6 +755,71 @@ def vm_stopped_no_gpu() -> Scenario:
     )
 
 
+def guest_memory_leak() -> Scenario:
+    """A container's vector index grows by 240 MiB a minute from 600 until the OOM killer ends it
+    at 3300; 11.1 GiB are available when it starts growing."""
+    leak = ramp((600, 4.0 * GIB), (3300, 4.0 * GIB + 45 * 240 * MIB), (3315, 4.0 * GIB))
+    return Scenario(
+        "guest_memory_leak",
+        "guest MemAvailable falls 240 MiB/min for 45 min: the forecast fires 10 min before the OOM kill",
+        3900,
+        Host(64 * GIB),
+        Guest(
+            15.6 * GIB,
+            anon=leak,
+            cache=const(1.0 * GIB),
+            cpu_user=const(0.3),
+            cpu_system=const(0.05),
+            processes={("4242", "qdrant"): lambda t: leak(t) - 0.5 * GIB},
+            cgroups={(f"/docker/{'5da01ff6a026' * 5 + 'abcd'}", "container qdrant"): lambda t: leak(t) - 0.4 * GIB},
+        ),
+        WslConfig("dropCache"),
+        expect=[
+            # available = 10.2 GiB + 0.9 GiB cache - the leak: falling 240 MiB/min on a straight
+            # line from 1200 (600 + the 10 min window); under 10 min left once under 2400 MiB,
+            # after 8970 MiB of growth, 2242 s after 600: the 2850 reading (30 s cadence)
+            (2850, "guest_memory_filling", "pending", "warning", NO),
+            (2970, "guest_memory_filling", "firing", "warning", NO),
+            # under 10 % available (1.56 GiB) after 9769 MiB of growth, 2442 s after 600
+            (3060, "guest_memory_low", "pending", "warning", NO),
+            (3180, "guest_memory_low", "firing", "warning", NO),
+            # the kill at 3300-3315 frees 10.5 GiB: a step, no trend; last held 3300; +120 s
+            (3420, "guest_memory_filling", "resolved", "warning", NO),
+            (3420, "guest_memory_low", "resolved", "warning", NO),
+        ],
+    )
+
+
+def vram_leak() -> Scenario:
+    """A training loop keeps tensors of every step: VRAM grows 0.5 GiB a minute from 600 until
+    CUDA runs out at 2700 and the run dies, freeing it."""
+    used = ramp((600, 6.0 * GIB), (2700, 23.5 * GIB), (2715, 0.8 * GIB))
+    gpu = Gpu(24 * GIB, used=used, utilization=steps(0.02, (600, 0.95), (2700, 0.0)),
+              processes={("8123", "python.exe"): lambda t: max(used(t) - 0.8 * GIB, 0)})
+    return Scenario(
+        "vram_leak",
+        "free VRAM falls 0.5 GiB/min: the forecast warns 10 min before CUDA runs out",
+        3300,
+        Host(64 * GIB),
+        gpus=(gpu,),
+        vm=False,
+        expect=[
+            # free = 18 GiB - 0.5 GiB/min from 600, a straight line from 1200; under 10 min left
+            # once under 5 GiB: 13 GiB of growth, 1560 s after 600 (at 2160 exactly 600 s: not under)
+            (2175, "vram_filling", "pending", "warning", GPU0),
+            (2295, "vram_filling", "firing", "warning", GPU0),
+            # 90 % in use (21.6 GiB) at 600 + 15.6 / 0.5 min = 2472: the 2475 reading
+            (2475, "vram_high", "pending", "warning", GPU0),
+            (2535, "vram_high", "firing", "warning", GPU0),
+            # 97 % (23.28 GiB) at 2674: the 2685 reading; the run dies at 2700 before 30 s pass
+            (2685, "vram_high", "pending", "critical", GPU0),
+            # freed at 2700-2715 (a step): last held 2700; +120 s each
+            (2820, "vram_filling", "resolved", "warning", GPU0),
+            (2820, "vram_high", "resolved", "warning", GPU0),
+        ],
+    )
+
+
 SCENARIOS = (
     gradual_reclaim_after_training,
     reclaim_stalled,
@@ -760,6 +835,8 @@ SCENARIOS = (
     data_on_mnt_c,
     wslconfig_misplaced,
     vm_stopped_no_gpu,
+    guest_memory_leak,
+    vram_leak,
 )
 
 
