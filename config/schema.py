@@ -383,6 +383,9 @@ class FillingConfig(RuleConfig):
     min_r2: float = _share(
         0.8, "least share of the variance the trend line explains (R²; less: a step or noise, no forecast)"
     )
+    max_residual_ratio: float = _share(
+        0.05, "largest gap between the trend line and the latest value, as a share of the total (more: no forecast)"
+    )
     for_s: float = _seconds(120.0, "seconds the forecast stays under the threshold before the alert fires")
     clear_for_s: float = _seconds(120.0, "seconds without such a forecast before the alert resolves")
 

@@ -19,7 +19,7 @@ def test_the_default_file_names_every_rule_of_design() -> None:
     assert names == [
         "vram_high", "vram_held_idle", "reclaim_stalled", "vm_not_releasing", "reclaim_gate_blocked",
         "reclaim_disabled_bloat", "host_memory_low", "guest_memory_low", "guest_swap_thrash",
-        "path_cross_os", "path_slow", "path_stalled", "wslconfig_problem",
+        "guest_memory_filling", "vram_filling", "path_cross_os", "path_slow", "path_stalled", "wslconfig_problem",
     ]  # fmt: skip
     assert all(f"[rules.{name}]" in text for name in names)
 
@@ -35,7 +35,7 @@ def test_the_default_file_names_every_rule_of_design() -> None:
         ),
         ('[rules.guest_memory_low]\nseverity = "loud"\n', 'x.toml:2: rules.guest_memory_low.severity: must be "info", "warning" or "critical", got "loud"'),
         ("[rules.path_slow]\nfor_s = -1\n", "x.toml:2: rules.path_slow.for_s: must be from 0 to 86400, got -1"),
-        ("[rules.nope]\nenabled = false\n", "x.toml:1: rules.nope: unknown key; allowed here: guest_memory_low"),
+        ("[rules.nope]\nenabled = false\n", "x.toml:1: rules.nope: unknown key; allowed here: guest_memory_filling, guest_memory_low"),
         ("[alerts]\nrenotify_s = true\n", "x.toml:2: alerts.renotify_s: must be a number, got true"),
     ],
 )
@@ -54,4 +54,4 @@ def test_a_cross_check_waits_for_the_keys_themselves_to_be_valid() -> None:
 def test_a_disabled_rule_is_not_built() -> None:
     config = load_text("[rules.path_slow]\nenabled = false\n[rules.vram_high]\nenabled = false\n")
     names = [rule.name for rule in build_rules(config)]
-    assert "path_slow" not in names and "vram_high" not in names and len(names) == 11
+    assert "path_slow" not in names and "vram_high" not in names and len(names) == 13
