@@ -45,6 +45,7 @@ class Finding:
     advice: str  # the diagnosis and the fix: "autoMemoryReclaim is not reclaiming. Try: ..."
     severity: str | None = None  # None: the rule's own
     for_s: float | None = None  # None: the rule's own
+    holder: str = ""  # the largest holder of what the finding is about, where known
 
     @property
     def summary(self) -> str:
@@ -97,6 +98,7 @@ class _Track:
             dict(self.labels),
             summary or self.finding.summary,
             self.since,
+            self.finding.holder,
         )
 
 

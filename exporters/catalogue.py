@@ -137,8 +137,9 @@ CATALOGUE: dict[str, Family] = _families(
     Family(
         "wslwatch_alert_firing",
         "gauge",
-        "1 for each firing alert; gpu/uuid/path/code identify what it is about (empty when not applicable).",
-        ("rule", "severity", "gpu", "uuid", "path", "code"),
+        "1 for each firing alert; gpu/uuid/path/code identify what it is about, holder who holds it "
+        "(empty when not applicable or not known).",
+        ("rule", "severity", "gpu", "uuid", "path", "code", "holder"),
     ),
     Family("wslwatch_build_info", "gauge", "wslwatch version.", ("version",)),
     Family("wslwatch_process_resident_memory_bytes", "gauge", "Resident memory of the wslwatch daemon."),

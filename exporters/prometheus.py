@@ -145,6 +145,6 @@ def _alert_family(alerts: Iterable[Alert]) -> Metric:
     family = _flat(CATALOGUE["wslwatch_alert_firing"])
     for alert in alerts:
         if alert.state == "firing":
-            identity = {"rule": alert.rule, "severity": alert.severity, **alert.labels}
+            identity = {"rule": alert.rule, "severity": alert.severity, **alert.labels, "holder": alert.holder}
             family.add_metric([identity.get(label, "") for label in CATALOGUE["wslwatch_alert_firing"].labels], 1.0)
     return family

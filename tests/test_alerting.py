@@ -205,10 +205,15 @@ def test_exported_firing_alerts_are_the_engines() -> None:
     engine = create_engine(Config(), store)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(store.snapshot, "test", engine.alerts))
+    holder = {"pid": "77", "process": "python", "kind": "anon"}
     for i in range(6):
-        store.record("wsl_guest", guest(0.05, T0 + i * STEP), T0 + i * STEP, 0.0)
+        t = T0 + i * STEP
+        store.record("wsl_guest", [*guest(0.05, t), Sample("wslwatch_guest_process_memory_bytes", holder, 9e9, t)], t, 0.0)
     text = generate_latest(registry).decode()
-    line = 'wslwatch_alert_firing{code="",gpu="",path="",rule="guest_memory_low",severity="warning",uuid=""} 1.0'
+    line = (
+        'wslwatch_alert_firing{code="",gpu="",holder="python (pid 77)",path="",rule="guest_memory_low",'
+        'severity="warning",uuid=""} 1.0'
+    )
     assert line in text
 
 

@@ -109,8 +109,8 @@ def test_a_process_is_named_unless_a_container_holds_more() -> None:
     ]
     store.record("x", samples, T0, 0.0)
     view = View(store.snapshot(), store.history)
-    assert largest_guest_holder(view) == "python (pid 77), 9.3 GB"  # the session holds it, the process says who
-    assert largest_gpu_holder(view, "GPU-1") == "python.exe (pid 8123) holds 17.8 GB"
+    assert str(largest_guest_holder(view)) == "python (pid 77), 9.3 GB"  # the session holds it, the process says who
+    assert str(largest_gpu_holder(view, "GPU-1")) == "python.exe (pid 8123), 17.8 GB"
     assert largest_guest_holder(view, "swap") is None
 
 

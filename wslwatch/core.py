@@ -55,6 +55,7 @@ class Alert:
     labels: Mapping[str, str]
     summary: str  # one line with the numbers and the fix
     since: float  # when it entered `state`
+    holder: str = ""  # who holds what it is about ("container qdrant"), where known
 
 
 class Notifier(Protocol):

@@ -20,7 +20,7 @@ from wslwatch.config.schema import FillingConfig, GuestMemoryFillingConfig, Rule
 from wslwatch.core import Sample
 from wslwatch.daemon.alerting import Active, Finding, format_duration
 from wslwatch.daemon.rules._base import ConfiguredRule
-from wslwatch.daemon.rules._holders import largest_gpu_holder, largest_guest_holder
+from wslwatch.daemon.rules._holders import largest, largest_gpu_holder, largest_guest_holder
 from wslwatch.daemon.rules._text import gb
 from wslwatch.daemon.rules._wsl import vm_running
 from wslwatch.daemon.view import Points, View
@@ -128,10 +128,10 @@ class GuestMemoryFilling(ConfiguredRule[GuestMemoryFillingConfig]):
         yield Finding(
             _NO_LABELS,
             f"At this rate the guest runs out of memory in {format_duration(left)} "
-            f"({gb(available)} of {gb(total)} available, falling {_rate(left, available)})"
-            + (f"; largest: {holder}" if holder else ""),
+            f"({gb(available)} of {gb(total)} available, falling {_rate(left, available)}){largest(holder)}",
             "a training run will be OOM-killed. Try: stop or shrink the largest holder "
             "(a smaller batch size, fewer data-loader workers), or a larger memory= under [wsl2] in .wslconfig",
+            holder=holder.name if holder else "",
         )
 
 
@@ -148,8 +148,8 @@ class VramFilling(ConfiguredRule[VramFillingConfig]):
             yield Finding(
                 labels,
                 f"At this rate GPU {labels['gpu']} runs out of VRAM in {format_duration(left)} "
-                f"({gb(free)} of {gb(total)} free, falling {_rate(left, free)})"
-                + (f"; largest: {holder}" if holder else ""),
+                f"({gb(free)} of {gb(total)} free, falling {_rate(left, free)}){largest(holder)}",
                 "the next allocation will fail (CUDA out of memory). Try: a smaller batch size, "
                 "or end the process that keeps allocating",
+                holder=holder.name if holder else "",
             )

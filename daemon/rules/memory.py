@@ -15,6 +15,7 @@ from wslwatch.config.schema import (
 )
 from wslwatch.daemon.alerting import Active, Finding, format_duration
 from wslwatch.daemon.rules._base import ConfiguredRule
+from wslwatch.daemon.rules._holders import largest, largest_guest_holder
 from wslwatch.daemon.rules._text import DROP_CACHES, GIB, MIB, gb, mb, pct
 from wslwatch.daemon.rules._wsl import (
     MODE_NAMES,
@@ -70,12 +71,14 @@ class ReclaimStalled(ConfiguredRule[ReclaimStalledConfig]):
         cache = memory.reclaimable
         if at_start is None or cache < self.config.min_cache_gib * GIB or cache <= (1 - min_drop) * at_start:
             return
+        holder = largest_guest_holder(view, "file")
         yield Finding(
             _NO_LABELS,
             f"{_vm_holds(view)}the guest uses {gb(memory.used_without_cache)} ({gb(cache)} page cache), "
-            f"idle for {format_duration(view.now - since)}",
+            f"idle for {format_duration(view.now - since)}{largest(holder)}",
             f"autoMemoryReclaim ({MODE_NAMES[mode]}) is not reclaiming. Try: {DROP_CACHES}",
             for_s=RECLAIM_DELAY_S[mode] + self.config.for_s,
+            holder=holder.name if holder else "",
         )
 
 
@@ -137,11 +140,13 @@ class ReclaimGateBlocked(ConfiguredRule[ReclaimGateBlockedConfig]):
             return
         working_set = vm_working_set(view)
         held = "" if working_set is None else f" (WSL VM {gb(working_set)})"
+        holder = largest_guest_holder(view, "file")
         yield Finding(
             _NO_LABELS,
             f"The guest holds {gb(cache)} of page cache{held} and is never idle enough for autoMemoryReclaim: "
-            f"{pct(cpu.busy)} CPU busy, WSL waits for under {pct(WSL_IDLE_GATE)}",
+            f"{pct(cpu.busy)} CPU busy, WSL waits for under {pct(WSL_IDLE_GATE)}{largest(holder)}",
             f"the cache is not given back to Windows. Try: {DROP_CACHES}, or find what keeps the guest busy (top)",
+            holder=holder.name if holder else "",
         )
 
 
@@ -189,10 +194,13 @@ class HostMemoryLow(ConfiguredRule[HostMemoryLowConfig]):
             held, fix = f", {gb(cache)} of it guest page cache", f"Try: {DROP_CACHES}"
         else:
             held, fix = "", "Try: close programs in WSL, or wsl --shutdown if the VM is not needed"
+        holder = largest_guest_holder(view)
         yield Finding(
             _NO_LABELS,
-            f"Windows has {gb(available)} ({pct(share)}) of {gb(total)} available; the WSL VM holds {gb(working_set)}{held}",
+            f"Windows has {gb(available)} ({pct(share)}) of {gb(total)} available; the WSL VM holds {gb(working_set)}{held}"
+            f"{largest(holder)}",
             f"Windows will page hard and programs may fail. {fix}",
+            holder=holder.name if holder else "",
         )
 
 
@@ -212,10 +220,12 @@ class GuestMemoryLow(ConfiguredRule[GuestMemoryLowConfig]):
             return
         limit = view.value("wslwatch_wsl_config_memory_limit_bytes")
         more = _MORE_MEMORY + (f" (now {gb(limit)})" if limit else "")
+        holder = largest_guest_holder(view)
         yield Finding(
             _NO_LABELS,
-            f"The WSL guest has {gb(memory.available)} ({pct(share)}) of {gb(memory.total)} available",
+            f"The WSL guest has {gb(memory.available)} ({pct(share)}) of {gb(memory.total)} available{largest(holder)}",
             f"a training run may be OOM-killed. Try: a smaller batch size or fewer data-loader workers, {more}",
+            holder=holder.name if holder else "",
         )
 
 
