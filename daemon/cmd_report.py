@@ -11,10 +11,13 @@ from wslwatch.config import Config
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import history_path, history_paths
 from wslwatch.daemon.instance import state_dir
+from wslwatch.core import Sample
 from wslwatch.daemon.recording import Frame, RecordingError, read_frames, replay
+from wslwatch.holders import HOLDER_SERIES, holder_lists
+from wslwatch.store import Snapshot
 
 if TYPE_CHECKING:
-    from wslwatch.exporters.recording import AlertSpan
+    from wslwatch.exporters.recording import AlertSpan, Recording
 
 __all__ = ["parse_duration", "register"]
 
@@ -73,7 +76,7 @@ def report(args: argparse.Namespace) -> int:
                 "(history.enabled in the config); or pass --from FILE written by `wslwatch record`"
             )
     try:
-        recording = read_recording(paths, NAMES, args.since)
+        recording = read_recording(paths, NAMES + HOLDER_SERIES, args.since)
     except OSError as exc:
         return fail(f"cannot read {exc.filename}: {exc.strerror}")
     if recording.start is None or recording.end is None:
@@ -93,7 +96,20 @@ def report(args: argparse.Namespace) -> int:
         return fail(f"cannot write {args.output}: {exc.strerror or exc}")
     alerts = len(recording.alerts)
     print(f"wrote {args.output} ({len(recording.times)} moments, {alerts} alert{'s' * (alerts != 1)}{replayed})")
+    for found in holder_lists(_peaks(recording)):
+        print(f"  largest {found.title}, at its peak: " + ", ".join(f"{h.name} {h.size / 2**30:.1f} GiB" for h in found.holders))
     return 0
+
+
+def _peaks(recording: Recording) -> Snapshot:
+    """Each holder series at its largest over the recording, as one snapshot (who held the most)."""
+    samples = [
+        Sample(name, dict(labels), max(points.values()), recording.end or 0.0)
+        for name in HOLDER_SERIES
+        for labels, points in recording.series(name).items()
+        if points
+    ]
+    return Snapshot.build(recording.end or 0.0, samples, ())
 
 
 def replayed_alerts(paths: list[Path], config: Config, end: float) -> list[AlertSpan]:

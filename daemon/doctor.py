@@ -35,6 +35,7 @@ from wslwatch.core import CollectorError
 from wslwatch.daemon.app import collect_once
 from wslwatch.daemon.cmd_where import advice
 from wslwatch.daemon.doctor_probes import tray_backend, who_serves
+from wslwatch.holders import holder_lists
 from wslwatch.daemon.instance import read_info
 from wslwatch.daemon.logs import log_path
 from wslwatch.store import Health, Snapshot
@@ -100,7 +101,7 @@ def gather(
     snapshot = collect_once(_without_probes(config))
     context = _Context(config, snapshot, system, host, places or default_place_finder())
     checks: tuple[Callable[[_Context], list[Finding]], ...] = (
-        _vm_process, _guest, _wslconfig, _gpu, _paths, _exporter,
+        _vm_process, _guest, _holders, _wslconfig, _gpu, _paths, _exporter,
     )  # fmt: skip
     findings = _about(system) + [_instance(), _log()] + config_findings
     for check in checks:
@@ -257,6 +258,15 @@ def _guest(ctx: _Context) -> list[Finding]:
             "wsl.psi", "info", "PSI is off (no /proc/pressure/memory): no memory-pressure metric", _PSI_FIX[ctx.system]
         )
     return [guest, psi]
+
+
+def _holders(ctx: _Context) -> list[Finding]:
+    """Who holds the guest's memory and the VRAM right now (one line per holder), where known."""
+    found = holder_lists(ctx.snapshot)
+    if not found:
+        return []
+    lines = [f"{h.title}: " + ", ".join(f"{held.name} {_size(held.size)}" for held in h.holders) for h in found]
+    return [Finding("wsl.holders", "info", "who holds memory:\n" + _listed(lines))]
 
 
 def _wslconfig(ctx: _Context) -> list[Finding]:

@@ -101,6 +101,8 @@ def test_this_machine_in_json(tmp_path: Path) -> None:
     assert found["config.file"] == {"check": "config.file", "status": "ok", "detail": f"{config}: valid", "fix": ""}
     assert found["wsl.vm_process"]["status"] == "info" and "no WSL VM here" in found["wsl.vm_process"]["detail"]
     assert found["wsl.guest"]["status"] == "ok" and "MemTotal" in found["wsl.guest"]["detail"]
+    holders = found["wsl.holders"]  # this machine's own processes, the largest first
+    assert holders["status"] == "info" and "\nguest memory, by process: " in holders["detail"]
     assert found["wsl.wslconfig"]["status"] == "info", "plain Linux: no .wslconfig to find, no fault"
     gpu = found["gpu.nvml"]
     assert gpu["status"] == "warn" and gpu["detail"].startswith("NVML library not found")

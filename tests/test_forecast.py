@@ -10,7 +10,6 @@ from prometheus_client import CollectorRegistry
 
 from wslwatch.config.schema import FillingConfig, GuestMemoryFillingConfig, RulesConfig
 from wslwatch.core import Sample
-from wslwatch.daemon.rules._holders import largest_gpu_holder, largest_guest_holder
 from wslwatch.daemon.rules.forecast import (
     GuestMemoryFilling,
     VramFilling,
@@ -20,6 +19,7 @@ from wslwatch.daemon.rules.forecast import (
 )
 from wslwatch.daemon.view import View
 from wslwatch.exporters.prometheus import StoreCollector
+from wslwatch.holders import Held, largest_gpu_holder, largest_guest_holder
 from wslwatch.store import Store
 
 T0 = 1_785_000_000.0
@@ -108,10 +108,10 @@ def test_a_process_is_named_unless_a_container_holds_more() -> None:
         Sample("wslwatch_gpu_process_memory_bytes", {"gpu": "1", "uuid": "GPU-2", "pid": "9", "process": "x"}, 20e9, T0),
     ]
     store.record("x", samples, T0, 0.0)
-    view = View(store.snapshot(), store.history)
-    assert str(largest_guest_holder(view)) == "python (pid 77), 9.3 GB"  # the session holds it, the process says who
-    assert str(largest_gpu_holder(view, "GPU-1")) == "python.exe (pid 8123), 17.8 GB"
-    assert largest_guest_holder(view, "swap") is None
+    snapshot = store.snapshot()
+    assert largest_guest_holder(snapshot) == Held("python (pid 77)", 9.3 * GIB)  # the session holds it; the process says who
+    assert largest_gpu_holder(snapshot, "GPU-1") == Held("python.exe (pid 8123)", 17.8 * GIB)
+    assert largest_guest_holder(snapshot, "swap") is None
 
 
 def test_vram_filling_is_per_gpu() -> None:

@@ -275,3 +275,13 @@ def test_report_of_an_empty_file_draws_nothing(tmp_path: Path, capsys: pytest.Ca
     empty.write_text("")
     assert main(["report", "--from", str(empty), "-o", str(tmp_path / "r.png")]) == 2
     assert "no samples in" in capsys.readouterr().err and not (tmp_path / "r.png").exists()
+
+
+def test_the_report_names_who_held_the_most_at_its_peak(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The scenario's container grows from 3.6 to 14.1 GiB (4 GiB + 45 min of 240 MiB, less 0.4 GiB)
+    before the OOM kill; the report names it at that peak, not at the end of the file."""
+    scenario = Path(__file__).resolve().parent / "scenarios" / "guest_memory_leak.jsonl"
+    assert main(["report", "--from", str(scenario), "-o", str(tmp_path / "r.png")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "  largest guest memory, by cgroup, at its peak: container qdrant 14.1 GiB" in out
+    assert "  largest guest memory, by process, at its peak: qdrant (pid 4242) 14.0 GiB" in out

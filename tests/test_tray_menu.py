@@ -10,6 +10,8 @@ from tray_inputs import alert, snapshot
 
 from wslwatch.tray.actions import PageCacheDropper
 from wslwatch.tray.menu import SEPARATOR, SNOOZE_S, Entry, MenuActions, build_menu
+from wslwatch.core import Sample
+from wslwatch.store import Snapshot
 from wslwatch.tray.readings import Readings
 
 
@@ -130,3 +132,36 @@ def test_the_page_cache_item_needs_a_running_vm() -> None:
     do = make_actions(Opened(), SnoozeState(), threading.Event(), page_cache=PageCacheDropper())
     for vm in (snapshot(vm_up=False), snapshot()):
         assert "Drop WSL page cache now…" not in by_text(build_menu(Readings.of(vm), [], do))
+
+
+def test_who_holds_memory_lists_the_holders_largest_first_without_the_rest() -> None:
+    gib = 2**30
+    cgroup = "wslwatch_guest_cgroup_memory_bytes"
+    samples = [
+        Sample("wslwatch_guest_process_memory_bytes", {"pid": "77", "process": "python", "kind": "anon"}, 2.5 * gib, 0),
+        Sample("wslwatch_guest_process_memory_bytes", {"pid": "90", "process": "node", "kind": "anon"}, 4.0 * gib, 0),
+        Sample("wslwatch_guest_process_memory_bytes", {"pid": "", "process": "rest", "kind": "anon"}, 9.0 * gib, 0),
+        Sample("wslwatch_guest_process_memory_bytes", {"pid": "", "process": "rest", "kind": "swap"}, 0.0, 0),
+        Sample(cgroup, {"cgroup": "/docker/ab", "name": "container qdrant", "kind": "file"}, 11 * gib, 0),
+        Sample("wslwatch_gpu_process_memory_bytes", {"gpu": "0", "uuid": "GPU-0000", "pid": "8", "process": "python.exe"}, 17.8 * gib, 0),
+    ]
+    readings = Readings.of(Snapshot.build(1.0, samples, ()))
+    entries = build_menu(readings, [], make_actions(Opened(), SnoozeState(), threading.Event()))
+    submenu = by_text(entries)["Who holds memory"].submenu
+    assert [e.text for e in submenu] == [
+        "Guest memory, by process:",
+        "node (pid 90): 4.0 GiB",
+        "python (pid 77): 2.5 GiB",
+        "-",
+        "Guest page cache, by cgroup:",
+        "container qdrant: 11.0 GiB",
+        "-",
+        "GPU 0 VRAM:",
+        "python.exe (pid 8): 17.8 GiB",
+    ]
+    assert not any(e.enabled for e in submenu), "lines to read, not commands"
+
+
+def test_no_holders_no_submenu() -> None:
+    entries = build_menu(Readings.of(snapshot(host=(8, 32))), [], make_actions(Opened(), SnoozeState(), threading.Event()))
+    assert "Who holds memory" not in by_text(entries)

@@ -15,7 +15,7 @@ from wslwatch.core import Alert
 from wslwatch.tray import actions
 from wslwatch.tray.actions import PageCacheDropper
 from wslwatch.tray.readings import Readings
-from wslwatch.tray.status import status_lines
+from wslwatch.tray.status import holder_lines, status_lines
 
 __all__ = ["SEPARATOR", "SNOOZE_S", "Entry", "MenuActions", "build_menu"]
 
@@ -63,6 +63,9 @@ def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> 
     until = do.snoozed_until()
     if until is not None:
         entries.append(Entry(f"Notifications snoozed until {time.strftime('%H:%M', time.localtime(until))}"))
+    holders = _holders_submenu(readings)
+    if holders is not None:
+        entries.append(holders)
     entries.append(SEPARATOR)
     if until is None:
         entries.append(Entry("Snooze notifications for 1 hour", lambda: do.snooze_until(time.time() + SNOOZE_S)))
@@ -84,3 +87,13 @@ def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> 
         entries.append(Entry("Open log file", lambda: do.open_path(log_path)))
     entries += [SEPARATOR, Entry("Quit wslwatch", do.quit)]
     return tuple(entries)
+
+
+def _holders_submenu(readings: Readings) -> Entry | None:
+    """"Who holds memory": each list of holders (guest memory, page cache, VRAM), apart; None without any."""
+    items: list[Entry] = []
+    for lines in holder_lines(readings):
+        if items:
+            items.append(SEPARATOR)
+        items += [Entry(line) for line in lines]
+    return Entry("Who holds memory", submenu=tuple(items)) if items else None

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from wslwatch.core import Alert
+from wslwatch.holders import HolderList, holder_lists
 from wslwatch.store import Snapshot
 
 __all__ = ["GpuUsage", "Readings", "Usage", "firing", "worst_severity"]
@@ -49,6 +50,7 @@ class Readings:
     vm_working_set: float | None
     vm_up: bool | None
     gpus: tuple[GpuUsage, ...]
+    holders: tuple[HolderList, ...] = ()  # who holds the guest's memory and the VRAM, where known
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> Readings:
@@ -67,6 +69,7 @@ class Readings:
             vm_working_set=sum(working_sets) if working_sets else None,
             vm_up=None if up is None else up >= 1,
             gpus=tuple(sorted(gpus, key=lambda g: g.gpu)),
+            holders=tuple(holder_lists(snapshot)),
         )
 
     @property

@@ -12,7 +12,7 @@ from wslwatch.core import Alert
 from wslwatch.tray._text import fit
 from wslwatch.tray.readings import Readings, Usage, firing
 
-__all__ = ["TOOLTIP_LIMIT", "status_lines", "tooltip"]
+__all__ = ["TOOLTIP_LIMIT", "holder_lines", "status_lines", "tooltip"]
 
 TOOLTIP_LIMIT = 127  # Windows: szTip is WCHAR[128], NUL included
 _LINE_LIMIT = 100  # a menu line; longer ones make the menu as wide as the screen
@@ -25,6 +25,14 @@ def status_lines(readings: Readings, alerts: Iterable[Alert]) -> list[str]:
     lines += [f"VRAM GPU {g.gpu}: {_usage(g.usage)}" for g in readings.gpus] or ["VRAM: no data"]
     lines += [fit(alert.summary, _LINE_LIMIT) for alert in firing(alerts)]
     return lines
+
+
+def holder_lines(readings: Readings) -> list[list[str]]:
+    """Who holds memory: per list, its title then one line per holder (`container qdrant: 11.0 GiB`)."""
+    return [
+        [f"{found.title[0].upper()}{found.title[1:]}:"] + [fit(f"{h.name}: {_gib(h.size)}", _LINE_LIMIT) for h in found.holders]
+        for found in readings.holders
+    ]
 
 
 def tooltip(readings: Readings, alerts: Iterable[Alert]) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["DROP_CACHES", "GIB", "MIB", "gb", "mb", "pct"]
+from wslwatch.holders import Held
+
+__all__ = ["DROP_CACHES", "GIB", "MIB", "gb", "largest", "mb", "pct"]
 
 GIB = 2**30
 MIB = 2**20
@@ -24,3 +26,8 @@ def mb(size: float) -> str:
 def pct(share: float) -> str:
     """`97 %`, or `1.2 %` below 10 %."""
     return f"{share * 100:.1f} %" if share < 0.1 else f"{share * 100:.0f} %"
+
+
+def largest(held: Held | None) -> str:
+    """`; largest: container qdrant, 11.0 GB` for a summary, or nothing."""
+    return "" if held is None else f"; largest: {held.name}, {gb(held.size)}"

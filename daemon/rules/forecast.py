@@ -20,10 +20,10 @@ from wslwatch.config.schema import FillingConfig, GuestMemoryFillingConfig, Rule
 from wslwatch.core import Sample
 from wslwatch.daemon.alerting import Active, Finding, format_duration
 from wslwatch.daemon.rules._base import ConfiguredRule
-from wslwatch.daemon.rules._holders import largest, largest_gpu_holder, largest_guest_holder
-from wslwatch.daemon.rules._text import gb
+from wslwatch.daemon.rules._text import gb, largest
 from wslwatch.daemon.rules._wsl import vm_running
 from wslwatch.daemon.view import Points, View
+from wslwatch.holders import largest_gpu_holder, largest_guest_holder
 
 __all__ = ["GuestMemoryFilling", "Trend", "VramFilling", "forecast_samples", "linear_trend", "seconds_left"]
 
@@ -124,7 +124,7 @@ class GuestMemoryFilling(ConfiguredRule[GuestMemoryFillingConfig]):
         if guest is None or guest[0] >= self.config.threshold_s or not vm_running(view):
             return
         left, available, total = guest
-        holder = largest_guest_holder(view)
+        holder = largest_guest_holder(view.snapshot)
         yield Finding(
             _NO_LABELS,
             f"At this rate the guest runs out of memory in {format_duration(left)} "
@@ -144,7 +144,7 @@ class VramFilling(ConfiguredRule[VramFillingConfig]):
         for labels, left, free, total in _gpus(view, self.config):
             if left >= self.config.threshold_s:
                 continue
-            holder = largest_gpu_holder(view, labels["uuid"])
+            holder = largest_gpu_holder(view.snapshot, labels["uuid"])
             yield Finding(
                 labels,
                 f"At this rate GPU {labels['gpu']} runs out of VRAM in {format_duration(left)} "

@@ -15,8 +15,7 @@ from wslwatch.config.schema import (
 )
 from wslwatch.daemon.alerting import Active, Finding, format_duration
 from wslwatch.daemon.rules._base import ConfiguredRule
-from wslwatch.daemon.rules._holders import largest, largest_guest_holder
-from wslwatch.daemon.rules._text import DROP_CACHES, GIB, MIB, gb, mb, pct
+from wslwatch.daemon.rules._text import DROP_CACHES, GIB, MIB, gb, largest, mb, pct
 from wslwatch.daemon.rules._wsl import (
     MODE_NAMES,
     RECLAIM_DELAY_S,
@@ -29,6 +28,7 @@ from wslwatch.daemon.rules._wsl import (
     vm_working_set,
 )
 from wslwatch.daemon.view import Points, View
+from wslwatch.holders import largest_guest_holder
 
 __all__ = [
     "GuestMemoryLow",
@@ -71,7 +71,7 @@ class ReclaimStalled(ConfiguredRule[ReclaimStalledConfig]):
         cache = memory.reclaimable
         if at_start is None or cache < self.config.min_cache_gib * GIB or cache <= (1 - min_drop) * at_start:
             return
-        holder = largest_guest_holder(view, "file")
+        holder = largest_guest_holder(view.snapshot, "file")
         yield Finding(
             _NO_LABELS,
             f"{_vm_holds(view)}the guest uses {gb(memory.used_without_cache)} ({gb(cache)} page cache), "
@@ -140,7 +140,7 @@ class ReclaimGateBlocked(ConfiguredRule[ReclaimGateBlockedConfig]):
             return
         working_set = vm_working_set(view)
         held = "" if working_set is None else f" (WSL VM {gb(working_set)})"
-        holder = largest_guest_holder(view, "file")
+        holder = largest_guest_holder(view.snapshot, "file")
         yield Finding(
             _NO_LABELS,
             f"The guest holds {gb(cache)} of page cache{held} and is never idle enough for autoMemoryReclaim: "
@@ -194,7 +194,7 @@ class HostMemoryLow(ConfiguredRule[HostMemoryLowConfig]):
             held, fix = f", {gb(cache)} of it guest page cache", f"Try: {DROP_CACHES}"
         else:
             held, fix = "", "Try: close programs in WSL, or wsl --shutdown if the VM is not needed"
-        holder = largest_guest_holder(view)
+        holder = largest_guest_holder(view.snapshot)
         yield Finding(
             _NO_LABELS,
             f"Windows has {gb(available)} ({pct(share)}) of {gb(total)} available; the WSL VM holds {gb(working_set)}{held}"
@@ -220,7 +220,7 @@ class GuestMemoryLow(ConfiguredRule[GuestMemoryLowConfig]):
             return
         limit = view.value("wslwatch_wsl_config_memory_limit_bytes")
         more = _MORE_MEMORY + (f" (now {gb(limit)})" if limit else "")
-        holder = largest_guest_holder(view)
+        holder = largest_guest_holder(view.snapshot)
         yield Finding(
             _NO_LABELS,
             f"The WSL guest has {gb(memory.available)} ({pct(share)}) of {gb(memory.total)} available{largest(holder)}",
