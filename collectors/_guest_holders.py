@@ -23,7 +23,9 @@ __all__ = [
     "cgroup_holders",
     "cgroup_name",
     "parse_memory_stat",
+    "parse_stat_user_ticks",
     "parse_status",
+    "user_ticks",
     "process_holders",
     "top_samples",
 ]
@@ -54,10 +56,10 @@ _CONTAINER = re.compile(r"(?:^|/)(?:docker[-/]|libpod-)([0-9a-f]{64})(?:\.scope)
 
 
 class Holder(NamedTuple):
-    """One holder: its identifying labels and how many bytes of each kind it holds."""
+    """One holder: its identifying labels and how much of each kind it holds."""
 
     labels: dict[str, str]
-    amounts: dict[str, int]
+    amounts: Mapping[str, float]
 
 
 def parse_status(text: str) -> tuple[str, dict[str, int]] | None:
@@ -75,6 +77,28 @@ def parse_status(text: str) -> tuple[str, dict[str, int]] | None:
         if words and words[0].isdigit():
             amounts[kind] = int(words[0]) << 10
     return (name, amounts) if "anon" in amounts else None
+
+
+def parse_stat_user_ticks(text: str) -> int | None:
+    """The user CPU time (`utime`, field 14, in USER_HZ ticks) of a `/proc/<pid>/stat` line.
+
+    The name in parentheses may itself hold spaces and parentheses, so the fields are counted
+    from the last `)`; None for a line cut short.
+    """
+    fields = text[text.rfind(")") + 1 :].split()
+    return int(fields[11]) if len(fields) > 11 and fields[11].isdigit() else None
+
+
+def user_ticks(files: Mapping[str, str]) -> dict[str, int]:
+    """{pid: user CPU ticks} of every `<pid>/stat` in `files`."""
+    ticks = {}
+    for key, text in files.items():
+        pid, _, rest = key.partition("/")
+        if rest == "stat" and pid.isdigit():
+            found = parse_stat_user_ticks(text)
+            if found is not None:
+                ticks[pid] = found
+    return ticks
 
 
 def parse_memory_stat(text: str) -> dict[str, int]:

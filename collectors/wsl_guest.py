@@ -49,12 +49,12 @@ USER_HZ = 100
 DOCKER_ROOT = "/var/lib/docker"
 
 #: The one program of a read with holders: the named files as `grep -H` prints them, then the
-#: status of every process, then the memory files of the memory cgroups four levels deep (v1's
+#: status and stat of every process, then the memory files of the memory cgroups four levels deep (v1's
 #: hierarchy where there is one). Arguments: proc root, cgroup root, the named files. Fixed text,
 #: never built from config; `-s` keeps a vanished process or missing file quiet.
 HOLDERS_SCRIPT = (
     'p=$1 c=$2; shift 2; grep -s -H ^ "$@"; '
-    'grep -s -H -E "^(Name|RssAnon|VmSwap):" "$p"/[0-9]*/status; '
+    'grep -s -H -E "^(Name|RssAnon|VmSwap):" "$p"/[0-9]*/status; grep -s -H ^ "$p"/[0-9]*/stat; '
     'if [ -f "$c/memory/memory.stat" ]; then c="$c/memory"; fi; cd "$c" || exit 0; '
     "grep -s -H -E '^(anon|file|total_rss|total_cache|total_swap|rss|cache|swap) ' "
     "./*/memory.stat ./*/*/memory.stat ./*/*/*/memory.stat ./*/*/*/*/memory.stat; "
@@ -213,8 +213,9 @@ class ProcReader:
         with contextlib.suppress(OSError), os.scandir(self._root) as entries:
             for entry in entries:
                 if entry.name.isdigit():
-                    with contextlib.suppress(OSError):  # a process that exits while it is read
-                        files[f"{entry.name}/status"] = _read_text(os.path.join(entry.path, "status"))
+                    for name in ("status", "stat"):
+                        with contextlib.suppress(OSError):  # a process that exits while it is read
+                            files[f"{entry.name}/{name}"] = _read_text(os.path.join(entry.path, name))
         v1 = os.path.join(cgroup_root, "memory")
         hierarchy = v1 if os.path.isfile(os.path.join(v1, holders.MEMORY_STAT)) else cgroup_root
         for directory, subdirectories, names in os.walk(hierarchy):
@@ -287,7 +288,7 @@ class WslExeReader:
         #: A holder's line of HOLDERS_SCRIPT: `<proc root>/<pid>/status:...` or `./<cgroup>/<file>:...`.
         self._holder_line = re.compile(
             r"^(?:\./(?P<cgroup>(?:[^:]*/)?memory\.(?:stat|swap\.current))"
-            rf"|{re.escape(proc_root.rstrip('/'))}/(?P<pid>[0-9]+)/status):(?P<text>.*)$"
+            rf"|{re.escape(proc_root.rstrip('/'))}/(?P<pid>[0-9]+)/(?P<file>status|stat)):(?P<text>.*)$"
         )
         self._wsl = wsl
         self._min_spacing_s = min_spacing_s
@@ -367,12 +368,43 @@ class WslExeReader:
             return None
         if match["cgroup"] is not None:
             return holders.CGROUP_PREFIX + match["cgroup"], match["text"]
-        return f"{match['pid']}/status", match["text"]
+        return f"{match['pid']}/{match['file']}", match["text"]
 
 
 def _listed_as(distro: str, names: list[str]) -> str | None:
     """`distro` as it appears in `names` (WSL matches names without regard to case), or None."""
     return next((name for name in names if name.casefold() == distro.casefold()), None)
+
+
+class _UserCpu:
+    """Each process's user CPU time at the previous read, to turn the next read into shares."""
+
+    def __init__(self) -> None:
+        self._files: Mapping[str, str] | None = None
+        self._at = 0.0
+        self._ticks: dict[str, int] = {}
+        self._shares: dict[str, float] = {}
+
+    def shares(self, files: Mapping[str, str], now: float, cpus: int) -> dict[str, float]:
+        """{pid: user CPU seconds per second of all `cpus`} since the previous read; the last
+        shares again for the same read (from Windows a read is reused for 30 s); none at first."""
+        if files is self._files:
+            return self._shares
+        ticks = holders.user_ticks(files)
+        elapsed = now - self._at
+        if self._files is not None and elapsed > 0 and cpus > 0:
+            self._shares = {
+                pid: (count - self._ticks[pid]) / USER_HZ / elapsed / cpus
+                for pid, count in ticks.items()
+                if pid in self._ticks and count >= self._ticks[pid]
+            }
+        self._files, self._at, self._ticks = files, now, ticks
+        return self._shares
+
+
+def cpu_count(stat: str) -> int:
+    """How many CPUs `/proc/stat` lists (its `cpuN` lines)."""
+    return sum(1 for line in _complete_lines(stat) if line.startswith("cpu") and line[3:4].isdigit())
 
 
 def _platform_reader(proc_root: str, distro: str, cgroup_root: str | None) -> GuestReader:
@@ -399,6 +431,7 @@ class WslGuestCollector:
     ) -> None:
         self.interval_s = interval_s
         self._top_n = top_n
+        self._cpu = _UserCpu()
         holder_root = cgroup_root if top_n > 0 else None
         self._reader = reader if reader is not None else _platform_reader(proc_root, distro, holder_root)
 
@@ -417,17 +450,28 @@ class WslGuestCollector:
         samples = [Sample(name, {}, float(value), now) for name, value in values.items()]
         cpu = "wslwatch_guest_cpu_seconds_total"
         samples += [Sample(cpu, {"mode": mode}, count / USER_HZ, now) for mode, count in ticks.items()]
-        return samples + self._holders(files, now) if self._top_n > 0 else samples
+        if self._top_n > 0:
+            processes = holders.process_holders(files)
+            samples += self._holders(files, processes, now) + self._busiest(files, processes, now)
+        return samples
 
-    def _holders(self, files: Mapping[str, str], now: float) -> list[Sample]:
+    def _holders(self, files: Mapping[str, str], processes: list[holders.Holder], now: float) -> list[Sample]:
         """The top processes by anon and swap and the top leaf cgroups by anon, file and swap."""
-        processes = holders.process_holders(files)
         cgroups = holders.cgroup_holders(files, self._reader.container_names)
         process = holders.top_samples(processes, holders.PROCESS_KINDS, self._top_n, holders.REST_PROCESS)
         cgroup = holders.top_samples(cgroups, holders.CGROUP_KINDS, self._top_n, holders.REST_CGROUP)
         return [Sample("wslwatch_guest_process_memory_bytes", labels, value, now) for labels, value in process] + [
             Sample("wslwatch_guest_cgroup_memory_bytes", labels, value, now) for labels, value in cgroup
         ]
+
+    def _busiest(self, files: Mapping[str, str], processes: list[holders.Holder], now: float) -> list[Sample]:
+        """The top processes by user CPU since the previous read, as shares of all the guest's CPUs."""
+        names = {h.labels["pid"]: h.labels["process"] for h in processes}
+        shares = self._cpu.shares(files, now, cpu_count(files[STAT]))
+        busy = [holders.Holder({"pid": pid, "process": names.get(pid, "")}, {"user": share}) for pid, share in shares.items()]
+        top = holders.top_samples(busy, ("user",), self._top_n, holders.REST_PROCESS)
+        name = "wslwatch_guest_process_cpu_user_ratio"
+        return [Sample(name, {k: v for k, v in labels.items() if k != "kind"}, value, now) for labels, value in top]
 
     def _parse_required(self, files: Mapping[str, str]) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         """meminfo, vmstat and the CPU ticks, or a `CollectorError` naming a file that is cut short."""

@@ -64,6 +64,12 @@ CATALOGUE: dict[str, Family] = _families(
         ("pid", "process", "kind"),
     ),
     Family(
+        "wslwatch_guest_process_cpu_user_ratio",
+        "gauge",
+        "Busiest guest processes: user CPU since the previous read as a share of all guest CPUs; process=\"rest\" sums the others.",
+        ("pid", "process"),
+    ),
+    Family(
         "wslwatch_guest_cgroup_memory_bytes",
         "gauge",
         "Largest guest leaf cgroups (containers, services) by anon, file and swap; name=\"rest\" sums the others.",

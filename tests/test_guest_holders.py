@@ -7,6 +7,9 @@ what each child holds (a Python child is ~10 MiB of anonymous memory before it a
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -140,10 +143,12 @@ def test_top_n_0_reads_no_holder_at_all(tmp_path: Path) -> None:
 # -- for real: this machine's processes and v1 memory cgroups ------------------------------------
 
 
-def test_children_with_known_anonymous_memory_lead_the_process_list() -> None:
+def test_children_with_known_anonymous_memory_are_in_the_top_list() -> None:
+    # top 10, not 2: other jobs on this shared machine may hold more than the children
     with child("anon", 300 * MiB) as big, child("anon", 200 * MiB) as second:
-        processes = process_series(collect_real(top_n=2))
-    assert {pid for pid, kind in processes if kind == "anon"} == {str(big), str(second), ""}
+        processes = process_series(collect_real(top_n=10))
+    anon = {pid for pid, kind in processes if kind == "anon"}
+    assert {str(big), str(second), ""} <= anon and len(anon) <= 10 + 1
     name, held = processes[(str(big), "anon")]
     assert name.startswith("python") and 300 * MiB <= held <= 300 * MiB + SLACK
     assert 200 * MiB <= processes[(str(second), "anon")][1] <= 200 * MiB + SLACK
@@ -178,3 +183,33 @@ def test_no_cgroup_tree_still_lists_processes(tmp_path: Path) -> None:
     reader = ProcReader("/proc", str(tmp_path / "none"))
     samples = WslGuestCollector(30.0, "/proc", "", reader, top_n=3).collect(1.0)
     assert process_series(samples) and not cgroup_series(samples)
+
+
+# -- the busiest processes, by user CPU (what WSL's idle gate counts) -----------------------------
+
+
+def test_user_ticks_are_counted_from_the_last_parenthesis() -> None:
+    line = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194304 99 0 0 0 713 21 0 0 20 0 1 0 160447 3133440 380\n"
+    assert holders.parse_stat_user_ticks(line) == 713
+    assert holders.parse_stat_user_ticks("4242 (cut) S 1 2") is None
+    own = holders.parse_stat_user_ticks(Path("/proc/self/stat").read_text())
+    assert own is not None and own >= 0
+
+
+def test_a_busy_child_is_the_busiest_with_its_share_of_all_cpus() -> None:
+    cpus = os.cpu_count() or 1
+    collector = WslGuestCollector(30.0, "/proc", "", ProcReader("/proc", "/sys/fs/cgroup"), top_n=50)
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        started = time.monotonic()
+        first = collector.collect(started)
+        assert not [s for s in first if s.name == "wslwatch_guest_process_cpu_user_ratio"]  # nothing to compare yet
+        time.sleep(2.0)
+        samples = collector.collect(time.monotonic())
+    finally:
+        busy.kill()
+        busy.wait()
+    shares = {s.labels["pid"]: s.value for s in samples if s.name == "wslwatch_guest_process_cpu_user_ratio"}
+    # a spinning process gets up to one whole CPU; on this shared machine at least a tenth of one
+    assert 0.1 / cpus <= shares[str(busy.pid)] <= 1.05 / cpus
+    assert "" in shares  # the rest

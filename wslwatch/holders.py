@@ -13,11 +13,20 @@ from typing import NamedTuple
 from wslwatch.core import Sample
 from wslwatch.store import Snapshot
 
-__all__ = ["HOLDER_SERIES", "Held", "HolderList", "holder_lists", "largest_gpu_holder", "largest_guest_holder"]
+__all__ = [
+    "HOLDER_SERIES",
+    "Held",
+    "HolderList",
+    "busiest_guest_processes",
+    "holder_lists",
+    "largest_gpu_holder",
+    "largest_guest_holder",
+]
 
 GUEST_PROCESS = "wslwatch_guest_process_memory_bytes"
 GUEST_CGROUP = "wslwatch_guest_cgroup_memory_bytes"
 GPU_PROCESS = "wslwatch_gpu_process_memory_bytes"
+GUEST_CPU_USER = "wslwatch_guest_process_cpu_user_ratio"
 #: Every series that says who holds memory.
 HOLDER_SERIES = (GUEST_PROCESS, GUEST_CGROUP, GPU_PROCESS)
 
@@ -69,6 +78,13 @@ def largest_gpu_holder(snapshot: Snapshot, uuid: str) -> Held | None:
     """The process holding the most of GPU `uuid`'s VRAM."""
     held = _named(snapshot.series(GPU_PROCESS), "pid", uuid=uuid)
     return Held(_process(held[0].labels), held[0].value) if held else None
+
+
+def busiest_guest_processes(snapshot: Snapshot, most: int = 3) -> list[tuple[str, float]]:
+    """The `most` guest processes with the most user CPU (what WSL's idle gate counts) as
+    (`python (pid 4242)`, share of all CPUs), busiest first; none that used none."""
+    busy = _named(snapshot.series(GUEST_CPU_USER), "pid")
+    return [(_process(s.labels), s.value) for s in busy[:most] if s.value > 0]
 
 
 def holder_lists(snapshot: Snapshot) -> list[HolderList]:

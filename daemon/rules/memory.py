@@ -28,7 +28,7 @@ from wslwatch.daemon.rules._wsl import (
     vm_working_set,
 )
 from wslwatch.daemon.view import Points, View
-from wslwatch.holders import largest_guest_holder
+from wslwatch.holders import busiest_guest_processes, largest_guest_holder
 
 __all__ = [
     "GuestMemoryLow",
@@ -140,13 +140,15 @@ class ReclaimGateBlocked(ConfiguredRule[ReclaimGateBlockedConfig]):
             return
         working_set = vm_working_set(view)
         held = "" if working_set is None else f" (WSL VM {gb(working_set)})"
-        holder = largest_guest_holder(view.snapshot, "file")
+        busiest = busiest_guest_processes(view.snapshot)
+        named = "; busiest: " + ", ".join(f"{name} {pct(share)}" for name, share in busiest) if busiest else ""
         yield Finding(
             _NO_LABELS,
             f"The guest holds {gb(cache)} of page cache{held} and is never idle enough for autoMemoryReclaim: "
-            f"{pct(cpu.busy)} CPU busy, WSL waits for under {pct(WSL_IDLE_GATE)}{largest(holder)}",
-            f"the cache is not given back to Windows. Try: {DROP_CACHES}, or find what keeps the guest busy (top)",
-            holder=holder.name if holder else "",
+            f"{pct(cpu.busy)} CPU busy, WSL waits for under {pct(WSL_IDLE_GATE)}{named}",
+            f"the cache is not given back to Windows. Try: {DROP_CACHES}, or stop what keeps the guest busy "
+            "(the busiest processes; top in WSL)",
+            holder=busiest[0][0] if busiest else "",
         )
 
 

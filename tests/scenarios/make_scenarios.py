@@ -88,6 +88,7 @@ class Guest:
     #: who holds it: {(pid, process): anon bytes} and {(cgroup, name): anon bytes}, as `wsl_guest` exports them
     processes: dict[tuple[str, str], Fn] = field(default_factory=dict)
     cgroups: dict[tuple[str, str], Fn] = field(default_factory=dict)
+    busiest: dict[tuple[str, str], Fn] = field(default_factory=dict)  # {(pid, process): user CPU share}
 
     def free(self, t: float) -> float:
         return self.total - 0.4 * GIB - self.anon(t) - self.cache(t)
@@ -227,6 +228,8 @@ def _guest(g: Guest, counters: dict[str, _Counter], c: float) -> Iterator[dict[s
         yield _s("guest_process_memory_bytes", round(held(c)), c, pid=pid, process=process, kind="anon")
     for (cgroup, name), held in g.cgroups.items():
         yield _s("guest_cgroup_memory_bytes", round(held(c)), c, cgroup=cgroup, name=name, kind="anon")
+    for (pid, process), share in g.busiest.items():
+        yield _s("guest_process_cpu_user_ratio", share(c), c, pid=pid, process=process)
 
 
 def _wslconfig(w: WslConfig, c: float) -> Iterator[dict[str, object]]:
@@ -409,6 +412,7 @@ def dropcache_gate_blocked() -> Scenario:
             cache=ramp((0, 28 * GIB), (3600, 28 * GIB), (3610, 0.6 * GIB)),
             cpu_user=const(0.012),
             cpu_system=const(0.006),
+            busiest={("812", "code-server"): const(0.008), ("95", "dockerd"): const(0.003)},
         ),
         WslConfig("dropCache", memory=40 * GIB, swap=10 * GIB),
         expect=[
