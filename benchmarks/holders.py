@@ -42,10 +42,12 @@ def measure(args: argparse.Namespace) -> Section:
         proc, cgroup = fixture_tree(Path(folder), 500, 200)
         _row(table, "fixture (recorded v2 memory.stat)", str(proc), str(cgroup), args.rounds)
     _row(table, "this machine (/proc, cgroup v1 memory)", "/proc", "/sys/fs/cgroup/memory", args.rounds)
-    table.notes.append(
+    table.notes += [
         "The collector runs every 30 s by default (`[collectors.wsl_guest] interval_s`), so the holders' "
-        "cost per second is the median / 30; `holders_top_n = 0` removes it."
-    )
+        "cost per second is the median / 30; `holders_top_n = 0` removes it.",
+        "With holders, each process costs two reads (`status` for memory, `stat` for user CPU); the fixture "
+        "tree has no `stat` files, so its row is the memory part alone.",
+    ]
     return Section([table])
 
 
