@@ -127,3 +127,20 @@ def test_vram_filling_is_per_gpu() -> None:
     findings = list(VramFilling(RulesConfig().vram_filling).evaluate(view, never_active))
     assert [f.labels for f in findings] == [GPU]
     assert "runs out of VRAM in 6 min (3.0 GB of 24.0 GB free, falling 0.5 GB/min)" in findings[0].what
+
+
+def test_vram_high_names_the_process_holding_the_most() -> None:
+    from wslwatch.daemon.rules.gpu import VramHigh
+
+    store = Store()
+    samples = [
+        Sample("wslwatch_gpu_memory_total_bytes", GPU, 24 * GIB, T0),
+        Sample("wslwatch_gpu_memory_free_bytes", GPU, 0.5 * GIB, T0),  # 97.9 % full: warning and critical
+        Sample("wslwatch_gpu_process_memory_bytes", {**GPU, "pid": "4242", "process": "python.exe"}, 17.8 * GIB, T0),
+        Sample("wslwatch_gpu_process_memory_bytes", {**GPU, "pid": "99", "process": "dwm.exe"}, 0.5 * GIB, T0),
+    ]
+    store.record("gpu", samples, T0, 0.0)
+    findings = list(VramHigh(RulesConfig().vram_high).evaluate(View(store.snapshot(), store.history), never_active))
+    assert [f.severity for f in findings] == [None, "critical"]
+    assert all(f.what.endswith("; largest: python.exe (pid 4242), 17.8 GB") for f in findings)
+    assert {f.holder for f in findings} == {"python.exe (pid 4242)"}

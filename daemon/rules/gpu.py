@@ -8,8 +8,9 @@ from typing import Iterator, Mapping
 from wslwatch.config.schema import VramHeldIdleConfig, VramHighConfig
 from wslwatch.daemon.alerting import Active, Finding
 from wslwatch.daemon.rules._base import ConfiguredRule
-from wslwatch.daemon.rules._text import GIB, MIB, gb, pct
+from wslwatch.daemon.rules._text import GIB, MIB, gb, largest, pct
 from wslwatch.daemon.view import View
+from wslwatch.holders import largest_gpu_holder
 
 __all__ = ["VramHeldIdle", "VramHigh"]
 
@@ -52,9 +53,11 @@ class VramHigh:
             if free is None:
                 continue
             share = 1 - free / gpu.total
-            what = f"{gpu.title} VRAM is {pct(share)} full: {gb(gpu.total - free)} of {gb(gpu.total)}"
+            holder = largest_gpu_holder(view.snapshot, gpu.labels["uuid"])
+            what = f"{gpu.title} VRAM is {pct(share)} full: {gb(gpu.total - free)} of {gb(gpu.total)}{largest(holder)}"
+            name = holder.name if holder else ""
             if share >= (c.clear if active(gpu.labels, "warning") else c.warning):
-                yield Finding(gpu.labels, what, f"new allocations may fail (CUDA out of memory). {_FIT}")
+                yield Finding(gpu.labels, what, f"new allocations may fail (CUDA out of memory). {_FIT}", holder=name)
             if share >= (c.warning if active(gpu.labels, "critical") else c.critical):
                 yield Finding(
                     gpu.labels,
@@ -62,6 +65,7 @@ class VramHigh:
                     f"the next allocation will likely fail (CUDA out of memory). {_FIT}",
                     severity="critical",
                     for_s=c.critical_for_s,
+                    holder=name,
                 )
 
 
@@ -113,10 +117,12 @@ class VramHeldIdle(ConfiguredRule[VramHeldIdleConfig]):
                 continue
             if max(values) - min(values) > c.flat_mib * MIB:
                 continue
+            holder = largest_gpu_holder(view.snapshot, gpu.labels["uuid"])
             yield Finding(
                 gpu.labels,
                 f"{gpu.title} holds {gb(used)} of VRAM ({gb(held)} above its idle {gb(baseline)}) "
-                f"at {pct(utilization)} utilization",
+                f"at {pct(utilization)} utilization{largest(holder)}",
                 "a finished or crashed run still holds it. Try: end the process that holds it "
                 "(nvidia-smi lists GPU processes); in a notebook, restart the kernel",
+                holder=holder.name if holder else "",
             )
