@@ -1,4 +1,4 @@
-"""Who holds the guest's memory: real processes, real v1 memory cgroups, recorded v2 layouts.
+"""Who holds the guest's memory: real processes, real memory cgroups (v1 here), recorded v2 layouts.
 
 The amounts come from the kernel, so the checks allow the interpreter's own memory on top of
 what each child holds (a Python child is ~10 MiB of anonymous memory before it allocates).
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from rigs.cgroups import V1_MEMORY, child, fixture_tree, uncached_file, v1_cgroups, v2_tree_files
+from rigs.cgroups import V1_MEMORY, child, fixture_tree, uncached_file, memory_cgroups, v2_tree_files
 
 from wslwatch.collectors import _guest_holders as holders
 from wslwatch.collectors.wsl_guest import ProcReader, WslGuestCollector
@@ -140,7 +140,7 @@ def test_top_n_0_reads_no_holder_at_all(tmp_path: Path) -> None:
     assert not process_series(samples) and not cgroup_series(samples)
 
 
-# -- for real: this machine's processes and v1 memory cgroups ------------------------------------
+# -- for real: this machine's processes and memory cgroups ---------------------------------------
 
 
 def test_children_with_known_anonymous_memory_are_in_the_top_list() -> None:
@@ -155,12 +155,12 @@ def test_children_with_known_anonymous_memory_are_in_the_top_list() -> None:
     assert processes[("", "anon")][0] == "rest"
 
 
-def test_real_v1_cgroups_are_named_with_the_right_kind_and_amount(tmp_path: Path) -> None:
+def test_real_memory_cgroups_are_named_with_the_right_kind_and_amount(tmp_path: Path) -> None:
     docker = tmp_path / "docker"
     (docker / "containers" / DOCKER_ID).mkdir(parents=True)
     (docker / "containers" / DOCKER_ID / "config.v2.json").write_text(json.dumps({"ID": DOCKER_ID, "Name": "/qdrant"}))
     data = uncached_file(tmp_path / "dataset.bin", 96 * MiB)
-    with v1_cgroups("anon.service", f"docker/{DOCKER_ID}") as top:
+    with memory_cgroups("anon.service", f"docker/{DOCKER_ID}") as top:
         with child("anon", 128 * MiB, top / "anon.service"), child("file", 0, top / "docker" / DOCKER_ID, data):
             cgroups = cgroup_series(collect_real(top_n=1000, docker_root=str(docker)))
     base = "/" + top.name

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from catalogue_check import assert_catalogued
-from rigs.cgroups import child, uncached_file, v1_cgroups
+from rigs.cgroups import child, uncached_file, memory_cgroups
 
 from wslwatch.collectors._wsl_exe import WslExe, decode_output
 from wslwatch.collectors.wsl_guest import HOLDERS_SCRIPT, ProcReader, WslExeReader, WslGuestCollector
@@ -246,7 +246,7 @@ def test_holders_come_through_the_same_one_exec(fake_wsl: FakeWsl, tmp_path: Pat
     data = uncached_file(tmp_path / "dataset.bin", 64 * (1 << 20))
     reader = WslExeReader("", "/proc", WslExe(fake_wsl.path, 10.0), cgroup_root="/sys/fs/cgroup")
     collector = WslGuestCollector(30.0, "/proc", "", reader=reader, top_n=1000)
-    with v1_cgroups("cache.scope") as top, child("anon", 256 << 20) as big, child("file", 0, top / "cache.scope", data):
+    with memory_cgroups("cache.scope") as top, child("anon", 256 << 20) as big, child("file", 0, top / "cache.scope", data):
         samples = collector.collect(1000.0)
     assert len(fake_wsl.execs()) == 1 and fake_wsl.execs()[0][3:6] == ["/bin/sh", "-c", HOLDERS_SCRIPT]
     processes = {s.labels["pid"]: s for s in samples if s.name == "wslwatch_guest_process_memory_bytes"}

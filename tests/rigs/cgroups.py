@@ -1,9 +1,10 @@
-"""Real memory holders: child processes that hold known memory, in real cgroup v1 memory cgroups.
+"""Real memory holders: child processes that hold known memory, in real memory cgroups.
 
-A `Holder` child allocates (and touches) anonymous memory, or reads a file whose pages were
-dropped from the page cache first (so the cache it fills is charged to its own cgroup), then
-says `ready` and waits. The cgroups live under the writable v1 memory controller
-(`/sys/fs/cgroup/memory`, root only) in one folder per test, removed afterwards.
+A child allocates (and touches) anonymous memory, or reads a file whose pages were dropped
+from the page cache first (so the cache it fills is charged to its own cgroup), then says
+`ready` and waits. The cgroups live under the writable memory controller — v1's
+`/sys/fs/cgroup/memory` where there is one (as on the machine these tests were written on),
+else the v2 tree — in one folder per test, removed afterwards (root only).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from rigs import need
 
 from wslwatch.collectors import _guest_holders as holders
 
-__all__ = ["V1_MEMORY", "child", "fixture_tree", "uncached_file", "v1_cgroups", "v2_tree_files"]
+__all__ = ["V1_MEMORY", "child", "fixture_tree", "uncached_file", "memory_cgroups", "v2_tree_files"]
 
 V1_MEMORY = Path("/sys/fs/cgroup/memory")
+V2_ROOT = Path("/sys/fs/cgroup")
 MiB = 1 << 20
 #: Recorded v2 memory.stat files (see the README there).
 _RECORDED = Path(__file__).resolve().parent.parent / "fixtures" / "cgroup"
@@ -67,22 +69,46 @@ def uncached_file(path: Path, size: int) -> Path:
     return path
 
 
+def _hierarchy() -> tuple[Path, bool] | None:
+    """(the writable memory hierarchy, whether it is cgroup v2), or None: v1's memory controller
+    where there is one (as on this machine), else a v2 tree with the memory controller."""
+    if os.geteuid() != 0:
+        return None
+    if os.access(V1_MEMORY / "cgroup.procs", os.W_OK):
+        return V1_MEMORY, False
+    controllers = V2_ROOT / "cgroup.controllers"
+    if controllers.exists() and "memory" in controllers.read_text().split():
+        return V2_ROOT, True
+    return None
+
+
 @contextmanager
-def v1_cgroups(*names: str) -> Iterator[Path]:
-    """A fresh folder of v1 memory cgroups `names` (nested paths allowed); its path."""
-    writable = os.geteuid() == 0 and os.access(V1_MEMORY / "cgroup.procs", os.W_OK)
-    need(writable, "a writable cgroup v1 memory controller (/sys/fs/cgroup/memory, as root)")
-    top = V1_MEMORY / f"wslwatch-test-{uuid.uuid4().hex[:8]}"
-    made = [top]
-    top.mkdir()
+def memory_cgroups(*names: str) -> Iterator[Path]:
+    """A fresh folder of memory cgroups `names` (nested paths allowed) in the writable memory
+    hierarchy, v1 or v2; its path. In v2 each parent hands the memory controller down
+    (`+memory` in its cgroup.subtree_control), which a cgroup without processes may do."""
+    found = _hierarchy()
+    need(found is not None, "a writable cgroup memory controller (/sys/fs/cgroup/memory or a v2 tree, as root)")
+    assert found is not None
+    hierarchy, v2 = found
+    top = hierarchy / f"wslwatch-test-{uuid.uuid4().hex[:8]}"
+    made: list[Path] = []
+
+    def make(path: Path) -> None:
+        if v2:
+            control = path.parent / "cgroup.subtree_control"
+            if "memory" not in control.read_text().split():
+                control.write_text("+memory")
+        path.mkdir()
+        made.append(path)
+
     try:
+        make(top)
         for name in names:
             for parent in reversed((top / name).relative_to(top).parents[:-1]):
                 if not (top / parent).exists():
-                    (top / parent).mkdir()
-                    made.append(top / parent)
-            (top / name).mkdir()
-            made.append(top / name)
+                    make(top / parent)
+            make(top / name)
         yield top
     finally:
         for path in reversed(made):
