@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 from wslwatch.password_hash import hash_problem
 
 __all__ = [
+    "bind_problem",
     "AlertsConfig",
     "CollectorConfig",
     "CollectorsConfig",
@@ -54,7 +55,8 @@ def _between(low: float, high: float) -> Check:
     return check
 
 
-def _host(value: Any) -> str | None:
+def bind_problem(value: Any) -> str | None:
+    """What is wrong with `value` as an address to listen on, or None."""
     if value in ("localhost", ""):
         return None if value else "must be an IP address to bind, e.g. 127.0.0.1"
     try:
@@ -179,7 +181,7 @@ class CollectorsConfig:
 
 @dataclass(frozen=True)
 class ExporterConfig:
-    bind: str = field(default="127.0.0.1", metadata=_key("address /metrics listens on", _host))
+    bind: str = field(default="127.0.0.1", metadata=_key("address /metrics listens on", bind_problem))
     port: int = field(default=9477, metadata=_key("port /metrics listens on (0: any free port)", _between(0, 65535)))
     certfile: str = field(default="", metadata=_key("PEM certificate (chain) for HTTPS; empty: plain HTTP"))
     keyfile: str = field(default="", metadata=_key("PEM private key of certfile; empty: the key is inside certfile"))

@@ -11,10 +11,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from wslwatch.config import ConfigError, default_config_path, load
+from wslwatch.config import Config, ConfigError, default_config_path, load
+from wslwatch.config.loader import locate
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.exporters import auth
 from wslwatch.exporters.bundle import RULES_FILE, ScrapeSecurity, bundle, customised_rules, write_bundle
+from wslwatch.exporters.http import address_problem
+from wslwatch.password_hash import iterations_problem
 
 __all__ = ["default_file_text", "register"]
 
@@ -84,13 +87,25 @@ def _check(args: argparse.Namespace) -> int:
     if not path.exists():
         return fail(f"{path} does not exist (create it with `wslwatch config init`)")
     try:
-        load(path)
+        config = load(path)
+        problems = _machine_problems(path, config)
     except ConfigError as exc:
-        for problem in exc.problems:
+        problems = exc.problems
+    if problems:
+        for problem in problems:
             print(problem, file=sys.stderr)
-        return fail(f"{path} is invalid: {len(exc.problems)} problem(s)")
+        return fail(f"{path} is invalid: {len(problems)} problem(s)")
     print(f"{path}: ok")
     return 0
+
+
+def _machine_problems(path: Path, config: Config) -> list[str]:
+    """What the file asks of this machine that it cannot do (valid TOML, wrong here)."""
+    wrong = address_problem(config.exporter.bind) if config.exporter.bind not in ("", "localhost") else None
+    if wrong is None:
+        return []
+    where = f"{path}:{locate(path.read_text(encoding='utf-8-sig'), 'exporter.bind') or 1}"
+    return [f"{where}: exporter.bind: {wrong}; use 127.0.0.1, 0.0.0.0 or one this machine has"]
 
 
 def _export_prometheus(args: argparse.Namespace) -> int:
@@ -132,8 +147,9 @@ def _show(args: argparse.Namespace) -> int:
 
 def _hash_password(args: argparse.Namespace) -> int:
     """Read a password (hidden prompt on a terminal, else one line of stdin) and print its hash."""
-    if args.iterations < auth.MIN_ITERATIONS:
-        return fail(f"--iterations must be at least {auth.MIN_ITERATIONS}")
+    wrong = iterations_problem(str(args.iterations))
+    if wrong:
+        return fail(f"--iterations {wrong}, got {args.iterations}")
     if sys.stdin is None:  # started windowless (pythonw): nowhere to read a password from
         return fail("no console to read the password from; run `wslwatch config hash-password` in a terminal")
     if sys.stdin.isatty():

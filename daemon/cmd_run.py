@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wslwatch.config import default_config_path
+from wslwatch.config.schema import bind_problem
 from wslwatch.core import Notifier
 from wslwatch.daemon import logs
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
-from wslwatch.exporters.http import PortInUseError, TlsError
+from wslwatch.exporters.http import AddressError, PortInUseError, TlsError
 
 if TYPE_CHECKING:
     from wslwatch.tray import TrayApp
@@ -36,8 +37,25 @@ def register(commands: Any) -> None:
 
 
 def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bind", metavar="ADDR", help="address for /metrics (default: exporter.bind)")
-    parser.add_argument("--port", type=int, metavar="N", help="port for /metrics, 0 for any free port (default: exporter.port)")
+    parser.add_argument("--bind", type=_bind, metavar="ADDR", help="address for /metrics (default: exporter.bind)")
+    parser.add_argument("--port", type=_port, metavar="N", help="port for /metrics, 0 for any free port (default: exporter.port)")
+
+
+def _bind(text: str) -> str:
+    problem = bind_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{problem}, got {text!r}")
+    return text
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 65535, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 65535, got {port}")
+    return port
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,6 +106,9 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
             f"cannot serve /metrics: {exc.strerror}. Another program holds it; "
             "stop it, or choose another port with --port or exporter.port in the config."
         )
+    except AddressError as exc:
+        return _not_started(f"cannot serve /metrics: {exc.strerror}. Use 127.0.0.1, 0.0.0.0 or an address this "
+                            "machine has (`ip addr`, `ipconfig`) with --bind or exporter.bind in the config.")
     except TlsError as exc:
         return fail(f"cannot serve /metrics: {exc}")
     instance.publish(server.url)
@@ -100,6 +121,12 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
         log.info("stopping")
         daemon.stop()
     return 0
+
+
+def _not_started(message: str) -> int:
+    """Refuse to start, saying why in the log file too (a daemon started at logon has no console)."""
+    log.error("not started: %s", message)
+    return 2
 
 
 def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
