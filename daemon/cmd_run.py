@@ -134,9 +134,13 @@ def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
     settings = daemon.config.history
     if not settings.enabled:
         return None
-    history = HistoryFile(
-        history_path(instance.directory), settings.interval_s, int(settings.max_mb * 2**20), daemon.engine.alerts
-    )
+    try:
+        history = HistoryFile(
+            history_path(instance.directory), settings.interval_s, int(settings.max_mb * 2**20), daemon.engine.alerts
+        )
+    except OSError as exc:
+        log.error("no history file (`wslwatch report` will have nothing new): %s", exc)
+        return None
     daemon.store.subscribe(history.on_snapshot)
     return history
 
