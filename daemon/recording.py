@@ -54,7 +54,7 @@ def frame_line(snapshot: Snapshot) -> str:
         if not math.isfinite(sample.value):  # no reader takes NaN or infinities: the line would be lost
             continue
         item: dict[str, Any] = {"name": sample.name, "labels": dict(sample.labels), "value": sample.value}
-        if sample.ts != snapshot.ts:
+        if sample.ts < snapshot.ts:  # (one collected before a clock was set back counts as now)
             item["ts"] = sample.ts
         samples.append(item)
     return json.dumps({"t": snapshot.ts, "samples": samples}, separators=(",", ":"))
