@@ -93,6 +93,14 @@ _INDEX = (
 
 def _routes(metrics: WSGIApp) -> WSGIApp:
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "HEAD":  # GET's status and headers, no body (the WSGI server sends what it is given)
+            for _ in app({**environ, "REQUEST_METHOD": "GET"}, start_response):
+                pass
+            return []
+        if method != "GET":
+            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")])
+            return [b"405: only GET and HEAD are served here\n"]
         path = environ.get("PATH_INFO", "/")
         if path == "/metrics":
             return metrics(environ, start_response)
