@@ -59,7 +59,7 @@ class IoLatencyCollector:
         self._place: Place | None = None
         self._facts: dict[str, object] | None = None
         self._last_success: float | None = None
-        self._last_state: tuple[Status, str | None] | None = None
+        self._last_state: tuple[Status, str | None] | None = None  # status, and what went wrong
         self._last_skipped: dict[str, str] = {}
         self._last_notes: list[str] = []
 
@@ -108,8 +108,9 @@ class IoLatencyCollector:
         return samples
 
     def _log_change(self, result: ProbeResult) -> None:
-        """Log what changed: a new status or reason, which operations this filesystem refuses, the notes."""
-        state = (result.status, result.reason)
+        """Log what changed: a new status or reason, which operations this filesystem refuses, the notes.
+        A stall is one state while the same operation hangs, however long its wording says it has."""
+        state = (result.status, result.in_flight if result.status == "stalled" else result.reason)
         if state != self._last_state:
             if result.status != "ok":
                 log.warning("probe of %s %s: %s", self.path, result.status, result.reason)

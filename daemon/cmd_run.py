@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 ALREADY_RUNNING = 3  # exit code: another wslwatch of this user runs (the systemd unit does not restart on it)
 
 
+#: A clean stop on each: SIGHUP is the terminal closing (POSIX only).
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []))
+
+
 def register(commands: Any) -> None:
     parser = commands.add_parser("run", help="run the daemon: collectors, /metrics, alerts, tray")
     add_config_option(parser)
@@ -97,7 +101,7 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
     # thread and leave a bare `stop.wait()` blocked, so the wait below wakes every second. The
     # handler sets the event from another thread: in the main thread it could run while
     # `stop.wait()` holds the event's lock, and `set()` would wait for that lock forever.
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in _STOP_SIGNALS:
         signal.signal(sig, lambda *_: threading.Thread(target=stop.set, name="stop").start())
     try:
         server = daemon.start(args.bind, args.port)

@@ -134,16 +134,19 @@ def test_the_directory_deleted_while_probed(slowfs: SlowFsMount, tmp_path: Path)
     assert [p.name for p in slowfs.backing.rglob("*")] == ["data"], "nothing of the probe is left"
 
 
-def test_sigterm_in_the_middle_of_a_probe_removes_its_files(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
-    """SIGTERM while a probe writes in its area: the daemon lets the probe end (within its
-    deadline), removes `.wslwatch-probe/`, and exits 0. Lost: nothing; nothing is left behind."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP (terminal closed)"])
+def test_a_stop_in_the_middle_of_a_probe_removes_its_files(
+    slowfs: SlowFsMount, tmp_path: Path, sig: signal.Signals  # noqa: F811
+) -> None:
+    """SIGTERM (or SIGHUP) while a probe writes in its area: the daemon lets the probe end (within
+    its deadline), removes `.wslwatch-probe/`, and exits 0. Lost: nothing; nothing is left behind."""
     daemon = start_daemon(probe_config(tmp_path, data_dir(slowfs), interval_s=3.0), env={})
     wait_metrics(daemon.url, lambda m: status(m) == "ok", timeout=15)
     assert (slowfs.backing / "data" / AREA).is_dir(), "the daemon keeps its area between probes"
     slowfs.set(20.0)
     wait_for_a_probe_in_flight(slowfs)
     asked = time.monotonic()
-    daemon.proc.send_signal(signal.SIGTERM)
+    daemon.proc.send_signal(sig)
     try:
         log = stopped_cleanly(daemon)
     finally:
@@ -151,3 +154,25 @@ def test_sigterm_in_the_middle_of_a_probe_removes_its_files(slowfs: SlowFsMount,
     assert time.monotonic() - asked < 2.4 + 2.0 + 5.0, "the probe's deadline, its grace, then the cleanup"
     assert "stopping" in log
     assert not (slowfs.backing / "data" / AREA).exists()
+
+
+def test_a_probe_that_ended_while_the_daemon_was_stopped_is_not_stalled(
+    slowfs: SlowFsMount, tmp_path: Path  # noqa: F811
+) -> None:
+    """SIGSTOP mid-probe for longer than the probe's deadline, then SIGCONT: the probe (its own
+    process, not stopped) ended in time, so it counts, and nothing says `stalled`."""
+    daemon = start_daemon(probe_config(tmp_path, data_dir(slowfs), interval_s=2.0), env={})
+    try:
+        wait_metrics(daemon.url, lambda m: status(m) == "ok", timeout=15)
+        slowfs.set(20.0)
+        wait_for_a_probe_in_flight(slowfs)
+        daemon.proc.send_signal(signal.SIGSTOP)
+        time.sleep(2.5)  # past the 1.6 s deadline; the probe itself ends meanwhile
+        daemon.proc.send_signal(signal.SIGCONT)
+        slowfs.set()
+        before = count(scrape(daemon.url), "read_cached")
+        wait_metrics(daemon.url, lambda m: count(m, "read_cached") > before, timeout=15, what="the next probe")
+    finally:
+        slowfs.set()
+        log = stopped_cleanly(daemon)
+    assert " stalled: " not in log and "abandoned" not in log, log  # no stall, no timed-out collection
