@@ -142,7 +142,7 @@ def _find_line(text: str, wanted: str) -> int | None:
                 counts[name] = counts.get(name, -1) + 1
                 name = f"{name}[{counts[name]}]"
             table = name
-            if table == wanted:
+            if table == wanted or table.startswith(wanted + "."):  # (`[colectors.gpu]` for `colectors`)
                 return number
             continue
         key = _KEY.match(line)
@@ -178,13 +178,12 @@ def _build(cls: type[Any], data: Any, prefix: str, problems: list[tuple[str, str
         check = fields[key].metadata.get("check")
         wrong = check(converted) if check else None
         if wrong:
-            shown = "" if isinstance(value, dict) else f", got {_show(value)}"  # a table's check names the entry
+            shown = "" if isinstance(value, (dict, list)) else f", got {_show(value)}"  # a table's check names the entry
             problems.append((name, f"{wrong}{shown}"))
             continue
         values[key] = converted
     missing = [k for k, f in fields.items() if k not in values and _required(f)]
-    for key in missing:
-        problems.append((f"{prefix}{key}", "is required"))
+    problems.extend((f"{prefix}{key}", "is required") for key in missing if key not in data)  # (else: told why)
     if missing:
         return None
     built = cls(**values)
@@ -236,8 +235,8 @@ _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", 
 def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
+    if isinstance(value, str):  # (a control character shown as its escape, never raw)
+        return '"' + "".join(c if c.isprintable() else repr(c)[1:-1] for c in value) + '"'
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import getpass
 import json
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -13,10 +15,11 @@ from typing import Any
 
 from wslwatch.config import Config, ConfigError, default_config_path, load
 from wslwatch.config.loader import locate
+from wslwatch.config.schema import PathConfig
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.exporters import auth
 from wslwatch.exporters.bundle import RULES_FILE, ScrapeSecurity, bundle, customised_rules, write_bundle
-from wslwatch.exporters.http import address_problem
+from wslwatch.exporters.http import address_problem, tls_problem
 from wslwatch.password_hash import iterations_problem
 
 __all__ = ["default_file_text", "register"]
@@ -100,12 +103,37 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _machine_problems(path: Path, config: Config) -> list[str]:
-    """What the file asks of this machine that it cannot do (valid TOML, wrong here)."""
-    wrong = address_problem(config.exporter.bind) if config.exporter.bind not in ("", "localhost") else None
-    if wrong is None:
-        return []
-    where = f"{path}:{locate(path.read_text(encoding='utf-8-sig'), 'exporter.bind') or 1}"
-    return [f"{where}: exporter.bind: {wrong}; use 127.0.0.1, 0.0.0.0 or one this machine has"]
+    """What the file asks of this machine that it cannot give (valid TOML, wrong here)."""
+    found: list[tuple[str, str | None]] = _path_problems(config.paths)
+    exporter = config.exporter
+    if exporter.bind not in ("", "localhost"):
+        found.append(("exporter.bind", address_problem(exporter.bind)))
+    if exporter.certfile or exporter.keyfile:
+        found.append(("exporter.certfile" if exporter.certfile else "exporter.keyfile",
+                      tls_problem(exporter.certfile, exporter.keyfile)))
+    text = path.read_text(encoding="utf-8-sig")
+    return [f"{path}:{locate(text, key) or 1}: {key}: {what}" for key, what in found if what]
+
+
+def _path_problems(paths: tuple[PathConfig, ...]) -> list[tuple[str, str | None]]:
+    """A path that is a loop of symbolic links, or the same directory as an earlier entry (one
+    series and one probe area for two names)."""
+    found: list[tuple[str, str | None]] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(paths):
+        given = os.path.expanduser(entry.path)
+        try:
+            os.stat(given)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                found.append((f"paths[{i}].path", f"{entry.path!r} is a loop of symbolic links; point it at a directory"))
+            continue
+        real = os.path.normcase(os.path.realpath(given))
+        if real in seen:
+            first = paths[seen[real]].path
+            found.append((f"paths[{i}].path", f"{entry.path!r} is the directory of paths[{seen[real]}] ({first!r}); probe it once"))
+        seen.setdefault(real, i)
+    return found
 
 
 def _export_prometheus(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 
 from wslwatch.exporters.auth import BasicAuth
 
-__all__ = ["AddressError", "MetricsServer", "address_problem", "PortInUseError", "TlsError", "exposure_warning", "serve"]
+__all__ = ["AddressError", "MetricsServer", "address_problem", "tls_problem", "PortInUseError", "TlsError", "exposure_warning", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,15 @@ def _tls_context(certfile: str, keyfile: str) -> ssl.SSLContext:
     return context
 
 
+def tls_problem(certfile: str, keyfile: str) -> str | None:
+    """Why these files cannot serve HTTPS (loading them as `serve` would), or None."""
+    try:
+        _tls_context(certfile, keyfile)
+    except TlsError as exc:
+        return str(exc)
+    return None
+
+
 def address_problem(bind: str) -> str | None:
     """Why this machine cannot listen on `bind` (trying it on a free port), or None."""
     family = socket.AF_INET6 if ":" in bind else socket.AF_INET
@@ -194,7 +203,7 @@ def address_problem(bind: str) -> str | None:
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.bind((bind, 0))
     except OSError as exc:
-        return f"{bind!r} is not an address of this machine ({exc.strerror or exc})"
+        return f"{bind!r} is not an address of this machine ({exc.strerror or exc}); use 127.0.0.1, 0.0.0.0 or one it has"
     return None
 
 

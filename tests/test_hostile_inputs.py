@@ -48,9 +48,19 @@ def files(tmp_path: Path) -> Path:
         "bind.toml": f'[exporter]\nbind = "{ADDRESS_NOT_HERE}"\n',
         "rounds.toml": f'[exporter.basic_auth_users]\nprometheus = "{HUGE_ROUNDS}"\n',
         "port.toml": "[exporter]\nport = true\n",
+        "slash.toml": f'[[paths]]\npath = "{tmp_path}"\n[[paths]]\npath = "{tmp_path}/"\nname = "again"\n',
+        "alias.toml": f'[[paths]]\npath = "{tmp_path}"\n[[paths]]\npath = "{tmp_path}/link"\nname = "again"\n',
+        "nul.toml": '[[paths]]\npath = "/tmp/a\\u0000b"\n',
+        "relative.toml": '[[paths]]\npath = "data/set"\n',
+        "loop.toml": f'[[paths]]\npath = "{tmp_path}/loop-a"\n',
+        "header.toml": "[exporter]\nport = 9477\n\n[colectors.gpu]\nenabled = false\n",
+        "tls.toml": f'[exporter]\ncertfile = "{tmp_path}/missing.pem"\n',
     }.items():
         (tmp_path / name).write_text(text)
     os.mkfifo(tmp_path / "fifo.toml")
+    (tmp_path / "link").symlink_to(tmp_path)
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
     return tmp_path
 
 
@@ -61,6 +71,13 @@ CASES = [
     (["record", "{d}/r.jsonl", "--config", "{d}/long.toml"], "{d}/long.toml:2: invalid TOML"),
     (["replay", "{d}/r.jsonl", "--config", "{d}/deep.toml"], "{d}/deep.toml:1: invalid TOML"),
     (["config", "check", "{d}/fifo.toml"], "{d}/fifo.toml: not a regular file"),
+    (["config", "check", "{d}/slash.toml"], "{d}/slash.toml:1: paths: two entries name the directory '{d}/'; list each directory once\n"),
+    (["config", "check", "{d}/alias.toml"], "{d}/alias.toml:4: paths[1].path: '{d}/link' is the directory of paths[0] ('{d}'); probe it once"),
+    (["config", "check", "{d}/nul.toml"], '{d}/nul.toml:2: paths[0].path: must not contain a NUL character, got "/tmp/a\\x00b"\nwslwatch'),
+    (["config", "check", "{d}/relative.toml"], "{d}/relative.toml:2: paths[0].path: must be an absolute path"),
+    (["config", "check", "{d}/loop.toml"], "{d}/loop.toml:2: paths[0].path: '{d}/loop-a' is a loop of symbolic links"),
+    (["config", "check", "{d}/header.toml"], "{d}/header.toml:4: colectors: unknown key"),
+    (["config", "check", "{d}/tls.toml"], "{d}/tls.toml:2: exporter.certfile: cannot use {d}/missing.pem for HTTPS: No such file"),
     (["config", "check", "{d}/port.toml"], "{d}/port.toml:2: exporter.port: must be a whole number, got true"),
     (["run", "--headless", "--port", "70000"], "argument --port: must be from 0 to 65535, got 70000"),
     (["run", "--headless", "--port", "-1"], "argument --port: must be from 0 to 65535, got -1"),
