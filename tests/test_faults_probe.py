@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -176,3 +178,24 @@ def test_a_probe_that_ended_while_the_daemon_was_stopped_is_not_stalled(
         slowfs.set()
         log = stopped_cleanly(daemon)
     assert " stalled: " not in log and "abandoned" not in log, log  # no stall, no timed-out collection
+
+
+def test_once_beside_the_running_daemon_leaves_its_probe_area_alone(
+    slowfs: SlowFsMount, tmp_path: Path  # noqa: F811
+) -> None:
+    """The "already running" message suggests `wslwatch once`; it used to probe the same path and
+    remove the daemon's `.wslwatch-probe/` mid-probe. Now it leaves the daemon's paths alone."""
+    config = probe_config(tmp_path, data_dir(slowfs), interval_s=3.0)
+    daemon = start_daemon(config, env={})
+    try:
+        wait_metrics(daemon.url, lambda m: status(m) == "ok", timeout=15)
+        done = subprocess.run(
+            [sys.executable, "-m", "wslwatch", "once", "--config", str(config)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        assert "it probes the [[paths]] itself, so `once` leaves them alone" in done.stderr
+        assert "io_latency" not in done.stdout and "path_io_latency" not in done.stdout
+        assert (slowfs.backing / "data" / AREA).is_dir(), "the daemon's probe area is still there"
+    finally:
+        stopped_cleanly(daemon)
