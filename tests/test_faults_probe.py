@@ -20,6 +20,7 @@ import pytest
 from daemon_process import DaemonProcess, Series, scrape, start_daemon
 from faults import up, wait_metrics, write_fast_config
 from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
+from wslwatch.collectors.probe import PathProber, plan_samples
 
 AREA = ".wslwatch-probe"
 COLLECTOR = "io_latency:data"
@@ -199,3 +200,12 @@ def test_once_beside_the_running_daemon_leaves_its_probe_area_alone(
         assert (slowfs.backing / "data" / AREA).is_dir(), "the daemon's probe area is still there"
     finally:
         stopped_cleanly(daemon)
+
+
+def test_a_work_file_that_cannot_be_filled_is_not_left_behind(slowfs: SlowFsMount) -> None:  # noqa: F811
+    """A first probe on a full disk: the half-written work file is removed, not left to keep the
+    disk at 100 % for as long as the daemon runs; the probe says why it failed."""
+    slowfs.set(fail={"write": "ENOSPC"})
+    result = PathProber(str(slowfs.mountpoint)).probe(plan_samples(1), gap_s=0.0, deadline_s=20.0)
+    assert result.status == "error" and "No space left on device" in (result.reason or ""), result
+    assert not (slowfs.backing / AREA / "work.bin").exists()
