@@ -180,3 +180,19 @@ def test_record_runs_the_daemon_and_appends_lines(tmp_path: Path) -> None:
     assert len(frames) >= 3
     assert any(s.name == "wslwatch_host_memory_total_bytes" for s in frames[-1].samples)
     list(replay(frames, Config()))
+
+
+def test_an_overlong_line_is_skipped_without_being_held_whole(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A 200 MB line once cost 2 GB in replay; a line over MAX_LINE_CHARS is now read in bounded
+    pieces, skipped by name, and the lines after it are read."""
+    from wslwatch.exporters.recording import MAX_LINE_CHARS, bounded_lines
+
+    path = tmp_path / "long.jsonl"
+    filler = ",".join(['{"name": "x", "labels": {}, "value": 1}'] * (MAX_LINE_CHARS // 40 + 10))
+    path.write_text(f'{GOOD}\n{{"t": 6, "samples": [{filler}]}}\n{GOOD.replace("5", "7")}\n')
+    with path.open() as stream:
+        lines = list(bounded_lines(stream))
+        frames = list(read_frames(lines, str(path)))
+    assert max(len(line) for line in lines) == MAX_LINE_CHARS + 1
+    assert [frame.t for frame in frames] == [5, 7]
+    assert f"{path}:2: line skipped: longer than 8 MiB, which no recorded line is" in caplog.text
