@@ -12,12 +12,13 @@ import dataclasses
 import os
 import subprocess
 import sys
-import threading
 import time
 import typing
 from pathlib import Path
 
 import pytest
+
+from test_reload import Seen
 
 from wslwatch.config import Config, ConfigError, load_text
 from wslwatch.daemon.reload import ConfigWatcher
@@ -147,27 +148,6 @@ def test_a_port_must_be_a_whole_number_not_a_boolean(value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_text(f"[exporter]\nport = {value}\n", "c.toml")
     assert caught.value.problems == [f"c.toml:2: exporter.port: must be a whole number, got {value}"]
-
-
-class Seen:
-    """What a watcher reported, with an event per report."""
-
-    def __init__(self) -> None:
-        self.applied: list[Config] = []
-        self.rejected: list[list[str]] = []
-        self.event = threading.Event()
-
-    def apply(self, config: Config) -> None:
-        self.applied.append(config)
-        self.event.set()
-
-    def reject(self, problems: list[str]) -> None:
-        self.rejected.append(problems)
-        self.event.set()
-
-    def wait(self) -> None:
-        assert self.event.wait(10), "the watcher reported the change"
-        self.event.clear()
 
 
 @pytest.mark.parametrize(("text", "message"), [(DEEP, ":1: invalid TOML: arrays or tables nested too deep"),
