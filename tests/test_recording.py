@@ -196,3 +196,13 @@ def test_an_overlong_line_is_skipped_without_being_held_whole(tmp_path: Path, ca
     assert max(len(line) for line in lines) == MAX_LINE_CHARS + 1
     assert [frame.t for frame in frames] == [5, 7]
     assert f"{path}:2: line skipped: longer than 8 MiB, which no recorded line is" in caplog.text
+
+
+def test_a_sample_that_is_not_a_finite_number_is_left_out_not_the_line(tmp_path: Path) -> None:
+    """A collector's NaN would make the whole line unreadable to replay and report; only the
+    sample is left out of the recording."""
+    store, out = live_store_with_recorder(tmp_path)
+    samples = [Sample("wslwatch_host_memory_total_bytes", {}, 32.0, T0), Sample("wslwatch_gpu_power_watts", {}, float("nan"), T0)]
+    store.record("mixed", samples, T0, 0.0)
+    (frame,) = read_frames(out.read_text().splitlines(), str(out))
+    assert [s.name for s in frame.samples] == ["wslwatch_host_memory_total_bytes"]
