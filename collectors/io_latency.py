@@ -9,6 +9,7 @@ the child resolves it, the mount table tells where it lives.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 STATUSES: tuple[Status, ...] = ("ok", "stalled", "error")
 #: A probe may use at most this share of its path's interval before it counts as stalled.
 _DEADLINE_SHARE = 0.8
+
+
+_DISK_FULL = os.strerror(errno.ENOSPC)
 
 
 def _flag(value: bool) -> str:
@@ -118,8 +122,9 @@ class IoLatencyCollector:
                 log.info("probe of %s works again", self.path)
             self._last_state = state
         if result.status == "ok" and result.skipped != self._last_skipped:
-            for op, why in result.skipped.items():
-                log.info("probe of %s: %s is not measured here: %s", self.path, op, why)
+            for op, why in result.skipped.items():  # a disk filling up is a warning, a filesystem's nature is not
+                level = logging.WARNING if _DISK_FULL in why else logging.INFO
+                log.log(level, "probe of %s: %s is not measured here: %s", self.path, op, why)
             self._last_skipped = dict(result.skipped)
         if result.status == "ok" and result.notes != self._last_notes:  # e.g. "cannot write here (...)"
             for note in result.notes:

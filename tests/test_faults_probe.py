@@ -75,6 +75,8 @@ def test_a_full_disk_loses_only_the_writes(slowfs: SlowFsMount, tmp_path: Path) 
         wait_metrics(daemon.url, lambda m: count(m, "write_sync") >= 1, timeout=15, what="a write timed")
         slowfs.set(fail=FULL_DISK)
         logged(daemon, "write_sync is not measured here: No space left on device")
+        full_line = next(line for line in daemon.log if "write_sync is not measured here" in line)
+        assert " WARNING wslwatch.collectors.io_latency: " in full_line, "a disk filling up is a warning"
         full = scrape(daemon.url)
         writes, reads = count(full, "write_sync"), count(full, "read_cached")
         later = wait_metrics(daemon.url, lambda m: count(m, "read_cached") >= reads + 2, what="two more probes")
