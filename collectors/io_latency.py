@@ -27,7 +27,8 @@ STATUSES: tuple[Status, ...] = ("ok", "stalled", "error")
 _DEADLINE_SHARE = 0.8
 
 
-_DISK_FULL = os.strerror(errno.ENOSPC)
+#: How a full disk reads in a skipped operation's reason: the C library's words, Windows' (ERROR_DISK_FULL).
+_DISK_FULL = (os.strerror(errno.ENOSPC), "not enough space on the disk")
 
 
 def _flag(value: bool) -> str:
@@ -123,7 +124,7 @@ class IoLatencyCollector:
             self._last_state = state
         if result.status == "ok" and result.skipped != self._last_skipped:
             for op, why in result.skipped.items():  # a disk filling up is a warning, a filesystem's nature is not
-                level = logging.WARNING if _DISK_FULL in why else logging.INFO
+                level = logging.WARNING if any(words in why for words in _DISK_FULL) else logging.INFO
                 log.log(level, "probe of %s: %s is not measured here: %s", self.path, op, why)
             self._last_skipped = dict(result.skipped)
         if result.status == "ok" and result.notes != self._last_notes:  # e.g. "cannot write here (...)"
