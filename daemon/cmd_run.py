@@ -17,7 +17,7 @@ from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
-from wslwatch.exporters.http import PortInUseError, TlsError
+from wslwatch.exporters.http import PortForbiddenError, PortInUseError, TlsError
 
 if TYPE_CHECKING:
     from wslwatch.tray import TrayApp
@@ -88,8 +88,15 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
             f"cannot serve /metrics: {exc.strerror}. Another program holds it; "
             "stop it, or choose another port with --port or exporter.port in the config."
         )
+    except PortForbiddenError as exc:
+        return fail(f"cannot serve /metrics: {exc.strerror}; choose another port with --port or exporter.port in the config.")
     except TlsError as exc:
         return fail(f"cannot serve /metrics: {exc}")
+    except OSError as exc:
+        return fail(
+            f"cannot serve /metrics on {args.bind or daemon.config.exporter.bind}: {exc.strerror or exc}; "
+            "check --bind or exporter.bind in the config."
+        )
     instance.publish(server.url)
     log.info("serving %s", server.url)
     try:
