@@ -7,11 +7,11 @@ from typing import Sequence
 
 import wslwatch
 from wslwatch.daemon import cmd_config, cmd_once, cmd_probe, cmd_record, cmd_replay, cmd_run, cmd_where
-from wslwatch.daemon import cmd_doctor, cmd_install, cmd_report, logs
+from wslwatch.daemon import cmd_doctor, cmd_install, cmd_report, cmd_stop, logs
 
 __all__ = ["main"]
 
-_COMMANDS = (cmd_run, cmd_once, cmd_probe, cmd_where, cmd_config, cmd_record, cmd_replay, cmd_report, cmd_install,
+_COMMANDS = (cmd_run, cmd_stop, cmd_once, cmd_probe, cmd_where, cmd_config, cmd_record, cmd_replay, cmd_report, cmd_install,
              cmd_doctor)  # fmt: skip
 
 
