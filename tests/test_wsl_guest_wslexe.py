@@ -15,13 +15,14 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from catalogue_check import assert_catalogued
 
 from wslwatch.collectors._wsl_exe import WslExe, decode_output
 from wslwatch.collectors.wsl_guest import ProcReader, WslExeReader, WslGuestCollector
+from wslwatch.collectors.wslconfig import WslconfigCollector
 from wslwatch.core import CollectorError, NoData
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -110,8 +111,14 @@ def fake_wsl(tmp_path: Path) -> FakeWsl:
     return FakeWsl(folder)
 
 
-def guest(fake: FakeWsl, proc_root: Path | str = VM, distro: str = "", timeout_s: float = 5.0) -> WslGuestCollector:
-    reader = WslExeReader(distro, str(proc_root), WslExe(fake.path, timeout_s))
+def guest(
+    fake: FakeWsl,
+    proc_root: Path | str = VM,
+    distro: str = "",
+    timeout_s: float = 5.0,
+    idle_timeout_s: Callable[[], float | None] = lambda: None,
+) -> WslGuestCollector:
+    reader = WslExeReader(distro, str(proc_root), WslExe(fake.path, timeout_s), idle_timeout_s=idle_timeout_s)
     return WslGuestCollector(30.0, str(proc_root), distro, reader=reader)
 
 
@@ -120,33 +127,33 @@ def test_the_recorded_lists_are_what_the_tests_assume() -> None:
     assert recorded_utf16_list() == ["Ubuntu", "Legacy", "Ubuntu-tmp"]
 
 
-def test_reads_the_running_default_distro_with_one_exec(fake_wsl: FakeWsl) -> None:
+def test_reads_the_running_distro_with_one_exec(fake_wsl: FakeWsl) -> None:
     samples = guest(fake_wsl).collect(1000.0)
     direct = WslGuestCollector(30.0, str(VM), "", reader=ProcReader(str(VM))).collect(1000.0)
     assert samples == direct  # the same files give the same samples through either reader
     assert_catalogued(samples, 1000.0)
     paths = [f"{VM}/meminfo", f"{VM}/vmstat", f"{VM}/stat", f"{VM}/pressure/memory"]
     assert fake_wsl.calls() == [
-        ["--list", "--quiet"],
         ["--list", "--running", "--quiet"],
         ["-d", "Ubuntu-20.04", "--exec", "grep", "-s", "-H", "^", *paths],
     ]
     assert fake_wsl.utf8_requests() == {"1"}
 
 
-def test_a_stopped_distro_is_never_exec_ed(fake_wsl: FakeWsl) -> None:
-    message = "WSL distro 'Alpine' is not running; the guest is read only while it runs, never woken"
-    with pytest.raises(NoData, match=message):
-        guest(fake_wsl, distro="Alpine").collect(1000.0)
-    assert fake_wsl.execs() == []
-    assert fake_wsl.calls() == [["--list", "--running", "--quiet"], ["--list", "--quiet"]]
+def test_a_stopped_configured_distro_is_never_exec_ed_a_running_one_is_read_instead(fake_wsl: FakeWsl) -> None:
+    guest(fake_wsl, distro="Alpine").collect(1000.0)  # Alpine stopped; Ubuntu-20.04 keeps the VM (one kernel) up
+    assert [call[:2] for call in fake_wsl.execs()] == [["-d", "Ubuntu-20.04"]]
+    fake_wsl.change(running=[])
+    with pytest.raises(NoData, match="no WSL distro is running; the guest is read only while the VM runs, never woken"):
+        guest(fake_wsl, distro="Alpine").collect(1100.0)
+    assert len(fake_wsl.execs()) == 1
 
 
-def test_the_default_distro_is_the_first_installed_not_the_first_running(fake_wsl: FakeWsl) -> None:
-    fake_wsl.change(running=["Alpine"])  # the default, Ubuntu-20.04, has stopped
-    with pytest.raises(NoData, match="'Ubuntu-20.04' is not running"):
-        guest(fake_wsl).collect(1000.0)
-    assert fake_wsl.execs() == []
+def test_reads_through_the_first_running_distro_not_the_stopped_default(fake_wsl: FakeWsl) -> None:
+    fake_wsl.change(installed=["Ubuntu-20.04", "docker-desktop", "Alpine"], running=["docker-desktop", "Alpine"])
+    guest(fake_wsl).collect(1000.0)
+    assert [call[:2] for call in fake_wsl.execs()] == [["-d", "docker-desktop"]]
+    assert ["--list", "--quiet"] not in fake_wsl.calls(), "the default distro is not looked up"
 
 
 def test_nothing_running_at_all(fake_wsl: FakeWsl) -> None:
@@ -235,5 +242,22 @@ def test_no_wsl_exe(tmp_path: Path) -> None:
 
 def test_a_hanging_wsl_exe_is_stopped_at_its_deadline(fake_wsl: FakeWsl) -> None:
     fake_wsl.change(sleep=30)
-    with pytest.raises(CollectorError, match=r"wsl.exe --list --quiet` did not finish within 0.5s and was stopped"):
+    with pytest.raises(CollectorError, match=r"wsl.exe --list --running --quiet` did not finish within 0.5s and was stopped"):
         guest(fake_wsl, timeout_s=0.5).collect(1000.0)
+
+
+def test_reads_are_spaced_beyond_a_longer_instance_idle_timeout_from_wslconfig(
+    fake_wsl: FakeWsl, tmp_path: Path
+) -> None:
+    wslconfig_file = tmp_path / ".wslconfig"
+    wslconfig_file.write_text("[general]\ninstanceIdleTimeout=60000\n")  # 60 s: reads 30 s apart would keep it up
+    wslconfig = WslconfigCollector(30.0, str(wslconfig_file))
+    collector = guest(fake_wsl, distro="Ubuntu-20.04", idle_timeout_s=wslconfig.instance_idle_timeout_s)
+    for now in (1000.0, 1030.0, 1060.0, 1074.9):
+        collector.collect(now)
+    assert len(fake_wsl.execs()) == 1, "no read within the 60 s idle timeout plus a margin"
+    collector.collect(1075.0)
+    assert len(fake_wsl.execs()) == 2
+    wslconfig_file.write_text("[general]\ninstanceIdleTimeout=-1\n")  # never idle-stopped: the usual 30 s
+    collector.collect(1105.0)
+    assert len(fake_wsl.execs()) == 3
