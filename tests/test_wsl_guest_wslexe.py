@@ -1,114 +1,24 @@
-"""The Windows reader of WslGuestCollector, through a stand-in `wsl.exe`.
-
-Windows cannot run here, so the seam is the `wsl.exe` program itself. The stand-in answers
-`--list [--running] --quiet` from state recorded on real machines (`wsl-list-verbose.txt`,
-`wsl-list-utf16-as-spaces.txt`), in UTF-16LE like wsl.exe, or in UTF-8 when asked through
-`WSL_UTF8=1` (as WSL 0.64+ does). For `-d DISTRO --exec CMD...` it runs CMD for real on this
-machine, as WSL runs it in the guest, so the reader's `grep` really reads the proc files. It
-logs every argument list and its WSL_UTF8, so a test can prove what was and was not run.
-"""
+"""The Windows reader of WslGuestCollector, through the stand-in `wsl.exe` of `fake_wsl.py`,
+which runs the reader's `grep` for real on this machine's (or a fixture's) proc files."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 from catalogue_check import assert_catalogued
+from fake_wsl import FIXTURES, FakeWsl, fake_wsl, recorded_utf16_list, recorded_verbose_list
 
-from wslwatch.collectors._wsl_exe import WslExe, decode_output
+from wslwatch.collectors._wsl_exe import WslExe, decode_output, windows_wsl_exe
 from wslwatch.collectors.wsl_guest import ProcReader, WslExeReader, WslGuestCollector
 from wslwatch.collectors.wslconfig import WslconfigCollector
 from wslwatch.core import CollectorError, NoData
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 VM = FIXTURES / "proc-debian-vm"
 
-FAKE_WSL = """\
-import json, os, sys, time
-here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, "state.json")) as f:
-    state = json.load(f)
-args = sys.argv[1:]
-with open(os.path.join(here, "calls.jsonl"), "a") as f:
-    f.write(json.dumps({"args": args, "WSL_UTF8": os.environ.get("WSL_UTF8")}) + "\\n")
-time.sleep(state.get("sleep", 0))
-
-def say(text, status=0):
-    utf8 = state["honours_wsl_utf8"] and os.environ.get("WSL_UTF8") == "1"
-    sys.stdout.buffer.write(text.replace("\\n", "\\r\\n").encode("utf-8" if utf8 else "utf-16-le"))
-    sys.exit(status)
-
-if args[:1] == ["--list"] and args[-1:] == ["--quiet"]:
-    say("".join(name + "\\n" for name in state["running" if "--running" in args else "installed"]))
-if args[:1] == ["-d"] and args[2:3] == ["--exec"]:
-    if args[1] not in state["installed"]:
-        say("There is no distribution with the supplied name.\\nError code: Wsl/Service/WSL_E_DISTRO_NOT_FOUND\\n", 255)
-    os.execvp(args[3], args[3:])
-say("stand-in wsl.exe: unexpected arguments\\n", 1)
-"""
-
-
-def recorded_verbose_list() -> tuple[list[str], list[str]]:
-    """(installed with the default first, running) from the recorded `wsl -l -v`."""
-    rows = [line for line in (FIXTURES / "wsl-list-verbose.txt").read_text().splitlines()[2:] if line.strip()]
-    default = [row[1:].split()[0] for row in rows if row.startswith("*")]
-    names = default + [row.split()[0] for row in rows if not row.startswith("*")]
-    running = [row.lstrip("* ").split()[0] for row in rows if row.split()[-2] == "Running"]
-    return names, running
-
-
-def recorded_utf16_list() -> list[str]:
-    """Distro names from the recorded `wsl -l` whose UTF-16 NULs were shown as spaces.
-
-    Undoing that rendering (every other character of a line) must give back wsl.exe's header
-    exactly; the `(Default)` marker is what plain `-l` adds and `-q` leaves out.
-    """
-    lines = [line.strip() for line in (FIXTURES / "wsl-list-utf16-as-spaces.txt").read_text().split("\n")]
-    text = [line[::2] for line in lines if line]
-    assert text[0] == "Windows Subsystem for Linux Distributions:"
-    return [name.removesuffix(" (Default)") for name in text[1:]]
-
-
-@dataclass
-class FakeWsl:
-    folder: Path
-
-    @property
-    def path(self) -> str:
-        return str(self.folder / "wsl.exe")
-
-    def change(self, **state: Any) -> None:
-        current = json.loads((self.folder / "state.json").read_text())
-        (self.folder / "state.json").write_text(json.dumps({**current, **state}))
-
-    def calls(self) -> list[list[str]]:
-        log = self.folder / "calls.jsonl"
-        lines = log.read_text().splitlines() if log.exists() else []
-        return [json.loads(line)["args"] for line in lines]
-
-    def utf8_requests(self) -> set[str | None]:
-        return {json.loads(line)["WSL_UTF8"] for line in (self.folder / "calls.jsonl").read_text().splitlines()}
-
-    def execs(self) -> list[list[str]]:
-        return [call for call in self.calls() if "--exec" in call]
-
-
-@pytest.fixture
-def fake_wsl(tmp_path: Path) -> FakeWsl:
-    folder = tmp_path / "windows"
-    folder.mkdir()
-    script = folder / "wsl.exe"
-    script.write_text(f"#!{sys.executable} -IS\n{FAKE_WSL}")  # -IS: no site, quick start
-    script.chmod(0o755)
-    installed, running = recorded_verbose_list()
-    state = {"installed": installed, "running": running, "honours_wsl_utf8": True}
-    (folder / "state.json").write_text(json.dumps(state))
-    return FakeWsl(folder)
+__all__ = ["fake_wsl"]  # the fixture, used by name
 
 
 def guest(
@@ -261,3 +171,10 @@ def test_reads_are_spaced_beyond_a_longer_instance_idle_timeout_from_wslconfig(
     wslconfig_file.write_text("[general]\ninstanceIdleTimeout=-1\n")  # never idle-stopped: the usual 30 s
     collector.collect(1105.0)
     assert len(fake_wsl.execs()) == 3
+
+
+def test_windows_runs_its_own_wsl_exe_never_a_bare_name_found_in_the_current_directory() -> None:
+    assert windows_wsl_exe({"SystemRoot": "D:\\Windows"}) == "D:\\Windows\\System32\\wsl.exe"
+    assert windows_wsl_exe({}) == "C:\\Windows\\System32\\wsl.exe"
+    # a 32-bit Python sees SysWOW64 (no wsl.exe there) as System32
+    assert windows_wsl_exe({"SystemRoot": "C:\\WINDOWS"}, is_64bit_python=False) == "C:\\WINDOWS\\Sysnative\\wsl.exe"
