@@ -55,6 +55,15 @@ _PSI_FIX = {
     "linux": "boot the kernel with `psi=1` (it needs CONFIG_PSI)",
 }
 _PSI_FIX["windows"] = _PSI_FIX["wsl"]
+#: The VM process runs as `NT VIRTUAL MACHINE\<VM id>`, not as the user who started WSL, and
+#: any user may read its memory (psutil falls back to the system's process list without
+#: rights), so which user runs wslwatch is not the cause.
+_VM_DENIED_FIX = (
+    "the VM process runs as NT VIRTUAL MACHINE, not as you, and any user may normally read its memory, so "
+    "which user runs wslwatch does not matter: security software or a policy that hides other processes' "
+    "details is the usual cause (Task Manager's Details tab shows whether it can read the Memory column); "
+    "allow wslwatch's Python there, or run `wslwatch run --log-level DEBUG` and attach the log to a bug report"
+)
 
 
 @dataclass(frozen=True)
@@ -219,7 +228,7 @@ def _vm_process(ctx: _Context) -> list[Finding]:
         working_set = ctx.snapshot.series("wslwatch_vmmem_working_set_bytes")
         if not working_set:
             return [Finding(check, "warn", f"a process named one of {names} runs, but its memory cannot be read "
-                            "(access denied)", "run wslwatch as the Windows user who started WSL")]  # fmt: skip
+                            "(access denied)", _VM_DENIED_FIX)]  # fmt: skip
         process = working_set[0]
         detail = f"{process.labels['process']} runs; working set {_size(process.value)}"
         return [Finding(check, "ok", detail)]
