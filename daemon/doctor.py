@@ -33,6 +33,7 @@ from wslwatch.collectors.wslconfig import MAX_BYTES as WSLCONFIG_MAX_BYTES
 from wslwatch.config import Config, ConfigError, default_config_path, load
 from wslwatch.core import CollectorError
 from wslwatch.daemon.app import collect_once
+from wslwatch.daemon.autostart import STORE_PYTHON_ADVICE, store_python
 from wslwatch.daemon.cmd_where import advice
 from wslwatch.daemon.doctor_probes import tray_backend, who_serves
 from wslwatch.daemon.instance import read_info
@@ -135,7 +136,15 @@ def _about(system: System) -> list[Finding]:
             + packages,
         ),
         Finding("wslwatch.os", "info", f"{where}: {platform_info.platform()}"),
-    ]
+    ] + _store_python(system, sys.base_prefix)
+
+
+def _store_python(system: System, base_prefix: str) -> list[Finding]:
+    """A warning on Windows when this is the Microsoft Store's Python (see `autostart.store_python`)."""
+    if system != "windows" or not store_python(base_prefix):
+        return []
+    return [Finding("wslwatch.store_python", "warn", f"Python from the Microsoft Store ({base_prefix})",
+                    STORE_PYTHON_ADVICE[0].upper() + STORE_PYTHON_ADVICE[1:])]  # fmt: skip
 
 
 def _instance() -> Finding:
