@@ -116,26 +116,25 @@ def uninstall_list(bundle: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(out: Path) -> Path:
-    """The installer `out/wslwatch-<version>-setup.exe`."""
+def build(out: Path, work: Path) -> Path:
+    """The installer `out/wslwatch-<version>-setup.exe`; `work` keeps the downloads and the stage."""
     if shutil.which("makensis") is None:
         sys.exit("windows_installer: makensis not found; install Debian's `nsis` package")
     out.mkdir(parents=True, exist_ok=True)
     setup = out / f"wslwatch-{__version__}-setup.exe"
-    with tempfile.TemporaryDirectory(prefix="wslwatch-installer-") as tmp:
-        work = Path(tmp)
-        bundle = stage(work)
-        (work / "uninstall-files.nsh").write_text(uninstall_list(bundle))
-        defines = {"VERSION": __version__, "APP_ID": APP_ID, "STAGE": str(bundle), "OUTFILE": str(setup.resolve()),
-                   "FILES_NSH": str(work / "uninstall-files.nsh")}  # fmt: skip
-        _run(["makensis", "-V2", "-NOCD", *(f"-D{k}={v}" for k, v in defines.items()), str(NSI)], "makensis")
+    bundle = stage(work)
+    (work / "uninstall-files.nsh").write_text(uninstall_list(bundle))
+    defines = {"VERSION": __version__, "APP_ID": APP_ID, "STAGE": str(bundle), "OUTFILE": str(setup.resolve()),
+               "FILES_NSH": str(work / "uninstall-files.nsh")}  # fmt: skip
+    _run(["makensis", "-V2", "-NOCD", *(f"-D{k}={v}" for k, v in defines.items()), str(NSI)], "makensis")
     return setup
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="folder for the installer (default: dist/)")
-    print(build(parser.parse_args().out))
+    with tempfile.TemporaryDirectory(prefix="wslwatch-installer-") as work:
+        print(build(parser.parse_args().out, Path(work)))
     return 0
 
 
