@@ -12,10 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def copy_checkout(dest: Path) -> Path:
     """Copy the tracked and the not-ignored untracked files of this checkout to `dest`."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    done = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{ROOT} must be a git checkout (git clone) to be copied: {done.stderr.decode().strip()}")
+    listed = done.stdout.decode().split("\0")
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file():
