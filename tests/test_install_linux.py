@@ -35,7 +35,6 @@ def pipx_user(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "PATH": f"{bin_dir}:/usr/bin:/bin",  # Debian's python3 first, no pyenv, no venv
         "PIPX_HOME": str(home / ".local/pipx"),
         "PIPX_BIN_DIR": str(bin_dir),
-        "PIPX_DEFAULT_PYTHON": str(DEBIAN_PYTHON),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_STATE_HOME": str(home / ".local/state"),
         "XDG_DATA_HOME": str(home / ".local/share"),
