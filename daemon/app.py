@@ -45,6 +45,8 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
     from wslwatch.collectors.wslconfig import WslconfigCollector
 
     c = config.collectors
+    # also read (only when it changed) for its instanceIdleTimeout, the spacing of reads through wsl.exe
+    wslconfig = WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)
     table: list[tuple[bool, float, Callable[[], Collector]]] = [
         (c.host_memory.enabled, c.host_memory.timeout_s, lambda: HostMemoryCollector(c.host_memory.interval_s)),
         (c.vmmem.enabled, c.vmmem.timeout_s, lambda: VmmemCollector(c.vmmem.process_names, c.vmmem.interval_s)),
@@ -55,12 +57,13 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
                 c.wsl_guest.interval_s,
                 c.wsl_guest.proc_root,
                 c.wsl_guest.distro,
+                idle_timeout_s=wslconfig.instance_idle_timeout_s,
                 top_n=c.wsl_guest.holders_top_n,
                 cgroup_root=c.wsl_guest.cgroup_root,
             ),
         ),
         (c.gpu.enabled, c.gpu.timeout_s, lambda: GpuCollector(c.gpu.interval_s, c.gpu.per_process)),
-        (c.wslconfig.enabled, c.wslconfig.timeout_s, lambda: WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)),
+        (c.wslconfig.enabled, c.wslconfig.timeout_s, lambda: wslconfig),
         (c.process.enabled, c.process.timeout_s, lambda: ProcessCollector(c.process.interval_s)),
     ]
     io = c.io_latency

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tray_inputs import alert, snapshot
 
+from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.tray.actions import PageCacheDropper
 from wslwatch.tray.menu import SEPARATOR, SNOOZE_S, Entry, MenuActions, build_menu
 from wslwatch.core import Sample
@@ -111,7 +112,7 @@ def test_optional_items_appear_when_configured(tmp_path: Path) -> None:
         config_path=config,
         reload_config=lambda: reloads.append(1),
         log_path=logfile,
-        page_cache=PageCacheDropper(),
+        page_cache=PageCacheDropper(WslExe()),
     )
     entries = build_menu(Readings.of(snapshot(vm_up=True)), [], do)
     items = by_text(entries)
@@ -129,7 +130,7 @@ def test_optional_items_appear_when_configured(tmp_path: Path) -> None:
 
 
 def test_the_page_cache_item_needs_a_running_vm() -> None:
-    do = make_actions(Opened(), SnoozeState(), threading.Event(), page_cache=PageCacheDropper())
+    do = make_actions(Opened(), SnoozeState(), threading.Event(), page_cache=PageCacheDropper(WslExe()))
     for vm in (snapshot(vm_up=False), snapshot()):
         assert "Drop WSL page cache now…" not in by_text(build_menu(Readings.of(vm), [], do))
 
