@@ -1,0 +1,157 @@
+"""A real Linux kernel with a cgroup v2 memory controller, booted in QEMU for one shell script.
+
+This machine's kernel binds the memory controller to cgroup v1, so `memory.reclaim` (v2 only)
+cannot be tried here. The rig boots Debian's own kernel image (the package `linux-image-6.12-amd64`
+depends on, fetched with `apt-get download` and unpacked with `dpkg -x`; cached in pytest's cache
+folder) under Debian's `qemu-system-x86`, KVM where `/dev/kvm` is usable and TCG otherwise, with
+an initramfs of `busybox-static` and the modules the guest needs (`brd`, RAM-backed block
+devices, and `fat`/`msdos`: a real disk filesystem at /data whose page cache the kernel can reclaim, and
+a swap device, so that "anonymous memory was not pushed to swap" means something). The guest runs the script as root
+and reports over the serial console; the rig returns what the script printed.
+"""
+
+from __future__ import annotations
+
+import lzma
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rigs import need
+
+__all__ = ["KERNEL_PACKAGE", "QemuGuest", "qemu_guest"]
+
+KERNEL_PACKAGE = "linux-image-6.12-amd64"  # bookworm's 6.12: memory.reclaim takes swappiness= (Linux ≥ 6.8)
+BUSYBOX = Path("/bin/busybox")
+MODULES = [("brd", "drivers/block/brd"), ("nls_cp437", "fs/nls/nls_cp437"), ("fat", "fs/fat/fat"), ("msdos", "fs/fat/msdos")]  # in load order
+BEGIN, END = "=====wslwatch-guest-begin=====", "=====wslwatch-guest-end====="
+
+_INIT = """#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t cgroup2 none /sys/fs/cgroup
+insmod /brd.ko rd_nr=2 rd_size=131072
+insmod /nls_cp437.ko
+insmod /fat.ko
+insmod /msdos.ko
+mkswap /dev/ram1 >/dev/null && swapon /dev/ram1
+mkdir /data && mkdosfs /dev/ram0 >/dev/null && mount -t msdos /dev/ram0 /data
+echo {begin}
+sh /script.sh 2>&1
+echo {end}
+poweroff -f
+"""
+
+
+def _newc(entries: list[tuple[str, int, bytes]]) -> bytes:
+    """An initramfs: a cpio archive in the kernel's "newc" format (name, mode, data per entry)."""
+    out = bytearray()
+    for ino, (name, mode, data) in enumerate([*entries, ("TRAILER!!!", 0, b"")], start=1):
+        encoded = name.encode() + b"\0"
+        fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(encoded), 0)
+        out += b"070701" + b"".join(b"%08X" % f for f in fields) + encoded
+        out += b"\0" * (-len(out) % 4) + data
+        out += b"\0" * (-len(out) % 4)
+    return bytes(out)
+
+
+def _module(kernel_root: Path, path: str) -> bytes:
+    """One module of the kernel package, uncompressed (busybox's insmod takes plain .ko files)."""
+    module = next((kernel_root / "lib" / "modules").glob(f"*/kernel/{path}.ko*"))
+    return lzma.decompress(module.read_bytes()) if module.suffix == ".xz" else module.read_bytes()
+
+
+def _fetch_kernel(cache: Path) -> Path:
+    """The unpacked Debian kernel package (cached); fetched through apt, never from elsewhere."""
+    done = cache / "unpacked"
+    if (done / "boot").is_dir():
+        return done
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        depends = subprocess.run(["apt-cache", "depends", KERNEL_PACKAGE], capture_output=True, text=True, check=True).stdout
+        image = next(line.split()[-1] for line in depends.splitlines() if "Depends: linux-image-" in line)
+        subprocess.run(["apt-get", "download", image], cwd=tmp, capture_output=True, check=True)
+        deb = next(Path(tmp).glob("linux-image-*.deb"))
+        subprocess.run(["dpkg", "-x", str(deb), str(Path(tmp) / "unpacked")], check=True)
+        os.replace(Path(tmp) / "unpacked", done)
+    return done
+
+
+class QemuGuest:
+    """Boots the kernel with a script as its only job; `run` returns the script's output."""
+
+    def __init__(self, kernel_root: Path) -> None:
+        self.vmlinuz = next((kernel_root / "boot").glob("vmlinuz-*"))
+        self._modules = [(f"{name}.ko", _module(kernel_root, path)) for name, path in MODULES]
+        self.kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)  # until a boot shows KVM does not work here
+        self.last_boot_s = 0.0
+
+    def run(self, script: str, timeout_s: float = 120.0) -> str:
+        """Boot, run `script` (busybox sh, as root, cgroup2 at /sys/fs/cgroup, a disk at /data), power off."""
+        initrd = _newc(
+            [
+                ("bin", 0o40755, b""),
+                ("bin/busybox", 0o100755, BUSYBOX.read_bytes()),
+                *((d, 0o40755, b"") for d in ("dev", "proc", "sys", "tmp")),
+                ("init", 0o100755, _INIT.format(begin=BEGIN, end=END).encode()),
+                ("script.sh", 0o100644, script.encode()),
+                *((name, 0o100644, data) for name, data in self._modules),
+            ]
+        )
+        with tempfile.NamedTemporaryFile(suffix=".cpio") as image:
+            image.write(initrd)
+            image.flush()
+            started = time.monotonic()
+            serial = self._boot(image.name, timeout_s) if self.kvm else ""
+            if BEGIN not in serial:  # nested KVM that cannot run this kernel ("KVM internal error")
+                self.kvm = False
+                serial = self._boot(image.name, timeout_s)
+            self.last_boot_s = time.monotonic() - started
+        if BEGIN not in serial or END not in serial:
+            raise RuntimeError(f"the guest did not run the script to its end:\n{serial[-3000:]}")
+        return serial.split(BEGIN + "\n", 1)[1].split(END, 1)[0]
+
+    def _boot(self, initrd: str, timeout_s: float) -> str:
+        """The serial console's text of one boot; a KVM failure or the deadline ends it early."""
+        accel = ["-accel", "kvm"] if self.kvm else ["-accel", "tcg"]
+        argv = [
+            "qemu-system-x86_64", *accel, "-m", "512", "-smp", "1", "-nographic", "-no-reboot",
+            "-kernel", str(self.vmlinuz), "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet loglevel=3",
+        ]  # fmt: skip
+        qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        watchdog = threading.Timer(timeout_s, qemu.kill)
+        watchdog.start()
+        lines: list[str] = []
+        try:
+            assert qemu.stdout is not None
+            for line in qemu.stdout:
+                lines.append(line.replace("\r", ""))
+                if "KVM internal error" in line or "failed to set MSR" in line:
+                    qemu.kill()
+        finally:
+            watchdog.cancel()
+            qemu.kill()
+            qemu.wait()
+        return "".join(lines)
+
+
+@pytest.fixture(scope="session")
+def qemu_guest(request: pytest.FixtureRequest) -> QemuGuest:
+    """The QEMU guest rig, its kernel fetched once and kept in pytest's cache folder."""
+    need(shutil.which("qemu-system-x86_64") is not None, "qemu-system-x86_64 (Debian: qemu-system-x86)")
+    need(BUSYBOX.is_file(), "a static busybox at /bin/busybox (Debian: busybox-static)")
+    need(shutil.which("apt-get") is not None and shutil.which("dpkg") is not None, "apt-get and dpkg to fetch the Debian kernel")
+    cache = request.config.cache.mkdir("qemu-guest-kernel")
+    try:
+        root = _fetch_kernel(cache)
+    except (subprocess.CalledProcessError, StopIteration) as e:
+        need(False, f"the Debian kernel package {KERNEL_PACKAGE} could not be fetched through apt: {e}")
+        raise
+    return QemuGuest(root)
