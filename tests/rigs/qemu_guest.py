@@ -12,25 +12,29 @@ and reports over the serial console; the rig returns what the script printed.
 
 from __future__ import annotations
 
+import contextlib
 import lzma
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Iterator, Sequence
 
 import pytest
 
 from rigs import need
+from wslwatch.reclaim.guest import Done
 
-__all__ = ["KERNEL_PACKAGE", "QemuGuest", "qemu_guest"]
+__all__ = ["KERNEL_PACKAGE", "QemuGuest", "Shell", "qemu_guest", "shell"]
 
 KERNEL_PACKAGE = "linux-image-6.12-amd64"  # bookworm's 6.12: memory.reclaim takes swappiness= (Linux ≥ 6.8)
 BUSYBOX = Path("/bin/busybox")
 MODULES = [("brd", "drivers/block/brd"), ("nls_cp437", "fs/nls/nls_cp437"), ("fat", "fs/fat/fat"), ("msdos", "fs/fat/msdos")]  # in load order
-BEGIN, END = "=====wslwatch-guest-begin=====", "=====wslwatch-guest-end====="
+_KVM_FAILED, _KVM_MSR = "KVM internal error", "failed to set MSR"  # what a nested KVM that cannot run it says
 
 _INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -44,9 +48,7 @@ insmod /fat.ko
 insmod /msdos.ko
 mkswap /dev/ram1 >/dev/null && swapon /dev/ram1
 mkdir /data && mkdosfs /dev/ram0 >/dev/null && mount -t msdos /dev/ram0 /data
-echo {begin}
 sh /script.sh 2>&1
-echo {end}
 poweroff -f
 """
 
@@ -85,61 +87,105 @@ def _fetch_kernel(cache: Path) -> Path:
 
 
 class QemuGuest:
-    """Boots the kernel with a script as its only job; `run` returns the script's output."""
+    """The kernel, its modules and how to boot it (KVM until a boot shows it cannot run here)."""
 
     def __init__(self, kernel_root: Path) -> None:
         self.vmlinuz = next((kernel_root / "boot").glob("vmlinuz-*"))
         self._modules = [(f"{name}.ko", _module(kernel_root, path)) for name, path in MODULES]
-        self.kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)  # until a boot shows KVM does not work here
+        self.kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
         self.last_boot_s = 0.0
 
-    def run(self, script: str, timeout_s: float = 120.0) -> str:
-        """Boot, run `script` (busybox sh, as root, cgroup2 at /sys/fs/cgroup, a disk at /data), power off."""
-        initrd = _newc(
+    def _initrd(self, script: str) -> bytes:
+        return _newc(
             [
                 ("bin", 0o40755, b""),
                 ("bin/busybox", 0o100755, BUSYBOX.read_bytes()),
                 *((d, 0o40755, b"") for d in ("dev", "proc", "sys", "tmp")),
-                ("init", 0o100755, _INIT.format(begin=BEGIN, end=END).encode()),
+                ("init", 0o100755, _INIT.encode()),
                 ("script.sh", 0o100644, script.encode()),
                 *((name, 0o100644, data) for name, data in self._modules),
             ]
         )
-        with tempfile.NamedTemporaryFile(suffix=".cpio") as image:
-            image.write(initrd)
-            image.flush()
-            started = time.monotonic()
-            serial = self._boot(image.name, timeout_s) if self.kvm else ""
-            if BEGIN not in serial:  # nested KVM that cannot run this kernel ("KVM internal error")
-                self.kvm = False
-                serial = self._boot(image.name, timeout_s)
-            self.last_boot_s = time.monotonic() - started
-        if BEGIN not in serial or END not in serial:
-            raise RuntimeError(f"the guest did not run the script to its end:\n{serial[-3000:]}")
-        return serial.split(BEGIN + "\n", 1)[1].split(END, 1)[0]
 
-    def _boot(self, initrd: str, timeout_s: float) -> str:
-        """The serial console's text of one boot; a KVM failure or the deadline ends it early."""
+    def _argv(self, initrd: str) -> list[str]:
         accel = ["-accel", "kvm"] if self.kvm else ["-accel", "tcg"]
-        argv = [
+        return [
             "qemu-system-x86_64", *accel, "-m", "512", "-smp", "1", "-nographic", "-no-reboot",
             "-kernel", str(self.vmlinuz), "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet loglevel=3",
         ]  # fmt: skip
-        qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+
+
+class Shell:
+    """A root shell in a booted guest, driven over its serial console: the `Guest` that
+    `wslwatch.reclaim.guest` runs its commands through (`run(argv)` -> returncode, stdout, stderr)."""
+
+    def __init__(self, qemu: subprocess.Popen[str], timeout_s: float) -> None:
+        self._qemu = qemu
+        self.timeout_s = timeout_s
+
+    def run(self, argv: Sequence[str]) -> Done:
+        command = f"{shlex.join(argv)} >/tmp/o 2>/tmp/e; echo \"@@rc $?\"; sed 's/^/@@o /' /tmp/o; sed 's/^/@@e /' /tmp/e; echo @@end"
+        assert self._qemu.stdin is not None and self._qemu.stdout is not None
+        self._qemu.stdin.write(command + "\n")
+        self._qemu.stdin.flush()
+        rc, out, err = -1, [], []
+        for line in self._qemu.stdout:
+            line = line.rstrip("\r\n")
+            line = line[line.find("@@") :] if "@@" in line else line  # after the shell's prompt, if any
+            if line == "@@end":
+                return Done(rc, "".join(f"{o}\n" for o in out), "".join(f"{e}\n" for e in err))
+            if line.startswith("@@rc "):
+                rc = int(line[5:])
+            elif line.startswith(("@@o ", "@@e ")):
+                (out if line[2] == "o" else err).append(line[4:])
+        raise RuntimeError(f"the guest stopped while running {argv}")
+
+
+def _start_shell(guest: QemuGuest, initrd: str, timeout_s: float) -> subprocess.Popen[str] | None:
+    """A booted guest whose shell waits on the serial console; None when KVM failed to run it."""
+    qemu = subprocess.Popen(guest._argv(initrd), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    watchdog = threading.Timer(timeout_s, qemu.kill)
+    watchdog.start()
+    seen: list[str] = []
+    try:
+        assert qemu.stdout is not None
+        for line in qemu.stdout:
+            seen.append(line)
+            if line.strip().endswith("@@ready"):
+                return qemu
+            if _KVM_FAILED in line or _KVM_MSR in line:
+                break
+    finally:
+        watchdog.cancel()
+    qemu.kill()
+    qemu.wait()
+    if guest.kvm and any(_KVM_FAILED in line or _KVM_MSR in line for line in seen):
+        return None
+    raise RuntimeError(f"the guest shell did not start:\n{''.join(seen)[-3000:]}")
+
+
+@contextlib.contextmanager
+def shell(guest: QemuGuest, timeout_s: float = 180.0) -> Iterator[Shell]:
+    """Boot `guest` with a root shell on its serial console for the duration of the block."""
+    with tempfile.NamedTemporaryFile(suffix=".cpio") as image:
+        image.write(guest._initrd("stty -echo\necho @@ready\nsh -s\n"))
+        image.flush()
+        started = time.monotonic()
+        qemu = _start_shell(guest, image.name, timeout_s)
+        if qemu is None:  # nested KVM that cannot run this kernel
+            guest.kvm = False
+            qemu = _start_shell(guest, image.name, timeout_s)
+        if qemu is None:
+            raise RuntimeError("the guest shell did not start under TCG either")
         watchdog = threading.Timer(timeout_s, qemu.kill)
         watchdog.start()
-        lines: list[str] = []
         try:
-            assert qemu.stdout is not None
-            for line in qemu.stdout:
-                lines.append(line.replace("\r", ""))
-                if "KVM internal error" in line or "failed to set MSR" in line:
-                    qemu.kill()
+            guest.last_boot_s = time.monotonic() - started
+            yield Shell(qemu, timeout_s)
         finally:
             watchdog.cancel()
             qemu.kill()
             qemu.wait()
-        return "".join(lines)
 
 
 @pytest.fixture(scope="session")
