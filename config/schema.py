@@ -28,6 +28,7 @@ __all__ = [
     "PathCrossOsConfig",
     "PathSlowConfig",
     "PathStalledConfig",
+    "ReclaimConfig",
     "ReclaimDisabledBloatConfig",
     "ReclaimGateBlockedConfig",
     "ReclaimStalledConfig",
@@ -432,6 +433,24 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class ReclaimConfig:
+    """The reclaim controller (docs/reclaim.md): off unless enabled."""
+
+    enabled: bool = field(default=False, metadata=_key("give the WSL VM's page cache back to Windows when Windows is short"))
+    available_ratio: float = _share(0.15, "act while host RAM available is below this share")
+    critical_ratio: float = _share(0.05, "below this share, act even while the guest is busy")
+    for_s: float = _seconds(60.0, "seconds Windows must be short before the controller acts")
+    min_cache_gib: float = _amount(1.0, "guest page cache (GiB) never given back: the floor")
+    step_gib: float = _amount(1.0, "GiB asked of memory.reclaim per step (memory.stat is re-read between steps)")
+    max_steps: int = field(default=32, metadata=_key("steps per action at most", _between(1, 1024)))
+    min_interval_s: float = _seconds(600.0, "seconds between two actions at least")
+    busy_cpu: float = _share(0.25, "guest non-idle CPU share (of all vCPUs) above which it counts as busy")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        return _below(self, "critical_ratio", "available_ratio")
+
+
+@dataclass(frozen=True)
 class Config:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
@@ -440,3 +459,4 @@ class Config:
     paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe", _distinct_paths))
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    reclaim: ReclaimConfig = field(default_factory=ReclaimConfig)
