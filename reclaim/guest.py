@@ -18,6 +18,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Protocol, Sequence
 
+from wslwatch.collectors._wsl_exe import WslExe
+from wslwatch.core import CollectorError
+
 __all__ = [
     "COMPACT_MEMORY",
     "DROP_CACHES",
@@ -27,6 +30,7 @@ __all__ = [
     "GuestCommandError",
     "LocalGuest",
     "Outcome",
+    "WslGuest",
     "give_back",
     "read_cache",
     "write_argv",
@@ -162,3 +166,17 @@ def _drop_caches(guest: Guest, before: Cache, started: float, clock: Callable[[]
     failed = [d.stderr.strip() or f"exit {d.returncode}" for d in (dropped, compacted) if d.returncode != 0]
     result = "failed" if dropped.returncode != 0 else ("partial" if failed else "ok")
     return Outcome("drop_caches", result, before, after, 2, clock() - started, "; ".join(failed))
+
+
+class WslGuest:
+    """The guest seen from Windows: `wsl.exe -d <distro> -u root --exec ARGV` (the distro already runs)."""
+
+    def __init__(self, wsl: WslExe, distro: str) -> None:
+        self.wsl = wsl
+        self.distro = distro
+
+    def run(self, argv: Sequence[str]) -> Done:
+        try:
+            return Done(*self.wsl.run("-d", self.distro, "-u", "root", "--exec", *argv))
+        except CollectorError as e:
+            raise GuestCommandError(str(e)) from e

@@ -3,7 +3,10 @@ Debian's 6.12 in QEMU (cgroup v2 `memory.reclaim`, which this machine's kernel b
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import sys
 import time
 from pathlib import Path
 
@@ -12,7 +15,10 @@ import pytest
 from rigs import need
 from rigs.qemu_guest import QemuGuest, Shell, qemu_guest, shell  # noqa: F401  (a fixture)
 from wslwatch.collectors._probe_child import _Residency
-from wslwatch.reclaim.guest import MEMORY_STAT, LocalGuest, give_back, read_cache
+from wslwatch.collectors._wsl_exe import WslExe
+from wslwatch.config.schema import ReclaimConfig
+from wslwatch.reclaim.controller import Controller, describe
+from wslwatch.reclaim.guest import MEMORY_STAT, Cache, LocalGuest, Outcome, WslGuest, give_back, read_cache
 
 MIB = 1 << 20
 
@@ -94,3 +100,62 @@ def test_memory_reclaim_gives_back_cache_in_bounded_steps_down_to_the_floor_and_
     assert after["anon"] >= loaded["anon"] - MIB and swapped == "0"  # swappiness=0: nothing went to swap
     # asked for everything, it stops at the floor (the kernel may overshoot a step by a little)
     assert floor - 2 * MIB <= to_floor.after.file and 4 * MIB <= to_floor.freed_bytes <= 10 * MIB
+
+
+# A stand-in wsl.exe that records its arguments and runs what follows `--exec` on this machine,
+# so the Windows path reaches a real kernel.
+_WSL_EXE = """#!{python}
+import json, os, sys
+with open({log!r}, "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+argv = sys.argv[sys.argv.index("--exec") + 1:]
+os.execvp(argv[0], argv)
+"""
+
+
+@pytest.mark.rig
+def test_controller_from_windows_runs_constant_commands_through_wsl_exe_and_reports(tmp_path: Path) -> None:
+    need(os.geteuid() == 0 and os.access("/proc/sys/vm/drop_caches", os.W_OK), "root with a writable /proc/sys/vm/drop_caches")
+    calls, wsl_exe = tmp_path / "calls.jsonl", tmp_path / "wsl.exe"
+    wsl_exe.write_text(_WSL_EXE.format(python=sys.executable, log=str(calls)))
+    wsl_exe.chmod(0o755)
+    data = tmp_path / "dataset.bin"
+    data.write_bytes(os.urandom(32 * MIB))
+    os.sync()
+    data.read_bytes()
+    told: list[str] = []
+    controller = Controller(
+        ReclaimConfig(enabled=True, min_cache_gib=0.0),
+        guest=lambda: WslGuest(WslExe(str(wsl_exe), timeout_s=60), "Ubuntu-24.04"),
+        working_set=lambda: None,
+        notify=told.append,
+    )
+
+    message = controller.give_back_now()
+
+    assert re.fullmatch(r"freed \d+\.\d GB of page cache in the WSL guest \(drop_caches\) in \d+\.\d s", message)
+    assert told == [message]
+    assert _cached_share(data) < 0.1
+    argvs = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert all(argv[:5] == ["-d", "Ubuntu-24.04", "-u", "root", "--exec"] for argv in argvs)
+    assert ["sh", "-c", 'printf "%s" "$1" > "$2"', "wslwatch-reclaim", "1", "/proc/sys/vm/drop_caches"] in [a[5:] for a in argvs]
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in controller.samples(0.0)}
+    assert samples[("wslwatch_reclaim_actions_total", (("method", "drop_caches"), ("result", "ok")))] == 1
+    assert samples[("wslwatch_reclaim_freed_bytes_total", ())] >= 24 * MIB
+
+
+def test_controller_with_no_running_distro_does_nothing_and_says_why() -> None:
+    told: list[str] = []
+    controller = Controller(ReclaimConfig(enabled=True), lambda: "no WSL distro runs", lambda: None, told.append)
+    assert controller.give_back_now() == "did not give memory back: no WSL distro runs"
+    assert told == [] and [s.name for s in controller.samples(0.0)] == ["wslwatch_reclaim_freed_bytes_total"]
+
+
+def test_the_notification_says_what_windows_got_back() -> None:
+    before = Cache(30 * 10**9, 5 * 10**9, MEMORY_STAT)
+    outcome = Outcome("memory.reclaim", "ok", before, before._replace(file=16 * 10**9), 14, 3.14)
+    assert describe(outcome, 37.4e9, 23.2e9) == "gave back 14.2 GB to Windows (VM working set 37.4 → 23.2 GB) in 3.1 s"
+    failed = Outcome("drop_caches", "failed", before, before, 2, 0.1, "sh: can't create /proc/sys/vm/drop_caches: Read-only file system")
+    assert describe(failed, 1e9, 1e9) == (
+        "could not give memory back to Windows (drop_caches): sh: can't create /proc/sys/vm/drop_caches: Read-only file system"
+    )
