@@ -17,6 +17,7 @@ from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
+from wslwatch.daemon.reclaiming import Reclaiming
 from wslwatch.exporters.http import PortInUseError, TlsError
 
 if TYPE_CHECKING:
@@ -92,6 +93,9 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
         return fail(f"cannot serve /metrics: {exc}")
     instance.publish(server.url)
     log.info("serving %s", server.url)
+    Reclaiming(daemon.config, daemon.store, daemon.notifications, probing=lambda: any(
+        runner.collecting for runner in daemon.runners if runner.name.startswith("io_latency:")
+    ))  # fmt: skip
     try:
         if not (tray and _run_tray(daemon, server.url, log_file, stop)):
             while not stop.wait(1.0):
