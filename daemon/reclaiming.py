@@ -78,6 +78,9 @@ class Reclaiming:
         vmmem = VmmemCollector(config.collectors.vmmem.process_names, 0.0)
 
         def working_set() -> float | None:
+            """The VM's working set, seen from Windows; inside WSL the VM process is not visible."""
+            if sys.platform != "win32":
+                return None
             found = [s.value for s in vmmem.collect(time.time()) if s.name == "wslwatch_vmmem_working_set_bytes"]
             return found[0] if found else None
 
