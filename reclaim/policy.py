@@ -3,7 +3,7 @@
 It acts only when all hold: enabled; the distro already runs (never wake the VM); no I/O probe
 is running; host RAM available has been below `available_ratio` for `for_s`; the guest holds page
 cache above the floor; the last action is at least `min_interval_s` ago; and the guest is not
-busy (non-idle CPU above `busy_cpu`) — unless Windows is critically short (`critical_ratio`).
+busy (non-idle CPU above `busy_cpu`, or not yet known) — unless Windows is critically short (`critical_ratio`).
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ class Policy:
         if r.probing:
             return Verdict(False, "an I/O probe is running; its timings would include the reclaim")
         critical = ratio < c.critical_ratio
+        if r.busy is None and not critical:
+            return Verdict(False, "the guest's CPU use is not known yet, and Windows is not critically short")
         if r.busy is not None and r.busy > c.busy_cpu and not critical:
             return Verdict(False, f"the guest is busy ({r.busy:.0%} CPU) and Windows is not critically short")
         want = min(c.available_ratio * r.host_total - r.host_available, r.cache - floor)

@@ -58,6 +58,12 @@ def test_busy_guest_is_left_alone_unless_windows_is_critically_short() -> None:
     assert _replay(critical)[0][1].reason == "Windows is critically short"
 
 
+def test_unknown_guest_cpu_counts_as_busy() -> None:
+    unknown = _timeline(10, lambda t: dataclasses.replace(_issue_10011(t), host_available=0.08 * HOST, busy=None))
+    assert _replay(unknown) == []
+    assert [t for t, _ in _replay([dataclasses.replace(r, host_available=0.04 * HOST) for r in unknown])] == [60]
+
+
 def test_stopped_distro_is_never_woken() -> None:
     stopped = _timeline(60, lambda t: dataclasses.replace(_issue_10011(t), distro_running=False))
     assert _replay(stopped) == []
