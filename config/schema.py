@@ -41,6 +41,7 @@ __all__ = [
     "VramHeldIdleConfig",
     "VramHighConfig",
     "WslGuestConfig",
+    "WslVersionConfig",
     "WslconfigConfig",
     "WslconfigProblemConfig",
 ]
@@ -141,6 +142,13 @@ class WslconfigConfig(CollectorConfig):
 
 
 @dataclass(frozen=True)
+class WslVersionConfig(CollectorConfig):
+    interval_s: float = field(
+        default=600.0, metadata=_key("seconds between two collections", _between(0.1, 86400))
+    )
+
+
+@dataclass(frozen=True)
 class IoLatencyConfig:
     """How the directories under [[paths]] are probed (each on its own interval_s)."""
 
@@ -174,6 +182,7 @@ class CollectorsConfig:
     wsl_guest: WslGuestConfig = field(default_factory=WslGuestConfig)
     gpu: GpuConfig = field(default_factory=GpuConfig)
     wslconfig: WslconfigConfig = field(default_factory=WslconfigConfig)
+    wsl_version: WslVersionConfig = field(default_factory=WslVersionConfig)
     process: CollectorConfig = field(default_factory=CollectorConfig)
     io_latency: IoLatencyConfig = field(default_factory=IoLatencyConfig)
 

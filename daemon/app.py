@@ -40,6 +40,7 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
     from wslwatch.collectors.process import ProcessCollector
     from wslwatch.collectors.vmmem import VmmemCollector
     from wslwatch.collectors.wsl_guest import WslGuestCollector
+    from wslwatch.collectors.wsl_version import WslVersionCollector
     from wslwatch.collectors.wslconfig import WslconfigCollector
 
     c = config.collectors
@@ -53,6 +54,7 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
         ),
         (c.gpu.enabled, c.gpu.timeout_s, lambda: GpuCollector(c.gpu.interval_s, c.gpu.per_process)),
         (c.wslconfig.enabled, c.wslconfig.timeout_s, lambda: WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)),
+        (c.wsl_version.enabled, c.wsl_version.timeout_s, lambda: WslVersionCollector(c.wsl_version.interval_s)),
         (c.process.enabled, c.process.timeout_s, lambda: ProcessCollector(c.process.interval_s)),
     ]
     io = c.io_latency
