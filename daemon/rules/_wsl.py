@@ -25,6 +25,7 @@ __all__ = [
     "cpu_share",
     "guest_memory",
     "idle_since",
+    "model_for",
     "reclaim_mode",
     "reclaim_model",
     "vm_running",
@@ -64,15 +65,19 @@ RECLAIM_DELAY_S = RELEASED.window_s
 _VERSION = re.compile(r"(\d+)\.(\d+)")
 
 
+def model_for(version: str) -> ReclaimModel:
+    """The reclaim model of a WSL version ("2.7.10.0"); released when it cannot be read."""
+    found = _VERSION.match(version)
+    if found is None:
+        return RELEASED
+    model = REWRITE if (int(found.group(1)), int(found.group(2))) > (2, 9) else RELEASED
+    return replace(model, version=version)
+
+
 def reclaim_model(view: View) -> ReclaimModel:
     """The model of the running WSL's version (`wslwatch_wsl_info`); released when unknown."""
-    for sample in view.series("wslwatch_wsl_info"):
-        version = sample.labels.get("version", "")
-        found = _VERSION.match(version)
-        if found:
-            model = REWRITE if (int(found.group(1)), int(found.group(2))) > (2, 9) else RELEASED
-            return replace(model, version=version)
-    return RELEASED
+    versions = [sample.labels.get("version", "") for sample in view.series("wslwatch_wsl_info")]
+    return model_for(versions[0] if versions else "")
 
 
 _CPU = "wslwatch_guest_cpu_seconds_total"
