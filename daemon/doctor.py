@@ -209,6 +209,14 @@ def _failed(check: str, health: Health, fix: str) -> Finding:
     return Finding(check, status, health.reason or "no reason given", fix if health.errors_total else "")
 
 
+def _unhealthy(ctx: _Context, check: str, collector: str, fix: str) -> list[Finding] | None:
+    """The findings of a collector that is off or could not report; None when it reported."""
+    health = _health(ctx.snapshot, collector)
+    if health is None:
+        return [_disabled(check, collector)]
+    return None if health.up else [_failed(check, health, fix)]
+
+
 def _vm_process(ctx: _Context) -> list[Finding]:
     check = "wsl.vm_process"
     health = _health(ctx.snapshot, "vmmem")
@@ -263,11 +271,9 @@ def _guest(ctx: _Context) -> list[Finding]:
 
 def _wslconfig(ctx: _Context) -> list[Finding]:
     check = "wsl.wslconfig"
-    health = _health(ctx.snapshot, "wslconfig")
-    if health is None:
-        return [_disabled(check, "wslconfig")]
-    if not health.up:
-        return [_failed(check, health, 'set collectors.wslconfig.path (e.g. "/mnt/c/Users/<you>/.wslconfig")')]
+    fix = 'set collectors.wslconfig.path (e.g. "/mnt/c/Users/<you>/.wslconfig")'
+    if (unhealthy := _unhealthy(ctx, check, "wslconfig", fix)) is not None:
+        return unhealthy
     snap = ctx.snapshot
     info = snap.series("wslwatch_wsl_config_info")[0].labels
     codes = sorted(s.labels["code"] for s in snap.series("wslwatch_wsl_config_problem"))
@@ -319,11 +325,8 @@ _GPU_VALUES = (
 
 def _wsl_version(ctx: _Context) -> list[Finding]:
     check = "wsl.version"
-    health = _health(ctx.snapshot, "wsl_version")
-    if health is None:
-        return [_disabled(check, "wsl_version")]
-    if not health.up:
-        return [_failed(check, health, "update WSL: `wsl --update` in a Windows terminal")]
+    if (unhealthy := _unhealthy(ctx, check, "wsl_version", "update WSL: `wsl --update` in a Windows terminal")) is not None:
+        return unhealthy
     info = ctx.snapshot.series("wslwatch_wsl_info")[0].labels
     model = model_for(info["version"])
     judged = (
