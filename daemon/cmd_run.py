@@ -93,11 +93,11 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
         return fail(f"cannot serve /metrics: {exc}")
     instance.publish(server.url)
     log.info("serving %s", server.url)
-    Reclaiming(daemon.config, daemon.store, daemon.notifications, probing=lambda: any(
+    reclaiming = Reclaiming(daemon.config, daemon.store, daemon.notifications, probing=lambda: any(
         runner.collecting for runner in daemon.runners if runner.name.startswith("io_latency:")
     ))  # fmt: skip
     try:
-        if not (tray and _run_tray(daemon, server.url, log_file, stop)):
+        if not (tray and _run_tray(daemon, reclaiming, server.url, log_file, stop)):
             while not stop.wait(1.0):
                 pass
     finally:
@@ -118,7 +118,7 @@ def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
     return history
 
 
-def _run_tray(daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.Event) -> bool:
+def _run_tray(daemon: Daemon, reclaiming: Reclaiming, metrics_url: str, log_file: Path, stop: threading.Event) -> bool:
     """Run the tray until `stop`; False when no tray can be shown here."""
     # Imported here: Pillow and the tray cost a headless daemon memory it does not need.
     from wslwatch.daemon.notify import ALL_RULES
@@ -137,7 +137,8 @@ def _run_tray(daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.
         config_path=config_path,
         reload_config=daemon.reload_config if config_path is not None else None,
         log_path=log_file,
-        page_cache=PageCacheDropper.find(),
+        page_cache=PageCacheDropper(reclaiming.controller.give_back_now) if reclaiming.reachable else None,
+        reclaim=reclaiming.controller if reclaiming.reachable else None,
     )
     try:
         tray = open_tray(daemon.store.snapshot, daemon.engine.alerts, actions, daemon.config.tray.update_s)

@@ -88,7 +88,10 @@ class Reclaiming:
             notifications.announce(Alert("reclaim", "info", "firing", {}, message, time.time()))
             store.record("reclaim", self.controller.samples(time.time()), time.time(), 0.0)
 
-        self.controller = Controller(config.reclaim, this_guest(config), working_set, notify)
+        guest = this_guest(config)
+        #: whether this platform has a WSL guest to act on at all (Windows, or WSL as root)
+        self.reachable = sys.platform == "win32" or not isinstance(guest(), str)
+        self.controller = Controller(config.reclaim, guest, working_set, notify)
         if self.controller.enabled:  # its counters (and health) from the start; else from its first action
             store.record("reclaim", self.controller.samples(time.time()), time.time(), 0.0)
         store.subscribe(self.on_snapshot)

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from wslwatch.tray.actions import DROP_PAGE_CACHE, PageCacheDropper, open_path
+from wslwatch.collectors._wsl_exe import WslExe
+from wslwatch.config.schema import ReclaimConfig
+from wslwatch.reclaim.controller import Controller
+from wslwatch.reclaim.guest import WslGuest
+from wslwatch.tray.actions import PageCacheDropper, open_path
 
 RECORDER = """#!{python}
 import json, sys
@@ -45,46 +49,40 @@ def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def test_the_drop_command_is_a_constant() -> None:
-    assert DROP_PAGE_CACHE == (
-        "wsl.exe", "-u", "root", "--exec", "sh", "-c", "sync; echo 1 > /proc/sys/vm/drop_caches",
-    )
+def _dropper(bin_dir: Path, told: list[str]) -> PageCacheDropper:
+    """The tray's dropper as the daemon wires it: the reclaim controller, from Windows, through
+    the stand-in wsl.exe in `bin_dir`, in the running distro "Ubuntu"."""
+    wsl = WslExe(str(bin_dir / "wsl.exe"), timeout_s=10)
+    controller = Controller(ReclaimConfig(), lambda: WslGuest(wsl, "Ubuntu"), lambda: None, told.append)
+    return PageCacheDropper(controller.give_back_now)
 
 
-def test_no_wsl_exe_no_dropper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert PageCacheDropper.find() is None
-
-
-def test_drop_runs_exactly_the_fixed_argv(bin_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_drop_runs_the_controllers_constant_commands(bin_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    install(bin_dir, "wsl.exe", tmp_path / "wsl.log")
-    dropper = PageCacheDropper.find()
-    assert dropper is not None
+    install(bin_dir, "wsl.exe", tmp_path / "wsl.log")  # says nothing: no memory.stat, an empty meminfo
+    told: list[str] = []
     outcomes: list[str] = []
-    dropper.start(outcomes.append).join(10)
-    assert calls(tmp_path / "wsl.log") == [list(DROP_PAGE_CACHE[1:])]
-    assert outcomes == ["dropped the WSL page cache"]
-    assert "dropped the WSL page cache" in caplog.text
+    _dropper(bin_dir, told).start(outcomes.append).join(10)
+    prefix = ["-d", "Ubuntu", "-u", "root", "--exec"]
+    assert calls(tmp_path / "wsl.log", 5) == [
+        prefix + ["cat", "/sys/fs/cgroup/memory.stat"],
+        prefix + ["cat", "/proc/meminfo"],
+        prefix + ["sh", "-c", 'printf "%s" "$1" > "$2"', "wslwatch-reclaim", "1", "/proc/sys/vm/drop_caches"],
+        prefix + ["sh", "-c", 'printf "%s" "$1" > "$2"', "wslwatch-reclaim", "1", "/proc/sys/vm/compact_memory"],
+        prefix + ["cat", "/sys/fs/cgroup/memory.stat"],
+        prefix + ["cat", "/proc/meminfo"],
+    ]
+    assert outcomes[0].startswith("freed 0.0 GB of page cache in the WSL guest (drop_caches) in ")
+    assert told == outcomes and outcomes[0] in caplog.text
 
 
 def test_a_failed_drop_says_why(bin_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    install(bin_dir, "wsl.exe", tmp_path / "wsl.log", code=1, stderr="sh: can't create /proc/sys/vm/drop_caches")
-    dropper = PageCacheDropper.find()
-    assert dropper is not None
-    outcome = dropper.run()
+    install(bin_dir, "wsl.exe", tmp_path / "wsl.log", code=1, stderr="cat: /proc/meminfo: Permission denied")
+    outcome = _dropper(bin_dir, []).run()
     assert outcome == (
-        "dropping the WSL page cache failed (exit 1): sh: can't create /proc/sys/vm/drop_caches"
+        "could not give memory back to Windows: cannot read the guest's memory: cat: /proc/meminfo: Permission denied"
     )
     assert outcome in caplog.text
-
-
-def test_a_missing_or_hanging_program(tmp_path: Path) -> None:
-    assert PageCacheDropper([str(tmp_path / "absent.exe")]).run().startswith(
-        f"cannot drop the WSL page cache: {tmp_path / 'absent.exe'}: No such file or directory"
-    )
-    slow = PageCacheDropper([sys.executable, "-c", "import time; time.sleep(30)"], timeout_s=0.3)
-    assert slow.run() == "dropping the WSL page cache did not finish within 0.3 s"
 
 
 def test_open_path_hands_the_file_to_xdg_open(bin_dir: Path, tmp_path: Path) -> None:
