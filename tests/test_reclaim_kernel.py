@@ -59,7 +59,7 @@ def test_drop_caches_empties_the_page_cache_of_this_kernel(tmp_path: Path) -> No
 _LOAD = (
     "echo +memory > /sys/fs/cgroup/cgroup.subtree_control && mkdir /sys/fs/cgroup/work && "
     "echo $$ > /sys/fs/cgroup/work/cgroup.procs && "
-    "dd if=/dev/urandom of=/data/blob bs=1M count=64 2>/dev/null && sync; "
+    "dd if=/dev/zero of=/data/blob bs=1M count=64 2>/dev/null && sync; "
     "(x=$(head -c 50331648 /dev/zero | tr '\\0' a); touch /tmp/anon-ready; exec sleep 3600 & wait) >/dev/null 2>&1 & "
     "while [ ! -e /tmp/anon-ready ]; do sleep 1; done"
 )

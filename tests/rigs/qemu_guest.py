@@ -81,8 +81,14 @@ def _fetch_kernel(cache: Path) -> Path:
         image = next(line.split()[-1] for line in depends.splitlines() if "Depends: linux-image-" in line)
         subprocess.run(["apt-get", "download", image], cwd=tmp, capture_output=True, check=True)
         deb = next(Path(tmp).glob("linux-image-*.deb"))
-        subprocess.run(["dpkg", "-x", str(deb), str(Path(tmp) / "unpacked")], check=True)
-        os.replace(Path(tmp) / "unpacked", done)
+        unpacked = Path(tmp) / "unpacked"
+        subprocess.run(["dpkg", "-x", str(deb), str(unpacked)], check=True)
+        kept = Path(tmp) / "kept"  # the image and the few modules the guest loads, not all 300 MB
+        for wanted in ["boot/vmlinuz-*", *(f"lib/modules/*/kernel/{path}.ko*" for _, path in MODULES)]:
+            for found in unpacked.glob(wanted):
+                (kept / found.relative_to(unpacked)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(found, kept / found.relative_to(unpacked))
+        os.replace(kept, done)
     return done
 
 
