@@ -147,11 +147,13 @@ def _memory_reclaim(
             break
         done = guest.run(write_argv(MEMORY_RECLAIM, f"{ask} swappiness=0"))
         steps += 1
-        if done.returncode != 0 and "invalid argument" in done.stderr.lower() and steps == 1:
-            return None  # swappiness= not accepted: plain memory.reclaim could swap anonymous memory
         if done.returncode != 0:
             detail = done.stderr.strip()
         last, now = now, read_cache(guest)
+        if steps == 1 and done.returncode != 0 and now.file >= last.file:
+            # refused outright: `swappiness=` unknown to this kernel (EINVAL before Linux 6.8), or no
+            # memory.reclaim at all; plain memory.reclaim could swap anonymous memory out
+            return None
         if now.file >= last.file:  # nothing more the kernel will give (EAGAIN) or something refilled it
             break
     freed = before.file - now.file

@@ -14,7 +14,7 @@ import pytest
 from rigs import need
 
 ROOT = Path(__file__).resolve().parents[1]
-COLLECTORS = ("host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "process")
+COLLECTORS = ("host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "wsl_version", "process")
 
 
 def rows(markdown: str, title_start: str) -> list[list[str]]:

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from rigs import need
-from rigs.qemu_guest import QemuGuest, Shell, qemu_guest, shell  # noqa: F401  (a fixture)
+from rigs.qemu_guest import QemuGuest, Shell, qemu_guest, qemu_guest_6_1, shell  # noqa: F401  (fixtures)
 from wslwatch.collectors._probe_child import _Residency
 from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.config.schema import ReclaimConfig
 from wslwatch.reclaim.controller import Controller, describe
-from wslwatch.reclaim.guest import MEMORY_STAT, Cache, LocalGuest, Outcome, WslGuest, give_back, read_cache
+from wslwatch.reclaim.guest import MEMORY_RECLAIM, MEMORY_STAT, Cache, LocalGuest, Outcome, WslGuest, give_back, read_cache, write_argv
 
 MIB = 1 << 20
 
@@ -111,6 +111,20 @@ with open({log!r}, "a") as f:
 argv = sys.argv[sys.argv.index("--exec") + 1:]
 os.execvp(argv[0], argv)
 """
+
+
+@pytest.mark.rig
+def test_a_kernel_that_refuses_swappiness_gets_its_cache_dropped_never_plain_memory_reclaim(qemu_guest_6_1: QemuGuest) -> None:
+    with shell(qemu_guest_6_1) as guest:
+        loaded = _load(guest)
+        refused = guest.run(write_argv(MEMORY_RECLAIM, f"{MIB} swappiness=0"))
+        outcome = give_back(guest, want_bytes=40 * MIB, floor_bytes=8 * MIB, step_bytes=16 * MIB, max_steps=8)
+        after = _work_stat(guest)
+        swapped = dict(line.split() for line in guest.run(("cat", "/proc/vmstat")).stdout.splitlines())["pswpout"]
+    assert refused.returncode != 0  # Linux 6.1: "swappiness=" is not a memory.reclaim key
+    assert outcome.method == "drop_caches" and outcome.result == "ok", outcome.detail
+    assert loaded["file"] - after["file"] >= 56 * MIB  # drop_caches 1 empties the clean page cache
+    assert after["anon"] >= loaded["anon"] - MIB and swapped == "0"
 
 
 @pytest.mark.rig

@@ -29,11 +29,13 @@ import pytest
 from rigs import need
 from wslwatch.reclaim.guest import Done
 
-__all__ = ["KERNEL_PACKAGE", "QemuGuest", "Shell", "qemu_guest", "shell"]
+__all__ = ["KERNEL_PACKAGE", "OLD_KERNEL_PACKAGE", "QemuGuest", "Shell", "qemu_guest", "qemu_guest_6_1", "shell"]
 
 KERNEL_PACKAGE = "linux-image-6.12-amd64"  # bookworm's 6.12: memory.reclaim takes swappiness= (Linux ≥ 6.8)
+OLD_KERNEL_PACKAGE = "linux-image-amd64"  # bookworm's 6.1: memory.reclaim refuses swappiness=
 BUSYBOX = Path("/bin/busybox")
 MODULES = [("brd", "drivers/block/brd"), ("nls_cp437", "fs/nls/nls_cp437"), ("fat", "fs/fat/fat"), ("msdos", "fs/fat/msdos")]  # in load order
+KVM_BOOT_S = 30.0
 _KVM_FAILED, _KVM_MSR = "KVM internal error", "failed to set MSR"  # what a nested KVM that cannot run it says
 
 _INIT = """#!/bin/busybox sh
@@ -71,13 +73,13 @@ def _module(kernel_root: Path, path: str) -> bytes:
     return lzma.decompress(module.read_bytes()) if module.suffix == ".xz" else module.read_bytes()
 
 
-def _fetch_kernel(cache: Path) -> Path:
+def _fetch_kernel(cache: Path, package: str) -> Path:
     """The unpacked Debian kernel package (cached); fetched through apt, never from elsewhere."""
     done = cache / "unpacked"
     if (done / "boot").is_dir():
         return done
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        depends = subprocess.run(["apt-cache", "depends", KERNEL_PACKAGE], capture_output=True, text=True, check=True).stdout
+        depends = subprocess.run(["apt-cache", "depends", package], capture_output=True, text=True, check=True).stdout
         image = next(line.split()[-1] for line in depends.splitlines() if "Depends: linux-image-" in line)
         subprocess.run(["apt-get", "download", image], cwd=tmp, capture_output=True, check=True)
         deb = next(Path(tmp).glob("linux-image-*.deb"))
@@ -95,10 +97,11 @@ def _fetch_kernel(cache: Path) -> Path:
 class QemuGuest:
     """The kernel, its modules and how to boot it (KVM until a boot shows it cannot run here)."""
 
+    kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)  # for every guest of the session: one failed try is enough
+
     def __init__(self, kernel_root: Path) -> None:
         self.vmlinuz = next((kernel_root / "boot").glob("vmlinuz-*"))
         self._modules = [(f"{name}.ko", _module(kernel_root, path)) for name, path in MODULES]
-        self.kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
         self.last_boot_s = 0.0
 
     def _initrd(self, script: str) -> bytes:
@@ -148,9 +151,10 @@ class Shell:
 
 
 def _start_shell(guest: QemuGuest, initrd: str, timeout_s: float) -> subprocess.Popen[str] | None:
-    """A booted guest whose shell waits on the serial console; None when KVM failed to run it."""
+    """A booted guest whose shell waits on the serial console; None when KVM did not run it
+    (a nested KVM may fail loudly, or hang: a KVM boot takes seconds, so it gets `KVM_BOOT_S`)."""
     qemu = subprocess.Popen(guest._argv(initrd), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
-    watchdog = threading.Timer(timeout_s, qemu.kill)
+    watchdog = threading.Timer(min(timeout_s, KVM_BOOT_S) if guest.kvm else timeout_s, qemu.kill)
     watchdog.start()
     seen: list[str] = []
     try:
@@ -165,7 +169,7 @@ def _start_shell(guest: QemuGuest, initrd: str, timeout_s: float) -> subprocess.
         watchdog.cancel()
     qemu.kill()
     qemu.wait()
-    if guest.kvm and any(_KVM_FAILED in line or _KVM_MSR in line for line in seen):
+    if guest.kvm:
         return None
     raise RuntimeError(f"the guest shell did not start:\n{''.join(seen)[-3000:]}")
 
@@ -178,11 +182,10 @@ def shell(guest: QemuGuest, timeout_s: float = 180.0) -> Iterator[Shell]:
         image.flush()
         started = time.monotonic()
         qemu = _start_shell(guest, image.name, timeout_s)
-        if qemu is None:  # nested KVM that cannot run this kernel
-            guest.kvm = False
+        if qemu is None:  # KVM cannot run it here (nested KVM): TCG from now on
+            QemuGuest.kvm = False
             qemu = _start_shell(guest, image.name, timeout_s)
-        if qemu is None:
-            raise RuntimeError("the guest shell did not start under TCG either")
+        assert qemu is not None  # under TCG a failed boot raises
         watchdog = threading.Timer(timeout_s, qemu.kill)
         watchdog.start()
         try:
@@ -194,16 +197,26 @@ def shell(guest: QemuGuest, timeout_s: float = 180.0) -> Iterator[Shell]:
             qemu.wait()
 
 
-@pytest.fixture(scope="session")
-def qemu_guest(request: pytest.FixtureRequest) -> QemuGuest:
-    """The QEMU guest rig, its kernel fetched once and kept in pytest's cache folder."""
+def _guest(request: pytest.FixtureRequest, package: str) -> QemuGuest:
     need(shutil.which("qemu-system-x86_64") is not None, "qemu-system-x86_64 (Debian: qemu-system-x86)")
     need(BUSYBOX.is_file(), "a static busybox at /bin/busybox (Debian: busybox-static)")
     need(shutil.which("apt-get") is not None and shutil.which("dpkg") is not None, "apt-get and dpkg to fetch the Debian kernel")
-    cache = request.config.cache.mkdir("qemu-guest-kernel")
+    cache = request.config.cache.mkdir(f"qemu-guest-{package}")
     try:
-        root = _fetch_kernel(cache)
+        root = _fetch_kernel(cache, package)
     except (subprocess.CalledProcessError, StopIteration) as e:
-        need(False, f"the Debian kernel package {KERNEL_PACKAGE} could not be fetched through apt: {e}")
+        need(False, f"the Debian kernel package {package} could not be fetched through apt: {e}")
         raise
     return QemuGuest(root)
+
+
+@pytest.fixture(scope="session")
+def qemu_guest(request: pytest.FixtureRequest) -> QemuGuest:
+    """Debian's 6.12 kernel (memory.reclaim takes swappiness=), fetched once and kept in pytest's cache."""
+    return _guest(request, KERNEL_PACKAGE)
+
+
+@pytest.fixture(scope="session")
+def qemu_guest_6_1(request: pytest.FixtureRequest) -> QemuGuest:
+    """Debian 12's own 6.1 kernel: memory.reclaim without swappiness= (as WSL's 6.6 kernels)."""
+    return _guest(request, OLD_KERNEL_PACKAGE)
