@@ -120,7 +120,7 @@ class QemuGuest:
         accel = ["-accel", "kvm"] if self.kvm else ["-accel", "tcg"]
         return [
             "qemu-system-x86_64", *accel, "-m", "512", "-smp", "1", "-nographic", "-no-reboot",
-            "-kernel", str(self.vmlinuz), "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet loglevel=3",
+            "-kernel", str(self.vmlinuz), "-initrd", initrd, "-append", "console=ttyS0 panic=-1 quiet loglevel=3 mitigations=off",
         ]  # fmt: skip
 
 
