@@ -44,16 +44,23 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
     from wslwatch.collectors.wslconfig import WslconfigCollector
 
     c = config.collectors
+    # also read (only when it changed) for its instanceIdleTimeout, the spacing of reads through wsl.exe
+    wslconfig = WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)
     table: list[tuple[bool, float, Callable[[], Collector]]] = [
         (c.host_memory.enabled, c.host_memory.timeout_s, lambda: HostMemoryCollector(c.host_memory.interval_s)),
         (c.vmmem.enabled, c.vmmem.timeout_s, lambda: VmmemCollector(c.vmmem.process_names, c.vmmem.interval_s)),
         (
             c.wsl_guest.enabled,
             c.wsl_guest.timeout_s,
-            lambda: WslGuestCollector(c.wsl_guest.interval_s, c.wsl_guest.proc_root, c.wsl_guest.distro),
+            lambda: WslGuestCollector(
+                c.wsl_guest.interval_s,
+                c.wsl_guest.proc_root,
+                c.wsl_guest.distro,
+                idle_timeout_s=wslconfig.instance_idle_timeout_s,
+            ),
         ),
         (c.gpu.enabled, c.gpu.timeout_s, lambda: GpuCollector(c.gpu.interval_s, c.gpu.per_process)),
-        (c.wslconfig.enabled, c.wslconfig.timeout_s, lambda: WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)),
+        (c.wslconfig.enabled, c.wslconfig.timeout_s, lambda: wslconfig),
         (c.wsl_version.enabled, c.wsl_version.timeout_s, lambda: WslVersionCollector(c.wsl_version.interval_s)),
         (c.process.enabled, c.process.timeout_s, lambda: ProcessCollector(c.process.interval_s)),
     ]

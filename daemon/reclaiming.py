@@ -12,12 +12,12 @@ from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.collectors._wslconfig_hosts import _inside_wsl
 from wslwatch.collectors.vmmem import VmmemCollector
 from wslwatch.config.schema import Config
-from wslwatch.core import Alert, CollectorError
+from wslwatch.core import Alert
 from wslwatch.daemon.notify import Dispatcher
 from wslwatch.daemon.rules._wsl import cpu_share, guest_memory, vm_running
 from wslwatch.daemon.view import View
 from wslwatch.reclaim.controller import Controller
-from wslwatch.reclaim.guest import Guest, LocalGuest, WslGuest
+from wslwatch.reclaim.guest import Guest, LocalGuest, running_wsl_guest
 from wslwatch.reclaim.policy import Reading
 from wslwatch.store import Snapshot, Store
 
@@ -49,18 +49,7 @@ def this_guest(config: Config) -> Callable[[], Guest | str]:
     """How this platform reaches the guest as root, or why it cannot (checked at each action)."""
     if sys.platform == "win32":
         wsl = WslExe(timeout_s=120.0)
-
-        def from_windows() -> Guest | str:
-            try:
-                running = wsl.distros("--running")
-            except CollectorError as e:
-                return str(e)
-            if not running:
-                return "no WSL distro runs, and the VM is never woken to give memory back"
-            wanted = config.collectors.wsl_guest.distro
-            return WslGuest(wsl, wanted if wanted in running else running[0])
-
-        return from_windows
+        return lambda: running_wsl_guest(wsl, config.collectors.wsl_guest.distro)
     if not _inside_wsl(os.environ, "/proc"):
         return lambda: "this machine is neither Windows nor a WSL guest"
     if os.geteuid() != 0:

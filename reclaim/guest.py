@@ -33,6 +33,7 @@ __all__ = [
     "WslGuest",
     "give_back",
     "read_cache",
+    "running_wsl_guest",
     "write_argv",
 ]
 
@@ -95,7 +96,8 @@ def read_cache(guest: Guest) -> Cache:
             return Cache(fields["file"], fields["anon"], MEMORY_STAT)
     meminfo = guest.run(("cat", "/proc/meminfo"))
     if meminfo.returncode != 0:
-        raise GuestCommandError(f"cannot read the guest's memory: {meminfo.stderr.strip() or 'no message'}")
+        said = (meminfo.stderr or meminfo.stdout).strip() or "no message"
+        raise GuestCommandError(f"cannot read the guest's memory: {said}")
     kib = dict(_pairs(meminfo.stdout.replace(":", " ")))
     return Cache(
         (kib.get("Active(file)", 0) + kib.get("Inactive(file)", 0)) * 1024, kib.get("AnonPages", 0) * 1024, "/proc/meminfo"
@@ -182,3 +184,16 @@ class WslGuest:
             return Done(*self.wsl.run("-d", self.distro, "-u", "root", "--exec", *argv))
         except CollectorError as e:
             raise GuestCommandError(str(e)) from e
+
+
+def running_wsl_guest(wsl: WslExe, wanted: str = "") -> Guest | str:
+    """From Windows: the guest through `wanted` if it runs, else the first running distro (page
+    cache is one per VM kernel, shared by every distro); why not, when none runs or wsl.exe fails.
+    Only `wsl --list --running` is asked, which reads state: a stopped VM is never started."""
+    try:
+        running = wsl.distros("--running")
+    except CollectorError as e:
+        return str(e)
+    if not running:
+        return "no WSL distro runs, and the VM is never woken to give memory back"
+    return WslGuest(wsl, wanted if wanted in running else running[0])

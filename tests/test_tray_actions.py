@@ -1,5 +1,5 @@
-"""Tray actions run fixed argument lists: checked here with stand-in programs on PATH that
-record how they were called (wsl.exe and xdg-open do not exist on this machine)."""
+"""Tray actions run fixed argument lists: checked here with stand-in programs that record how
+they were called (wsl.exe, from `fake_wsl.py`, and xdg-open do not exist on this machine)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from fake_wsl import FakeWsl, fake_wsl
+
 from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.config.schema import ReclaimConfig
 from wslwatch.reclaim.controller import Controller
-from wslwatch.reclaim.guest import WslGuest
+from wslwatch.reclaim.guest import running_wsl_guest
 from wslwatch.tray.actions import PageCacheDropper, open_path
+
+__all__ = ["fake_wsl"]  # the fixture, used by name
 
 RECORDER = """#!{python}
 import json, sys
@@ -49,40 +53,60 @@ def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _dropper(bin_dir: Path, told: list[str]) -> PageCacheDropper:
-    """The tray's dropper as the daemon wires it: the reclaim controller, from Windows, through
-    the stand-in wsl.exe in `bin_dir`, in the running distro "Ubuntu"."""
-    wsl = WslExe(str(bin_dir / "wsl.exe"), timeout_s=10)
-    controller = Controller(ReclaimConfig(), lambda: WslGuest(wsl, "Ubuntu"), lambda: None, told.append)
+def _dropper(wsl: WslExe, told: list[str] | None = None) -> PageCacheDropper:
+    """The tray's dropper as the daemon wires it on Windows: the reclaim controller's give-back
+    through `wsl` in a running distro."""
+    controller = Controller(ReclaimConfig(), lambda: running_wsl_guest(wsl), lambda: None, (told or []).append)
     return PageCacheDropper(controller.give_back_now)
 
 
-def test_drop_runs_the_controllers_constant_commands(bin_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_drop_runs_the_controllers_constant_commands_in_a_running_distro_with_wsl_utf8(
+    fake_wsl: FakeWsl, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
-    install(bin_dir, "wsl.exe", tmp_path / "wsl.log")  # says nothing: no memory.stat, an empty meminfo
+    fake_wsl.change(installed=["Ubuntu-20.04", "docker-desktop"], running=["docker-desktop"])  # default stopped
     told: list[str] = []
     outcomes: list[str] = []
-    _dropper(bin_dir, told).start(outcomes.append).join(10)
-    prefix = ["-d", "Ubuntu", "-u", "root", "--exec"]
-    assert calls(tmp_path / "wsl.log", 5) == [
-        prefix + ["cat", "/sys/fs/cgroup/memory.stat"],
-        prefix + ["cat", "/proc/meminfo"],
-        prefix + ["sh", "-c", 'printf "%s" "$1" > "$2"', "wslwatch-reclaim", "1", "/proc/sys/vm/drop_caches"],
-        prefix + ["sh", "-c", 'printf "%s" "$1" > "$2"', "wslwatch-reclaim", "1", "/proc/sys/vm/compact_memory"],
-        prefix + ["cat", "/sys/fs/cgroup/memory.stat"],
-        prefix + ["cat", "/proc/meminfo"],
+    _dropper(WslExe(fake_wsl.path), told).start(outcomes.append).join(10)
+    as_root = ["-d", "docker-desktop", "-u", "root", "--exec"]  # recorded; the stand-in answers nothing
+    write = ["sh", "-c", 'printf "%s" "$1" > "$2"', "wslwatch-reclaim", "1"]
+    assert fake_wsl.calls() == [
+        ["--list", "--running", "--quiet"],
+        as_root + ["cat", "/sys/fs/cgroup/memory.stat"],
+        as_root + ["cat", "/proc/meminfo"],
+        as_root + write + ["/proc/sys/vm/drop_caches"],
+        as_root + write + ["/proc/sys/vm/compact_memory"],
+        as_root + ["cat", "/sys/fs/cgroup/memory.stat"],
+        as_root + ["cat", "/proc/meminfo"],
     ]
+    assert fake_wsl.utf8_requests() == {"1"}
     assert outcomes[0].startswith("freed 0.0 GB of page cache in the WSL guest (drop_caches) in ")
     assert told == outcomes and outcomes[0] in caplog.text
 
 
-def test_a_failed_drop_says_why(bin_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    install(bin_dir, "wsl.exe", tmp_path / "wsl.log", code=1, stderr="cat: /proc/meminfo: Permission denied")
-    outcome = _dropper(bin_dir, []).run()
-    assert outcome == (
-        "could not give memory back to Windows: cannot read the guest's memory: cat: /proc/meminfo: Permission denied"
+def test_with_no_distro_running_nothing_is_started(fake_wsl: FakeWsl) -> None:
+    fake_wsl.change(running=[])
+    outcome = _dropper(WslExe(fake_wsl.path)).run()
+    assert outcome == "did not give memory back: no WSL distro runs, and the VM is never woken to give memory back"
+    assert fake_wsl.execs() == []
+
+
+def test_a_failed_drop_says_why(fake_wsl: FakeWsl, caplog: pytest.LogCaptureFixture) -> None:
+    fake_wsl.change(installed=["Other"])  # unregistered after it was listed as running
+    outcome = _dropper(WslExe(fake_wsl.path)).run()
+    assert outcome.startswith(
+        "could not give memory back to Windows: cannot read the guest's memory: There is no distribution with the"
     )
     assert outcome in caplog.text
+
+
+def test_a_missing_or_hanging_wsl_exe(fake_wsl: FakeWsl, tmp_path: Path) -> None:
+    assert _dropper(WslExe(str(tmp_path / "absent.exe"))).run().startswith(
+        f"did not give memory back: {tmp_path / 'absent.exe'} was not found: WSL is not installed"
+    )
+    fake_wsl.change(sleep=30)
+    slow = _dropper(WslExe(fake_wsl.path, timeout_s=0.3))
+    assert slow.run().endswith("--list --running --quiet` did not finish within 0.3s and was stopped")
 
 
 def test_open_path_hands_the_file_to_xdg_open(bin_dir: Path, tmp_path: Path) -> None:
