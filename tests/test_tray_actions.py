@@ -56,7 +56,7 @@ def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _dropper(wsl: WslExe, told: list[str] | None = None) -> PageCacheDropper:
     """The tray's dropper as the daemon wires it on Windows: the reclaim controller's give-back
     through `wsl` in a running distro."""
-    controller = Controller(ReclaimConfig(), lambda: running_wsl_guest(wsl), lambda: None, (told or []).append)
+    controller = Controller(ReclaimConfig(), lambda: running_wsl_guest(wsl), lambda: None, (told if told is not None else []).append)
     return PageCacheDropper(controller.give_back_now)
 
 
