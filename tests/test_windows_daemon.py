@@ -1,0 +1,92 @@
+"""The daemon on Windows CPython under Wine, as a Windows user runs it: one instance per user
+(the named mutex), `wslwatch stop` through the named event, a port Windows refuses (WinError 10013)."""
+
+from __future__ import annotations
+
+import queue
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rigs.wine import WineRig
+
+pytestmark = pytest.mark.rig
+
+_SERVING = re.compile(r"serving (http://\S+/metrics)")
+
+
+class WindowsDaemon:
+    """`wslwatch.exe run --headless --port 0` under Wine; its log lines (stderr) drained all along."""
+
+    def __init__(self, rig: WineRig) -> None:
+        self.proc = rig.popen([rig.script("wslwatch"), "run", "--headless", "--port", "0"])
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.log: list[str] = []
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_serving(self, timeout: float = 120) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            found = _SERVING.search(line)
+            if found:
+                return found.group(1)
+        self.proc.kill()
+        raise AssertionError("wslwatch.exe run did not start serving:\n" + "".join(self.log))
+
+
+def test_one_instance_per_user_and_stop_ends_it_cleanly(wine_rig: WineRig) -> None:
+    """Windows has no SIGTERM: `wslwatch stop` finds the daemon through its mutex and instance.json and
+    sets the per-user named event it waits on; the daemon stops cleanly (exit 0, record removed)."""
+    daemon = WindowsDaemon(wine_rig)
+    try:
+        url = daemon.wait_serving()
+        second = wine_rig.wslwatch("run", "--headless", "--port", "0", timeout=120)
+        assert second.returncode == 3, second.stderr
+        assert f"wslwatch already runs for this user (pid " in second.stderr and url in second.stderr
+
+        done = wine_rig.wslwatch("stop", timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert re.fullmatch(r"wslwatch \(pid \d+\) stopped\.\n", done.stdout.replace("\r\n", "\n")), done.stdout
+        assert daemon.proc.wait(30) == 0
+        assert "stopping" in "".join(daemon.log)
+        assert not (wine_rig.local_appdata / "wslwatch" / "instance.json").exists()
+
+        again = wine_rig.wslwatch("stop", timeout=120)
+        assert (again.returncode, again.stdout.strip()) == (0, "wslwatch is not running for this user; nothing to stop.")
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+
+
+def test_a_port_windows_refuses_is_exit_2_naming_netsh(wine_rig: WineRig, tmp_path: Path) -> None:
+    """A port in one of the ranges Hyper-V/WSL reserve fails with WinError 10013. Under Wine the same
+    error comes from a port below 1024 bound by a process that may not (root without
+    CAP_NET_BIND_SERVICE): a copy of the prefix, so its own wineserver starts without it."""
+    rig = wine_rig.copy(tmp_path / "capped")
+    capped = ["setpriv", "--bounding-set", "-net_bind_service", "--inh-caps", "-net_bind_service"]
+    argv = [*capped, "wine", rig.script("wslwatch"), "run", "--headless", "--port", "80"]
+    try:
+        done = subprocess.run(argv, env=rig.env(), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    finally:
+        subprocess.run(["wineserver", "-k"], env=rig.env(), timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "cannot serve /metrics: 127.0.0.1:80 is in a range of ports Windows reserves (WinError 10013" in done.stderr
+    assert "`netsh int ipv4 show excludedportrange protocol=tcp`" in done.stderr
+    assert "Traceback" not in done.stderr
