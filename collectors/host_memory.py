@@ -42,7 +42,7 @@ def _read_psutil() -> _Memory:
     try:
         swap = psutil.swap_memory()
     except (RuntimeError, OSError) as e:
-        why = str(e) or type(e).__name__
+        why = str(e).rstrip(". ") or type(e).__name__
         return _Memory(memory.total, memory.available, f"{why}; re-enable the performance counters (`lodctr /R` as administrator)")
     return _Memory(memory.total, memory.available, _Swap(swap.total, swap.used))
 

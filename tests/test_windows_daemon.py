@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rigs.wine import WineRig
+from rigs.xdesktop import trayer, xvfb
 
 pytestmark = pytest.mark.rig
 
@@ -22,8 +23,8 @@ _SERVING = re.compile(r"serving (http://\S+/metrics)")
 class WindowsDaemon:
     """`wslwatch.exe run --headless --port 0` under Wine; its log lines (stderr) drained all along."""
 
-    def __init__(self, rig: WineRig) -> None:
-        self.proc = rig.popen([rig.script("wslwatch"), "run", "--headless", "--port", "0"])
+    def __init__(self, rig: WineRig, *options: str) -> None:
+        self.proc = rig.popen([rig.script("wslwatch"), "run", "--port", "0", *options])
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.log: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
@@ -35,7 +36,8 @@ class WindowsDaemon:
             self.lines.put(line)
         self.lines.put(None)
 
-    def wait_serving(self, timeout: float = 120) -> str:
+    def wait_for(self, pattern: re.Pattern[str], timeout: float = 120) -> re.Match[str]:
+        """The first log line matching `pattern`; the daemon is killed if none comes."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -44,19 +46,19 @@ class WindowsDaemon:
                 break
             if line is None:
                 break
-            found = _SERVING.search(line)
+            found = pattern.search(line)
             if found:
-                return found.group(1)
+                return found
         self.proc.kill()
-        raise AssertionError("wslwatch.exe run did not start serving:\n" + "".join(self.log))
+        raise AssertionError(f"wslwatch.exe run never logged {pattern.pattern!r}:\n" + "".join(self.log))
 
 
 def test_one_instance_per_user_and_stop_ends_it_cleanly(wine_rig: WineRig) -> None:
     """Windows has no SIGTERM: `wslwatch stop` finds the daemon through its mutex and instance.json and
     sets the per-user named event it waits on; the daemon stops cleanly (exit 0, record removed)."""
-    daemon = WindowsDaemon(wine_rig)
+    daemon = WindowsDaemon(wine_rig, "--headless")
     try:
-        url = daemon.wait_serving()
+        url = daemon.wait_for(_SERVING).group(1)
         second = wine_rig.wslwatch("run", "--headless", "--port", "0", timeout=120)
         assert second.returncode == 3, second.stderr
         assert f"wslwatch already runs for this user (pid " in second.stderr and url in second.stderr
@@ -90,3 +92,26 @@ def test_a_port_windows_refuses_is_exit_2_naming_netsh(wine_rig: WineRig, tmp_pa
     assert "cannot serve /metrics: 127.0.0.1:80 is in a range of ports Windows reserves (WinError 10013" in done.stderr
     assert "`netsh int ipv4 show excludedportrange protocol=tcp`" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_signing_out_stops_it_cleanly_through_the_tray_window(wine_rig: WineRig, tmp_path: Path) -> None:
+    """At sign-out Windows asks every top-level window (WM_QUERYENDSESSION), then tells it
+    (WM_ENDSESSION); `wineboot --end-session` does the same for the prefix's windows. The tray's
+    window answers "yes" (pystray alone answers 0, which cancels the sign-out) and the daemon stops
+    inside WM_ENDSESSION, before Windows may end the process."""
+    with xvfb() as display, trayer(display):
+        rig = wine_rig.copy(tmp_path / "desktop", display=display)
+        rig.start_server()
+        try:
+            daemon = WindowsDaemon(rig)
+            daemon.wait_for(re.compile(r"tray icon shown \(pystray win32 backend\)"))
+            ended = subprocess.run(["wine", "wineboot", "--end-session"], env=rig.env(), capture_output=True, timeout=120)
+            assert ended.returncode == 0
+            assert daemon.proc.wait(30) == 0, "".join(daemon.log)
+            log = "".join(daemon.log)
+            assert "Windows is ending the session; stopping" in log and "cmd_run: stopping" in log
+            assert not (rig.local_appdata / "wslwatch" / "instance.json").exists()
+        finally:
+            if daemon.proc.poll() is None:
+                daemon.proc.kill()
+            rig.stop_server()
