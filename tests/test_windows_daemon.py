@@ -1,10 +1,12 @@
 """The daemon on Windows CPython under Wine, as a Windows user runs it: one instance per user
-(the named mutex), `wslwatch stop` through the named event, a port Windows refuses (WinError 10013)."""
+(the named mutex), `wslwatch stop` through the named event, a port Windows refuses (WinError 10013),
+a clean stop at sign-out, Windows' own `wsl.exe`."""
 
 from __future__ import annotations
 
 import queue
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -12,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from rigs import need
 from rigs.wine import WineRig
 from rigs.xdesktop import trayer, xvfb
 
 pytestmark = pytest.mark.rig
 
+RIGS = Path(__file__).resolve().parent / "rigs"
 _SERVING = re.compile(r"serving (http://\S+/metrics)")
 
 
@@ -115,3 +119,32 @@ def test_signing_out_stops_it_cleanly_through_the_tray_window(wine_rig: WineRig,
             if daemon.proc.poll() is None:
                 daemon.proc.kill()
             rig.stop_server()
+
+
+def mingw_build(source: Path, target: Path) -> Path:
+    """`source` (tests/rigs/*.c) built into a Windows program with mingw-w64."""
+    compiler = shutil.which("x86_64-w64-mingw32-gcc")
+    need(compiler is not None, "x86_64-w64-mingw32-gcc not installed (Debian package gcc-mingw-w64-x86-64)")
+    subprocess.run([str(compiler), "-O2", "-o", str(target), str(source)], check=True, timeout=120)
+    return target
+
+
+def test_windows_own_wsl_exe_runs_never_one_in_the_current_directory(wine_rig: WineRig, tmp_path: Path) -> None:
+    """A bare `wsl.exe` is looked for in the current directory before System32: a `wsl.exe` lying in
+    the folder wslwatch was started from must never run."""
+    rig = wine_rig.copy(tmp_path / "rig")
+    system32 = rig.linux_path("C:\\windows\\system32")
+    mingw_build(RIGS / "wsl_recorder.c", system32 / "wsl.exe")
+    folder = tmp_path / "Downloads"
+    folder.mkdir()
+    shutil.copy(system32 / "wsl.exe", folder / "wsl.exe")
+    rig.start_server()
+    try:
+        proc = rig.popen([rig.script("wslwatch"), "once", "--json"], cwd=folder)
+        out, err = proc.communicate(timeout=180)
+    finally:
+        rig.stop_server()
+    assert proc.returncode == 0, err
+    assert not (folder / "calls.log").exists(), "the wsl.exe in the current directory ran"
+    calls = (system32 / "calls.log").read_text().splitlines()
+    assert calls == ["C:\\windows\\system32\\wsl.exe --list --running --quiet"], calls
