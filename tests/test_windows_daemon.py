@@ -1,6 +1,6 @@
 """The daemon on Windows CPython under Wine, as a Windows user runs it: one instance per user
 (the named mutex), `wslwatch stop` through the named event, a port Windows refuses (WinError 10013),
-a clean stop at sign-out, Windows' own `wsl.exe`."""
+a clean stop at sign-out, Windows' own `wsl.exe`, leftover probe files of ended processes."""
 
 from __future__ import annotations
 
@@ -148,3 +148,27 @@ def test_windows_own_wsl_exe_runs_never_one_in_the_current_directory(wine_rig: W
     assert not (folder / "calls.log").exists(), "the wsl.exe in the current directory ran"
     calls = (system32 / "calls.log").read_text().splitlines()
     assert calls == ["C:\\windows\\system32\\wsl.exe --list --running --quiet"], calls
+
+
+def test_a_probe_removes_files_left_by_dead_probes_and_keeps_a_live_ones(wine_rig: WineRig, tmp_path: Path) -> None:
+    """A probe killed in `create_fsync` leaves `c-<pid>-…` files; the next probe removes those whose
+    process has ended. On Windows liveness is asked of OpenProcess/GetExitCodeProcess (`os.kill(pid, 0)`
+    would end the process there), so a live one's file stays."""
+    data = tmp_path / "data"
+    area = data / ".wslwatch-probe"
+    area.mkdir(parents=True, mode=0o700)  # there before: `probe` keeps the folder, and what it did there shows
+    live = wine_rig.popen([wine_rig.python_exe, "-c", "import os, time; print(os.getpid(), flush=True); time.sleep(120)"])
+    try:
+        assert live.stdout is not None
+        live_pid = int(live.stdout.readline())
+        dead = area / "c-99991-aaaaaa-0"  # no such process
+        kept = area / f"c-{live_pid}-bbbbbb-0"
+        for leftover in (dead, kept):
+            leftover.write_bytes(b"x" * 4096)
+        done = wine_rig.wslwatch("probe", wine_rig.windows_path(data), "--samples", "1", timeout=180)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert not dead.exists(), "a dead probe's file is removed"
+        assert kept.exists(), "a running process's file is left alone"
+    finally:
+        live.kill()
+        live.wait(30)
