@@ -172,3 +172,29 @@ def test_a_probe_removes_files_left_by_dead_probes_and_keeps_a_live_ones(wine_ri
     finally:
         live.kill()
         live.wait(30)
+
+
+def _window_titles(display: str) -> list[str]:
+    tree = subprocess.run(["xwininfo", "-root", "-tree"], env={"DISPLAY": display}, capture_output=True, text=True)
+    return re.findall(r'^\s*0x[0-9a-f]+ "([^"]*)"', tree.stdout, flags=re.MULTILINE)
+
+
+def test_a_windowless_start_that_fails_is_told_in_a_message_box(wine_rig: WineRig, tmp_path: Path) -> None:
+    """Started as the Run value starts it (`pythonw`, through the shell: no console, no standard
+    streams), a start refused for a bad config is told in a message box, and console.log has why."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[exporter]\nport = "9477"\n')
+    with xvfb(800, 600) as display:
+        rig = wine_rig.copy(tmp_path / "desktop", display=display)
+        rig.start_server()
+        try:
+            argv = ["wine", "start", rig.pythonw_exe, "-m", "wslwatch", "run", "--config", rig.windows_path(bad)]
+            subprocess.Popen(argv, env=rig.env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 120
+            while "wslwatch could not start" not in _window_titles(display):
+                assert time.monotonic() < deadline, f"no message box; windows: {_window_titles(display)}"
+                time.sleep(0.5)
+            console = (rig.local_appdata / "wslwatch" / "Logs" / "console.log").read_text()
+            assert f'{rig.windows_path(bad)}:2: exporter.port: must be a whole number, got "9477"' in console
+        finally:
+            rig.stop_server()
