@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from wslwatch.config import default_config_path
 from wslwatch.config.schema import bind_problem
 from wslwatch.core import Notifier
-from wslwatch.daemon import logs
+from wslwatch.daemon import app_id, logs
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import HistoryFile, history_path
@@ -84,6 +84,7 @@ def serve_until_stopped(daemon: Daemon, args: argparse.Namespace, tray: bool = F
     try:
         log_file = logs.log_to_file()
         log.info("logging to %s", log_file)
+        app_id.adopt_bundle_app_id()
         history = _history(daemon, instance)
         try:
             return _serve(args, daemon, instance, tray, log_file)

@@ -23,17 +23,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 
 from wslwatch.exporters.auth import BasicAuth
 
-__all__ = [
-    "AddressError",
-    "MetricsServer",
-    "PortForbiddenError",
-    "PortInUseError",
-    "TlsError",
-    "address_problem",
-    "exposure_warning",
-    "serve",
-    "tls_problem",
-]
+__all__ = ["AddressError", "MetricsServer", "PortForbiddenError", "PortInUseError", "TlsError", "address_problem", "tls_problem", "exposure_warning", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +35,6 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 class PortInUseError(OSError):
     """The address is taken by another process."""
-
-
-class AddressError(OSError):
-    """The address is not one this machine has (or cannot be resolved); `strerror` names it."""
 
 
 class PortForbiddenError(OSError):
@@ -66,6 +52,10 @@ else:
     _FORBIDDEN_BECAUSE = (
         "may not be used by this user (ports below net.ipv4.ip_unprivileged_port_start, usually 1024, need root)"
     )
+
+
+class AddressError(OSError):
+    """The address is not one this machine has (or cannot be resolved); `strerror` names it."""
 
 
 class TlsError(Exception):
