@@ -18,6 +18,7 @@ from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
+from wslwatch.daemon.reclaiming import Reclaiming
 from wslwatch.exporters.http import AddressError, PortForbiddenError, PortInUseError, TlsError
 
 if TYPE_CHECKING:
@@ -126,6 +127,9 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
         )
     instance.publish(server.url)
     log.info("serving %s", server.url)
+    reclaiming = Reclaiming(daemon.config, daemon.store, daemon.notifications, probing=lambda: any(
+        runner.collecting for runner in daemon.runners if runner.name.startswith("io_latency:")
+    ))  # fmt: skip
     stopped = threading.Lock()
 
     def shutdown() -> None:
@@ -135,8 +139,13 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
             log.info("stopping")
             daemon.stop()
 
+    def end_session() -> None:
+        """Windows may end the process as soon as this returns: the instance record goes too."""
+        shutdown()
+        instance.release()
+
     try:
-        if not (tray and _run_tray(daemon, server.url, log_file, stop, shutdown)):
+        if not (tray and _run_tray(daemon, reclaiming, server.url, log_file, stop, end_session)):
             while not stop.wait(1.0):
                 pass
     finally:
@@ -167,9 +176,14 @@ def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
 
 
 def _run_tray(
-    daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.Event, shutdown: Callable[[], None]
+    daemon: Daemon,
+    reclaiming: Reclaiming,
+    metrics_url: str,
+    log_file: Path,
+    stop: threading.Event,
+    end_session: Callable[[], None],
 ) -> bool:
-    """Run the tray until `stop` (`shutdown` when Windows ends the session); False when no tray can be shown here."""
+    """Run the tray until `stop` (`end_session` when Windows ends the session); False when no tray can be shown here."""
     # Imported here: Pillow and the tray cost a headless daemon memory it does not need.
     from wslwatch.daemon.notify import ALL_RULES
     from wslwatch.tray import MenuActions, TrayUnavailable, open_tray
@@ -187,11 +201,12 @@ def _run_tray(
         config_path=config_path,
         reload_config=daemon.reload_config if config_path is not None else None,
         log_path=log_file,
-        page_cache=PageCacheDropper.find(),
+        page_cache=PageCacheDropper(reclaiming.controller.give_back_now) if reclaiming.reachable else None,
+        reclaim=reclaiming.controller if reclaiming.reachable else None,
     )
     try:
         tray = open_tray(daemon.store.snapshot, daemon.engine.alerts, actions, daemon.config.tray.update_s)
-        tray.on_session_end(shutdown)
+        tray.on_session_end(end_session)
         for notifier in _desktop_notifiers(tray):
             daemon.add_notifier(notifier)
         tray.run(stop)

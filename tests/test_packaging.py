@@ -48,7 +48,7 @@ def test_the_wheel_puts_nothing_generic_into_site_packages(dist: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/", 1)[0] for name in names}
     assert top == {"wslwatch", wheel.name.split("-py3")[0] + ".dist-info"}, top
-    for package in ("daemon", "collectors", "exporters", "tray", "config"):
+    for package in ("daemon", "collectors", "exporters", "tray", "config", "reclaim"):
         assert f"wslwatch/{package}/__init__.py" in names
     assert "wslwatch/config/wslwatch.toml" in names
     assert "wslwatch/py.typed" in names
