@@ -134,6 +134,10 @@ def _run_tray(daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.
         reload_config=daemon.reload_config if config_path is not None else None,
         log_path=log_file,
         page_cache=PageCacheDropper.find(),
+        has_probes=lambda: bool(daemon.config.paths) and daemon.config.collectors.io_latency.enabled,
+        probes_paused_until=lambda: daemon.jobs.probes_paused_until,
+        pause_probes_until=daemon.jobs.pause_probes,
+        resume_probes=daemon.jobs.resume_probes,
     )
     try:
         tray = open_tray(daemon.store.snapshot, daemon.engine.alerts, actions, daemon.config.tray.update_s)

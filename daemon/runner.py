@@ -87,6 +87,7 @@ class CollectorRunner:
         self._worker: _Worker | None = None
         self._stuck: _Worker | None = None  # its collection outlived the deadline and has not ended yet
         self._last_reason: str | None = None
+        self._turn = threading.Lock()  # one run at a time; close() waits for the one under way
 
     @property
     def name(self) -> str:
@@ -94,6 +95,15 @@ class CollectorRunner:
 
     def run(self) -> None:
         """One collection: record its samples, or why there are none."""
+        with self._turn:
+            self._run()
+
+    def close(self) -> None:
+        """Release the collector once the run under way (bounded by the deadline) has ended."""
+        with self._turn:
+            self.collector.close()
+
+    def _run(self) -> None:
         now = self._clock()
         if self._stuck is not None:
             try:

@@ -77,6 +77,7 @@ class Store:
         self._latest: dict[str, tuple[Sample, ...]] = {}
         self._history: dict[SeriesKey, deque[tuple[float, float]]] = {}
         self._health: dict[str, Health] = {}
+        self._own: dict[SeriesKey, Sample] = {}  # the daemon's own series (scheduling), no collector's
         self._snapshot = Snapshot(ts=0.0)
         self._listeners: list[Listener] = []
 
@@ -114,11 +115,23 @@ class Store:
             snapshot = self._rebuild(now)
         self._notify(snapshot)
 
+    def put(self, samples: Iterable[Sample]) -> None:
+        """The daemon's own samples (no collector's): each replaces the same series' last one.
+
+        They show in the next snapshot at once, but tell no listener: no rule reads them.
+        """
+        with self._lock:
+            for sample in samples:
+                self._own[series_key(sample.name, sample.labels)] = sample
+            self._rebuild(self._snapshot.ts)
+
     def forget(self, collector: str) -> None:
-        """Drop a collector that no longer runs: its latest samples and its health."""
+        """Drop a collector that no longer runs: its latest samples, its health and its own series."""
         with self._lock:
             self._latest.pop(collector, None)
             self._health.pop(collector, None)
+            for key in [k for k, s in self._own.items() if s.labels.get("collector") == collector]:
+                del self._own[key]
             snapshot = self._rebuild(self._snapshot.ts)
         self._notify(snapshot)
 
@@ -153,6 +166,7 @@ class Store:
 
     def _rebuild(self, now: float) -> Snapshot:
         samples = [s for collector in sorted(self._latest) for s in self._latest[collector]]
+        samples += self._own.values()
         health = [self._health[name] for name in sorted(self._health)]
         self._snapshot = Snapshot.build(now, samples, health)
         return self._snapshot
