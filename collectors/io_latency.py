@@ -2,7 +2,8 @@
 
 One collector per configured path. Each `collect()` runs one probe in a child process
 (`collectors/probe.py`) and turns it into `wslwatch_path_info`, the cumulative
-`wslwatch_path_io_latency_seconds` histogram, `wslwatch_path_probe_status` and
+`wslwatch_path_io_latency_seconds` histogram (buckets for `BUCKETED_OPS`, a count and a sum
+for the other operations), `wslwatch_path_probe_status` and
 `wslwatch_path_probe_last_success_timestamp_seconds`. This process never touches the path:
 the child resolves it, the mount table tells where it lives.
 """
@@ -15,7 +16,7 @@ import os
 from wslwatch.collectors.places import Place, PlaceFinder, default_place_finder
 from wslwatch.collectors.probe import PathProber, ProbeResult, Status, plan_samples
 from wslwatch.core import Sample
-from wslwatch.histogram import Histogram
+from wslwatch.histogram import BUCKETED_OPS, LATENCY_BUCKETS_S, Histogram
 
 __all__ = ["IoLatencyCollector", "STATUSES"]
 
@@ -28,6 +29,11 @@ _DEADLINE_SHARE = 0.8
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _histogram(op: str) -> Histogram:
+    """Buckets for the operations that earn them; the others only count and sum (+Inf)."""
+    return Histogram(LATENCY_BUCKETS_S if op in BUCKETED_OPS else ())
 
 
 class IoLatencyCollector:
@@ -76,7 +82,9 @@ class IoLatencyCollector:
         if result.status == "ok":
             self._last_success = now
             for op, seconds in result.latencies.items():
-                histogram = self._histograms.setdefault(op, Histogram())
+                histogram = self._histograms.get(op)
+                if histogram is None:
+                    histogram = self._histograms[op] = _histogram(op)
                 for value in seconds:
                     histogram.observe(value)
         self._log_change(result)
