@@ -162,6 +162,7 @@ class Daemon:
             certfile=exporter.certfile,
             keyfile=exporter.keyfile,
             users=exporter.basic_auth_users,
+            state=lambda: (self.store.snapshot(), self.engine.alerts()),  # all the registry reads
         )
         self.jobs.start(self.runners)
         if self.config_path is not None:

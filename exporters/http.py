@@ -87,6 +87,36 @@ _INDEX = (
 )
 
 
+def _cached(metrics: WSGIApp, state: Callable[[], tuple[object, ...]]) -> WSGIApp:
+    """Serve the bytes `metrics` rendered for the same request while `state()` is the same objects.
+
+    The exposition stays prometheus-client's; a scrape between two collections only copies it.
+    """
+    cache: dict[tuple[str, ...], tuple[str, list[tuple[str, str]], bytes]] = {}
+    seen: list[tuple[object, ...]] = [()]  # the state the cache was rendered for (kept alive: ids stay unique)
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        now = state()
+        if len(now) != len(seen[0]) or any(a is not b for a, b in zip(now, seen[0])):
+            cache.clear()
+            seen[0] = now
+        request = tuple(str(environ.get(key, "")) for key in ("HTTP_ACCEPT", "HTTP_ACCEPT_ENCODING", "QUERY_STRING"))
+        hit = cache.get(request)
+        if hit is None:
+            answer: list[Any] = []
+
+            def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+                answer[:] = [status, headers]
+                return lambda data: None
+
+            body = b"".join(metrics(environ, keep))
+            hit = cache[request] = (answer[0], answer[1], body)
+        start_response(hit[0], list(hit[1]))
+        return [hit[2]]
+
+    return app
+
+
 def _routes(metrics: WSGIApp) -> WSGIApp:
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
@@ -133,14 +163,17 @@ def serve(
     certfile: str = "",
     keyfile: str = "",
     users: Mapping[str, str] | None = None,
+    state: Callable[[], tuple[object, ...]] | None = None,
 ) -> MetricsServer:
     """Serve `registry` on `bind:port` in a daemon thread; raise `PortInUseError` if taken.
 
     With `certfile` it serves HTTPS (`TlsError` if the files are unusable); with `users`
-    (`name -> pbkdf2_sha256 hash`) every request needs one of their passwords.
+    (`name -> pbkdf2_sha256 hash`) every request needs one of their passwords. With `state`
+    (the objects the registry reads), a page is rendered once for each new state.
     """
     server_class = _IPv6Server if ":" in bind else _ExclusiveServer
-    app = _routes(make_wsgi_app(registry))
+    metrics = make_wsgi_app(registry)
+    app = _routes(metrics if state is None else _cached(metrics, state))
     if users:
         app = BasicAuth(app, users)
     tls = _tls_context(certfile, keyfile) if certfile or keyfile else None
