@@ -11,6 +11,7 @@ import errno
 import ipaddress
 import logging
 import socket
+import socketserver
 import ssl
 import sys
 import threading
@@ -54,7 +55,12 @@ class _ExclusiveServer(ThreadingWSGIServer):
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
         if ":" in self.server_address[0]:
             self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        super().server_bind()
+        # TCPServer's bind, not HTTPServer's: that one asks DNS for the host's name (a reverse
+        # lookup that can take seconds, and loads the resolver and the IDNA codec)
+        # only for the SERVER_NAME that /metrics never reads.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+        self.setup_environ()
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         """In the request's thread: the TLS handshake (if any), bounded by a timeout, then the request."""
