@@ -87,11 +87,15 @@ def history_to_come(page: bytes, elapsed_s: float) -> float:
 
 def measure_one(count: int, seconds: float, every: float, python: str, root: Path) -> dict[str, float]:
     """One daemon with `count` paths: its series, scrape latency and CPU, RSS."""
-    folder = Path(tempfile.mkdtemp(prefix=f"scale-{count}-", dir=root))
     port = free_port()
-    config = daemon_config(folder, port, "\n" + paths_config(folder, count))
     collectors = COLLECTORS | {f"io_latency:p{index}" for index in range(count)}
-    with fake_gpus(2) as fake, Fleet(folder) as fleet:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"wslwatch-scale-{count}-", dir=root) as tmp,
+        fake_gpus(2) as fake,
+        Fleet(Path(tmp)) as fleet,
+    ):
+        folder = Path(tmp)
+        config = daemon_config(folder, port, "\n" + paths_config(folder, count))
         argv = [python, "-m", "wslwatch", "run", "--config", str(config), "--headless"]
         daemon = fleet.start("wslwatch", argv, daemon_env(fake, folder / "state"))
         started = time.monotonic()

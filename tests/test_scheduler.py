@@ -3,6 +3,7 @@ burst; probes capped, spread and pausable; the set of jobs changed in place."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -64,7 +65,8 @@ def skipped(store: Store, collector: str, reason: str) -> float | None:
     return store.snapshot().value("wslwatch_collector_skipped_total", collector=collector, reason=reason)
 
 
-def test_every_runner_runs_at_once_then_on_its_own_interval() -> None:
+def test_every_runner_runs_at_once_then_on_its_own_interval(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     store = Store()
     fast, rare = Steady("fast", 0.1), Steady("rare", 30.0)
     begun = time.monotonic()
@@ -78,6 +80,7 @@ def test_every_runner_runs_at_once_then_on_its_own_interval() -> None:
     assert rare.calls == 1, "the first turn comes at once, the second only after 30 s"
     assert store.health("fast") is not None and store.health("rare") is not None
     assert skipped(store, "rare", "missed") == 0.0 and skipped(store, "rare", "still_running") == 0.0
+    assert not [r for r in caplog.records if r.name.startswith("apscheduler")], "no INFO line per job run"
 
 
 def test_a_slow_collection_delays_no_other_runner() -> None:
