@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         elif step == "startup":
             found = startup.measure(1 if args.quick else 10)
         else:
-            found = scale.measure([0, 2] if args.quick else [0, 10, 50], 5.0 if args.quick else 60.0, 0.5)
+            found = scale.measure([0, 1] if args.quick else [0, 10, 50], 3.0 if args.quick else 60.0, 0.5)
         print(found.markdown(), flush=True)
         section.tables += found.tables
     if not args.no_doc:
