@@ -13,6 +13,7 @@ max-instances events) and the probes' pause are the daemon's own series in the S
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -80,6 +81,7 @@ class Jobs:
         self._skips: Counter[tuple[str, str]] = Counter()
         self._skips_lock = threading.Lock()  # events come on the scheduler's and the pools' threads
         self._paused_until: float | None = None
+        self._changing = threading.Lock()  # a reload, the tray's pause and the pause's end, one at a time
 
     def start(self, runners: Iterable[CollectorRunner]) -> None:
         """Schedule `runners`, each first run at once, and start."""
@@ -90,7 +92,10 @@ class Jobs:
 
     def update(self, runners: Iterable[CollectorRunner]) -> None:
         """Schedule exactly `runners`: add new ones, remove gone ones, switch changed ones in place."""
-        wanted = {runner.name: runner for runner in runners}
+        with self._changing:
+            self._update({runner.name: runner for runner in runners})
+
+    def _update(self, wanted: dict[str, CollectorRunner]) -> None:
         for name in self._runners.keys() - wanted.keys():
             self._scheduler.remove_job(name)
             del self._runners[name]
@@ -119,28 +124,28 @@ class Jobs:
 
     def pause_probes(self, until: float) -> None:
         """No I/O probe runs until `until` (epoch seconds); they resume on their own then."""
-        self._paused_until = until
-        for name, runner in self._runners.items():
-            if _is_probe(runner):
-                self._scheduler.pause_job(name)
-        when = datetime.fromtimestamp(until, timezone.utc)
-        self._scheduler.add_job(self.resume_probes, DateTrigger(when), id=_RESUME, replace_existing=True)
-        self._put_paused()
+        with self._changing:
+            self._paused_until = until
+            for name, runner in self._runners.items():
+                if _is_probe(runner):
+                    self._scheduler.pause_job(name)
+            when = datetime.fromtimestamp(until, timezone.utc)
+            self._scheduler.add_job(self.resume_probes, DateTrigger(when), id=_RESUME, replace_existing=True)
+            self._put_paused()
         log.info("I/O probes paused until %s", time.strftime("%H:%M", time.localtime(until)))
 
     def resume_probes(self) -> None:
         """The probes run on their intervals again."""
-        if self._paused_until is None:
-            return
-        self._paused_until = None
-        try:
-            self._scheduler.remove_job(_RESUME)
-        except JobLookupError:
-            pass  # it is the job running this
-        for name, runner in self._runners.items():
-            if _is_probe(runner):
-                self._scheduler.resume_job(name)
-        self._put_paused()
+        with self._changing:
+            if self._paused_until is None:
+                return
+            self._paused_until = None
+            with contextlib.suppress(JobLookupError):  # none when it is the job running this
+                self._scheduler.remove_job(_RESUME)
+            for name, runner in self._runners.items():
+                if _is_probe(runner):
+                    self._scheduler.resume_job(name)
+            self._put_paused()
         log.info("I/O probes resumed")
 
     @property
