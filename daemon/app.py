@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from prometheus_client import CollectorRegistry
 
@@ -18,11 +18,13 @@ from wslwatch.daemon.alerting import RuleEngine
 from wslwatch.daemon.notify import Dispatcher, LogNotifier
 from wslwatch.daemon.reload import ConfigWatcher
 from wslwatch.daemon.rules import build_rules, create_engine
-from wslwatch.daemon.jobs import Jobs
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.store import Snapshot, Store
 from wslwatch.exporters.http import MetricsServer, serve
 from wslwatch.exporters.prometheus import StoreCollector
+
+if TYPE_CHECKING:
+    from wslwatch.daemon.jobs import Jobs
 
 __all__ = ["Daemon", "build_collectors", "build_runners", "collect_once"]
 
@@ -138,6 +140,8 @@ class Daemon:
         runners: list[CollectorRunner] | None = None,
     ) -> Daemon:
         """The daemon for `config`; `store` and `runners` default to those the config describes."""
+        from wslwatch.daemon.jobs import Jobs  # here: APScheduler is 100 modules `once` and `config` never use
+
         store = store or Store()
         built = [] if runners is not None else [(p.settings, p.runner(store)) for p in plan_collectors(config)]
         runners = [runner for _, runner in built] if runners is None else runners
