@@ -18,7 +18,7 @@ from wslwatch.daemon.alerting import RuleEngine
 from wslwatch.daemon.notify import Dispatcher, LogNotifier
 from wslwatch.daemon.reload import ConfigWatcher
 from wslwatch.daemon.rules import build_rules, create_engine
-from wslwatch.daemon.runner import CollectorRunner
+from wslwatch.daemon.runner import IDLE_S, CollectorRunner
 from wslwatch.store import Snapshot, Store
 from wslwatch.exporters.http import MetricsServer, serve
 from wslwatch.exporters.prometheus import StoreCollector
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 #: Time the runner allows an I/O probe beyond its deadline, to kill a stuck probe process.
 _PROBE_GRACE_S = 2.0
+#: A probe's worker thread ends this soon after its probe: few probes run at once (they are
+#: spread and capped), so kept workers would be one idle thread per path (50 paths: 50 threads).
+_PROBE_WORKER_IDLE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Planned:
     settings: object  # equal settings build the same collector: a reload keeps the one running
     timeout_s: float
     make: Callable[[], Collector]
+    idle_s: float = IDLE_S  # how long its worker thread waits for the next collection
 
     def build(self) -> tuple[Collector, float]:
         """The collector and its deadline (never beyond its interval)."""
@@ -49,7 +53,7 @@ class Planned:
 
     def runner(self, store: Store, clock: Callable[[], float] = time.time) -> CollectorRunner:
         collector, timeout_s = self.build()
-        return CollectorRunner(collector, store, timeout_s, clock)
+        return CollectorRunner(collector, store, timeout_s, clock, self.idle_s)
 
 
 def plan_collectors(config: Config) -> list[Planned]:
@@ -88,7 +92,10 @@ def plan_collectors(config: Config) -> list[Planned]:
 
     # one per path; the probe's own deadline is the real one, the runner's only a backstop
     if io.enabled:
-        planned += [Planned(("path", p, io), io.deadline_s + _PROBE_GRACE_S, partial(io_latency, p)) for p in config.paths]
+        planned += [
+            Planned(("path", p, io), io.deadline_s + _PROBE_GRACE_S, partial(io_latency, p), _PROBE_WORKER_IDLE_S)
+            for p in config.paths
+        ]
     return planned
 
 
