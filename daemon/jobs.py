@@ -56,14 +56,6 @@ def _is_probe(runner: CollectorRunner) -> bool:
     return runner.name.startswith("io_latency:")
 
 
-def _turn(runner: CollectorRunner) -> None:
-    """One job run: the runner's collection, bounded by its deadline; a fault after it is logged."""
-    try:
-        runner.run()
-    except Exception:  # noqa: BLE001 - a fault after the collection (a Store listener) must not end the turns
-        log.exception("collecting %s failed; trying again in %gs", runner.name, runner.collector.interval_s)
-
-
 class Jobs:
     """Schedules runners; `update()` changes the set in place (a config reload)."""
 
@@ -115,7 +107,7 @@ class Jobs:
                 self._add(runner, offset)
                 counters += [self._count_skip(name, reason, 0) for reason in _REASONS.values()]
                 continue
-            self._scheduler.modify_job(name, args=(runner,), misfire_grace_time=_grace(runner))
+            self._scheduler.modify_job(name, func=runner.run, misfire_grace_time=_grace(runner))
             if old.collector.interval_s != runner.collector.interval_s:
                 self._scheduler.reschedule_job(name, trigger=self._trigger(runner, offset))
                 if _is_probe(runner) and self._paused_until is not None:
@@ -161,9 +153,8 @@ class Jobs:
         probe = _is_probe(runner)
         trigger = self._trigger(runner, offset)
         self._scheduler.add_job(
-            _turn,
+            runner.run,  # a fault in it is logged by APScheduler (ERROR), and the job stays scheduled
             trigger,
-            args=(runner,),
             id=runner.name,
             name=runner.name,
             executor=_PROBES if probe else "default",

@@ -18,7 +18,7 @@ from collectors_for_tests import Hanging, Steady
 
 from wslwatch.core import Sample
 from wslwatch.daemon.jobs import MAX_PROBES_AT_ONCE, Jobs
-from wslwatch.daemon.runner import CollectorRunner
+from wslwatch.daemon.runner import GRACE_S, CollectorRunner
 from wslwatch.store import Snapshot, Store
 
 TESTS = Path(__file__).parent
@@ -115,7 +115,7 @@ _SUSPENDED = textwrap.dedent(
     sys.path.insert(0, sys.argv[1])
     from collectors_for_tests import Steady
     from wslwatch.daemon.jobs import Jobs
-    from wslwatch.daemon.runner import CollectorRunner
+    from wslwatch.daemon.runner import GRACE_S, CollectorRunner
     from wslwatch.store import Store
 
     class Noted(Steady):
@@ -171,7 +171,7 @@ def test_a_failure_after_the_collection_does_not_end_the_turns(caplog: pytest.Lo
     finally:
         jobs.stop()
     assert steady.calls >= 3 and len(failures) >= 3
-    assert "collecting steady failed; trying again in 0.05s" in caplog.text
+    assert "a Store listener failed" in caplog.text  # the Store keeps a listener's fault from the turns
 
 
 def test_stop_is_bounded_by_the_deadline_of_a_hung_collection() -> None:
@@ -187,7 +187,7 @@ def test_stop_is_bounded_by_the_deadline_of_a_hung_collection() -> None:
         assert hung.entered == 1, "no turn starts after stop(), nor while the hung one lives"
     finally:
         hung.release.set()
-    assert took < 0.3 + 0.4, f"stop() waited {took:.2f}s, beyond the collection's deadline"
+    assert took < 0.3 + GRACE_S + 0.4, f"stop() waited {took:.2f}s, beyond the collection's deadline"
     assert not [t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")]
     health = store.health("hung")
     assert health is not None and health.reason is not None and "timed out after 0.3s" in health.reason
