@@ -45,6 +45,9 @@ PROBE_JITTER_SHARE = 0.1
 _COLLECTOR_THREADS = 32
 _PROBES = "probes"
 _RESUME = "resume-probes"
+#: How often the wall clock is compared with the monotonic one, and the step that counts as set back.
+_CLOCK_CHECK_S = 5.0
+_CLOCK_STEP_S = 1.0
 _REASONS = {EVENT_JOB_MISSED: "missed", EVENT_JOB_MAX_INSTANCES: "still_running"}
 _SKIPPED = "wslwatch_collector_skipped_total"
 _PAUSED = "wslwatch_probes_paused"
@@ -74,12 +77,15 @@ class Jobs:
         self._skips_lock = threading.Lock()  # events come on the scheduler's and the pools' threads
         self._paused_until: float | None = None
         self._changing = threading.Lock()  # a reload, the tray's pause and the pause's end, one at a time
+        self._stopping = threading.Event()
+        self._clock_watch = threading.Thread(target=self._watch_clock, name="clock-watch", daemon=True)
 
     def start(self, runners: Iterable[CollectorRunner]) -> None:
         """Schedule `runners`, each first run at once, and start."""
         self._put_paused()
         self.update(runners)
         self._scheduler.start()
+        self._clock_watch.start()
         log.info("collecting: %s", ", ".join(f"{r.name} every {r.collector.interval_s:g}s" for r in self._runners.values()))
 
     def update(self, runners: Iterable[CollectorRunner]) -> None:
@@ -146,8 +152,29 @@ class Jobs:
 
     def stop(self) -> None:
         """No new turn starts; returns when the turns under way (each bounded by its deadline) end."""
+        self._stopping.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+
+    def _watch_clock(self) -> None:
+        """APScheduler keeps its times on the wall clock: set back an hour, it would run nothing for
+        an hour. A step back moves every job's next turn back by as much (the spacing on the
+        monotonic clock stays); a step forward needs nothing (each job runs one coalesced turn)."""
+        offset = time.time() - time.monotonic()
+        while not self._stopping.wait(_CLOCK_CHECK_S):
+            step = time.time() - time.monotonic() - offset
+            offset += step
+            if step <= -_CLOCK_STEP_S:
+                log.warning("the clock was set back %.0f s; every collection keeps its interval", -step)
+                self._shift(step)
+
+    def _shift(self, step: float) -> None:
+        with self._changing:
+            if self._paused_until is not None:
+                self._paused_until += step
+            for job in self._scheduler.get_jobs():
+                if job.next_run_time is not None:
+                    job.modify(next_run_time=job.next_run_time + timedelta(seconds=step))
 
     def _add(self, runner: CollectorRunner, offset: float) -> None:
         probe = _is_probe(runner)
