@@ -137,7 +137,7 @@ class WslGuestConfig(CollectorConfig):
         default=30.0, metadata=_key("seconds between two collections", _between(0.1, 86400))
     )
     proc_root: str = field(default="/proc", metadata=_key("where the guest's /proc is read", _non_empty))
-    distro: str = field(default="", metadata=_key("WSL distro read from Windows; empty: the default distro"))
+    distro: str = field(default="", metadata=_key("WSL distro read through from Windows while it runs; empty or stopped: the first running one"))
 
 
 @dataclass(frozen=True)

@@ -67,15 +67,31 @@ def plan_collectors(config: Config) -> list[Planned]:
     from wslwatch.collectors.wslconfig import WslconfigCollector
 
     c = config.collectors
-    table: list[tuple[CollectorConfig, Callable[[], Collector]]] = [
-        (c.host_memory, lambda: HostMemoryCollector(c.host_memory.interval_s)),
-        (c.vmmem, lambda: VmmemCollector(c.vmmem.process_names, c.vmmem.interval_s)),
-        (c.wsl_guest, lambda: WslGuestCollector(c.wsl_guest.interval_s, c.wsl_guest.proc_root, c.wsl_guest.distro)),
-        (c.gpu, lambda: GpuCollector(c.gpu.interval_s, c.gpu.per_process)),
-        (c.wslconfig, lambda: WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)),
-        (c.process, lambda: ProcessCollector(c.process.interval_s)),
+    # also read (only when it changed) for its instanceIdleTimeout, the spacing of reads through wsl.exe
+    wslconfig = WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)
+    # (the settings it is built from, its section, how): wsl_guest reads wslconfig's file too
+    table: list[tuple[object, CollectorConfig, Callable[[], Collector]]] = [
+        (c.host_memory, c.host_memory, lambda: HostMemoryCollector(c.host_memory.interval_s)),
+        (c.vmmem, c.vmmem, lambda: VmmemCollector(c.vmmem.process_names, c.vmmem.interval_s)),
+        (
+            (c.wsl_guest, c.wslconfig),
+            c.wsl_guest,
+            lambda: WslGuestCollector(
+                c.wsl_guest.interval_s,
+                c.wsl_guest.proc_root,
+                c.wsl_guest.distro,
+                idle_timeout_s=wslconfig.instance_idle_timeout_s,
+            ),
+        ),
+        (c.gpu, c.gpu, lambda: GpuCollector(c.gpu.interval_s, c.gpu.per_process)),
+        (c.wslconfig, c.wslconfig, lambda: wslconfig),
+        (c.process, c.process, lambda: ProcessCollector(c.process.interval_s)),
     ]
-    planned = [Planned(("collector", n, settings), settings.timeout_s, make) for n, (settings, make) in enumerate(table) if settings.enabled]
+    planned = [
+        Planned(("collector", n, key), section.timeout_s, make)
+        for n, (key, section, make) in enumerate(table)
+        if section.enabled
+    ]
     io = c.io_latency
 
     def io_latency(path: PathConfig) -> Collector:

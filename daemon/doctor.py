@@ -33,6 +33,7 @@ from wslwatch.collectors.wslconfig import MAX_BYTES as WSLCONFIG_MAX_BYTES
 from wslwatch.config import Config, ConfigError, default_config_path, load
 from wslwatch.core import CollectorError
 from wslwatch.daemon.app import collect_once
+from wslwatch.daemon.autostart import STORE_PYTHON_ADVICE, store_python
 from wslwatch.daemon.cmd_where import advice
 from wslwatch.daemon.doctor_probes import tray_backend, who_serves
 from wslwatch.daemon.instance import read_info
@@ -55,6 +56,15 @@ _PSI_FIX = {
     "linux": "boot the kernel with `psi=1` (it needs CONFIG_PSI)",
 }
 _PSI_FIX["windows"] = _PSI_FIX["wsl"]
+#: The VM process runs as `NT VIRTUAL MACHINE\<VM id>`, not as the user who started WSL, and
+#: any user may read its memory (psutil falls back to the system's process list without
+#: rights), so which user runs wslwatch is not the cause.
+_VM_DENIED_FIX = (
+    "the VM process runs as NT VIRTUAL MACHINE, not as you, and any user may normally read its memory, so "
+    "which user runs wslwatch does not matter: security software or a policy that hides other processes' "
+    "details is the usual cause (Task Manager's Details tab shows whether it can read the Memory column); "
+    "allow wslwatch's Python there, or run `wslwatch run --log-level DEBUG` and attach the log to a bug report"
+)
 
 
 @dataclass(frozen=True)
@@ -126,7 +136,15 @@ def _about(system: System) -> list[Finding]:
             + packages,
         ),
         Finding("wslwatch.os", "info", f"{where}: {platform_info.platform()}"),
-    ]
+    ] + _store_python(system, sys.base_prefix)
+
+
+def _store_python(system: System, base_prefix: str) -> list[Finding]:
+    """A warning on Windows when this is the Microsoft Store's Python (see `autostart.store_python`)."""
+    if system != "windows" or not store_python(base_prefix):
+        return []
+    return [Finding("wslwatch.store_python", "warn", f"Python from the Microsoft Store ({base_prefix})",
+                    STORE_PYTHON_ADVICE[0].upper() + STORE_PYTHON_ADVICE[1:])]  # fmt: skip
 
 
 def _instance() -> Finding:
@@ -219,7 +237,7 @@ def _vm_process(ctx: _Context) -> list[Finding]:
         working_set = ctx.snapshot.series("wslwatch_vmmem_working_set_bytes")
         if not working_set:
             return [Finding(check, "warn", f"a process named one of {names} runs, but its memory cannot be read "
-                            "(access denied)", "run wslwatch as the Windows user who started WSL")]  # fmt: skip
+                            "(access denied)", _VM_DENIED_FIX)]  # fmt: skip
         process = working_set[0]
         detail = f"{process.labels['process']} runs; working set {_size(process.value)}"
         return [Finding(check, "ok", detail)]

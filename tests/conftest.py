@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from rigs import need
+from rigs import wine
 from rigs.fake_nvml import FakeNvml, build
+from rigs.wine import WineRig
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +34,13 @@ def own_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     state = tmp_path / "xdg-state"
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     return state
+
+
+@pytest.fixture(scope="session")
+def wine_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WineRig]:
+    """Windows CPython under Wine with this checkout's wheel installed by Windows pip (tests/rigs/wine.py):
+    one private prefix and one wineserver for the test session."""
+    missing = wine.available()
+    need(missing is None, missing or "")
+    with wine.rig_session(wine.build_own_wheel(tmp_path_factory.mktemp("wheel"))) as rig:
+        yield rig

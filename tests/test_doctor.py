@@ -31,7 +31,10 @@ from rigs.tls import self_signed
 from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
 from rigs.xdesktop import dunst, session_bus, xvfb
 from wslwatch.collectors.places import MountinfoPlaces
-from wslwatch.daemon.doctor import gather
+from wslwatch.collectors._wslconfig_hosts import choose_host
+from wslwatch.config.schema import Config
+from wslwatch.core import Sample
+from wslwatch.daemon.doctor import _Context, _vm_process, gather
 from wslwatch.daemon.doctor_probes import who_serves
 from wslwatch.store import Store
 from wslwatch.exporters.auth import hash_password
@@ -495,3 +498,20 @@ def test_inside_wsl_without_interop(tmp_path: Path) -> None:
     wslconfig = found["wsl.wslconfig"]
     assert wslconfig["status"] == "fail" and "cmd.exe is not on PATH" in wslconfig["detail"]
     assert "collectors.wslconfig.path" in wslconfig["fix"]
+
+
+def test_an_unreadable_vm_process_gets_advice_that_does_not_blame_the_user() -> None:
+    """The VM process runs as `NT VIRTUAL MACHINE`, never as the user who started WSL, and psutil
+    reads its memory without rights: "run as that user" cannot help. (Access denied cannot be
+    provoked here, where root reads every process: the check is fed the snapshot such a
+    collection leaves, `vmmem_up 1` and no memory series.)"""
+    store = Store()
+    store.record("vmmem", [Sample("wslwatch_vmmem_up", {}, 1.0, 1.0)], 1.0, 0.001)
+    context = _Context(Config(), store.snapshot(), "windows", choose_host("win32", {}, "/proc"), MountinfoPlaces())
+    (finding,) = _vm_process(context)
+    assert (finding.status, finding.detail) == (
+        "warn",
+        "a process named one of vmmemWSL, vmmem runs, but its memory cannot be read (access denied)",
+    )
+    assert "as the Windows user who started WSL" not in finding.fix
+    assert finding.fix.startswith("the VM process runs as NT VIRTUAL MACHINE, not as you")

@@ -9,6 +9,7 @@ from pathlib import Path
 from collectors_for_tests import Steady
 from tray_inputs import alert, snapshot
 
+from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.daemon.jobs import Jobs
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.store import Store
@@ -113,7 +114,7 @@ def test_optional_items_appear_when_configured(tmp_path: Path) -> None:
         config_path=config,
         reload_config=lambda: reloads.append(1),
         log_path=logfile,
-        page_cache=PageCacheDropper(),
+        page_cache=PageCacheDropper(WslExe()),
     )
     entries = build_menu(Readings.of(snapshot(vm_up=True)), [], do)
     items = by_text(entries)
@@ -131,7 +132,7 @@ def test_optional_items_appear_when_configured(tmp_path: Path) -> None:
 
 
 def test_the_page_cache_item_needs_a_running_vm() -> None:
-    do = make_actions(Opened(), SnoozeState(), threading.Event(), page_cache=PageCacheDropper())
+    do = make_actions(Opened(), SnoozeState(), threading.Event(), page_cache=PageCacheDropper(WslExe()))
     for vm in (snapshot(vm_up=False), snapshot()):
         assert "Drop WSL page cache now…" not in by_text(build_menu(Readings.of(vm), [], do))
 

@@ -12,31 +12,32 @@ import subprocess
 import threading
 import webbrowser
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
+
+from wslwatch.collectors._wsl_exe import WslExe
+from wslwatch.core import CollectorError
 
 __all__ = ["DROP_PAGE_CACHE", "PageCacheDropper", "open_path", "open_url"]
 
 log = logging.getLogger(__name__)
 
-# Page cache is one per WSL VM kernel, shared by every distro, so no distro is named.
-DROP_PAGE_CACHE: tuple[str, ...] = (
-    "wsl.exe", "-u", "root", "--exec", "sh", "-c", "sync; echo 1 > /proc/sys/vm/drop_caches",
-)
-# Windows: run console programs without flashing a console window (0 elsewhere: no such flag).
-_NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+#: After `-d <a running distro>`. Page cache is one per WSL VM kernel, shared by every distro, so
+#: any running distro will do; a stopped one (even the default) would boot the VM.
+DROP_PAGE_CACHE: tuple[str, ...] = ("-u", "root", "--exec", "sh", "-c", "sync; echo 1 > /proc/sys/vm/drop_caches")
 
 
 class PageCacheDropper:
-    """Runs `DROP_PAGE_CACHE` in a background thread and logs how it went."""
+    """Runs `DROP_PAGE_CACHE` through `wsl.exe` in a running distro, in a background thread, and
+    logs how it went. With no distro running there is nothing to drop, and nothing is started."""
 
-    def __init__(self, argv: Sequence[str] = DROP_PAGE_CACHE, timeout_s: float = 60.0) -> None:
-        self.argv = tuple(argv)
-        self.timeout_s = timeout_s
+    def __init__(self, wsl: WslExe) -> None:
+        self.wsl = wsl
 
     @classmethod
-    def find(cls) -> PageCacheDropper | None:
-        """A dropper where `wsl.exe` is on PATH (Windows, or WSL with interop), else None."""
-        return cls() if shutil.which(DROP_PAGE_CACHE[0]) else None
+    def find(cls, timeout_s: float = 60.0) -> PageCacheDropper | None:
+        """A dropper where `wsl.exe` exists (Windows, or WSL with interop), else None."""
+        wsl = WslExe(timeout_s=timeout_s)
+        return cls(wsl) if shutil.which(wsl.path) else None
 
     def start(self, done: Callable[[str], None] = lambda outcome: None) -> threading.Thread:
         """Run once in a new thread; `done(outcome)` gets the line that was logged."""
@@ -47,22 +48,19 @@ class PageCacheDropper:
     def run(self) -> str:
         """Run the command now; returns (and logs) one line saying what happened."""
         try:
-            result = subprocess.run(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=self.timeout_s,
-                creationflags=_NO_WINDOW,
-            )
-        except subprocess.TimeoutExpired:
-            outcome = f"dropping the WSL page cache did not finish within {self.timeout_s:g} s"
-        except OSError as exc:
-            outcome = f"cannot drop the WSL page cache: {self.argv[0]}: {exc.strerror or exc}"
+            running = self.wsl.distros("--running")
+            if not running:
+                outcome = "no WSL distro is running, so there is no page cache to drop (nothing was started)"
+                log.info("%s", outcome)
+                return outcome
+            result = self.wsl.run("-d", running[0], *DROP_PAGE_CACHE)
+        except CollectorError as exc:
+            outcome = f"cannot drop the WSL page cache: {exc}"
         else:
             if result.returncode == 0:
                 log.info("dropped the WSL page cache")
                 return "dropped the WSL page cache"
-            said = (result.stderr or result.stdout).decode("utf-8", "replace").replace("\0", "").strip()
+            said = (result.stderr or result.stdout).strip()
             outcome = f"dropping the WSL page cache failed (exit {result.returncode}): {said or 'no message'}"
         log.warning("%s", outcome)
         return outcome
