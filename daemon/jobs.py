@@ -96,7 +96,7 @@ class Jobs:
     def _update(self, wanted: dict[str, CollectorRunner]) -> None:
         for name in self._runners.keys() - wanted.keys():
             self._scheduler.remove_job(name)
-            del self._runners[name]
+            self._runners.pop(name).retire()  # before forgetting it: a turn under way would record again
             with self._skips_lock:
                 for reason in _REASONS.values():
                     self._skips.pop((name, reason), None)
@@ -114,6 +114,7 @@ class Jobs:
                 counters += [self._count_skip(name, reason, 0) for reason in _REASONS.values()]
                 continue
             self._scheduler.modify_job(name, func=runner.run, misfire_grace_time=_grace(runner))
+            old.retire()
             if old.collector.interval_s != runner.collector.interval_s:
                 self._scheduler.reschedule_job(name, trigger=self._trigger(runner, offset))
                 if _is_probe(runner) and self._paused_until is not None:
