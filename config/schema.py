@@ -25,6 +25,7 @@ __all__ = [
     "GuestMemoryLowConfig",
     "GuestSwapThrashConfig",
     "HistoryConfig",
+    "HostMemoryConfig",
     "HostMemoryLowConfig",
     "IoLatencyConfig",
     "PathConfig",
@@ -123,12 +124,21 @@ class CollectorConfig:
     )
 
 
+_FROM_WINDOWS = "inside WSL: read it from Windows through interop (one powershell.exe run per minute, shared)"
+
+
+@dataclass(frozen=True)
+class HostMemoryConfig(CollectorConfig):
+    from_windows: bool = field(default=False, metadata=_key(_FROM_WINDOWS))
+
+
 @dataclass(frozen=True)
 class VmmemConfig(CollectorConfig):
     process_names: tuple[str, ...] = field(
         default=("vmmemWSL", "vmmem"),
         metadata=_key("names of the WSL VM process, first match wins (case-insensitive)", _non_empty),
     )
+    from_windows: bool = field(default=False, metadata=_key(_FROM_WINDOWS))
 
 
 @dataclass(frozen=True)
@@ -187,7 +197,7 @@ class IoLatencyConfig:
 
 @dataclass(frozen=True)
 class CollectorsConfig:
-    host_memory: CollectorConfig = field(default_factory=CollectorConfig)
+    host_memory: HostMemoryConfig = field(default_factory=HostMemoryConfig)
     vmmem: VmmemConfig = field(default_factory=VmmemConfig)
     wsl_guest: WslGuestConfig = field(default_factory=WslGuestConfig)
     gpu: GpuConfig = field(default_factory=GpuConfig)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Callable
 from prometheus_client import CollectorRegistry
 
 import wslwatch
+from wslwatch.collectors._windows_view import WindowsView, powershell_path
 from wslwatch.config.schema import CollectorConfig, Config, PathConfig
 from wslwatch.core import Alert, Collector, Notifier
 from wslwatch.daemon.alerting import RuleEngine
@@ -67,12 +70,24 @@ def plan_collectors(config: Config) -> list[Planned]:
     from wslwatch.collectors.wslconfig import WslconfigCollector
 
     c = config.collectors
+    windows = _windows_view(config)
     # also read (only when it changed) for its instanceIdleTimeout, the spacing of reads through wsl.exe
     wslconfig = WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)
-    # (the settings it is built from, its section, how): wsl_guest reads wslconfig's file too
+    # (the settings it is built from, its section, how): collectors that share a reader (the
+    # Windows view, the .wslconfig file) are planned together, so a reload rebuilds both or neither
     table: list[tuple[object, CollectorConfig, Callable[[], Collector]]] = [
-        (c.host_memory, c.host_memory, lambda: HostMemoryCollector(c.host_memory.interval_s)),
-        (c.vmmem, c.vmmem, lambda: VmmemCollector(c.vmmem.process_names, c.vmmem.interval_s)),
+        (
+            (c.host_memory, c.vmmem),
+            c.host_memory,
+            lambda: HostMemoryCollector(c.host_memory.interval_s, windows if c.host_memory.from_windows else None),
+        ),
+        (
+            (c.vmmem, c.host_memory),
+            c.vmmem,
+            lambda: VmmemCollector(
+                c.vmmem.process_names, c.vmmem.interval_s, windows=windows if c.vmmem.from_windows else None
+            ),
+        ),
         (
             (c.wsl_guest, c.wslconfig),
             c.wsl_guest,
@@ -118,6 +133,15 @@ def plan_collectors(config: Config) -> list[Planned]:
 def build_collectors(config: Config) -> list[tuple[Collector, float]]:
     """Every enabled collector with its deadline."""
     return [planned.build() for planned in plan_collectors(config)]
+
+
+def _windows_view(config: Config) -> WindowsView | None:
+    """One interop reader of the Windows host for both collectors that opt in; on Windows itself
+    they read it directly (psutil), so `from_windows` means nothing there."""
+    c = config.collectors
+    if sys.platform == "win32" or not (c.host_memory.from_windows or c.vmmem.from_windows):
+        return None
+    return WindowsView(powershell_path(os.environ))
 
 
 def build_runners(config: Config, store: Store, clock: Callable[[], float] = time.time) -> list[CollectorRunner]:

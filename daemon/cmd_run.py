@@ -135,8 +135,13 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
             log.info("stopping")
             daemon.stop()
 
+    def end_session() -> None:
+        """Windows may end the process as soon as this returns: the instance record goes too."""
+        shutdown()
+        instance.release()
+
     try:
-        if not (tray and _run_tray(daemon, server.url, log_file, stop, shutdown)):
+        if not (tray and _run_tray(daemon, server.url, log_file, stop, end_session)):
             while not stop.wait(1.0):
                 pass
     finally:
@@ -167,9 +172,9 @@ def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
 
 
 def _run_tray(
-    daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.Event, shutdown: Callable[[], None]
+    daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.Event, end_session: Callable[[], None]
 ) -> bool:
-    """Run the tray until `stop` (`shutdown` when Windows ends the session); False when no tray can be shown here."""
+    """Run the tray until `stop` (`end_session` when Windows ends the session); False when no tray can be shown here."""
     # Imported here: Pillow and the tray cost a headless daemon memory it does not need.
     from wslwatch.daemon.notify import ALL_RULES
     from wslwatch.tray import MenuActions, TrayUnavailable, open_tray
@@ -195,7 +200,7 @@ def _run_tray(
     )
     try:
         tray = open_tray(daemon.store.snapshot, daemon.engine.alerts, actions, daemon.config.tray.update_s)
-        tray.on_session_end(shutdown)
+        tray.on_session_end(end_session)
         for notifier in _desktop_notifiers(tray):
             daemon.add_notifier(notifier)
         tray.run(stop)

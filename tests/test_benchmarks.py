@@ -73,3 +73,16 @@ def test_quick_run_produces_every_table_and_appends_one_dated_section(tmp_path: 
     assert set(scale) == {"0", "1"}, "the quick run scales from 0 to 1 probed path"
     assert 0 < int(scale["1"][2]) <= 60, "one probed path adds at most 60 series"
     assert re.fullmatch(r"[\d.]+ ms", scale["1"][3]) and re.fullmatch(r"[\d.]+ MB", scale["1"][8])
+
+
+def test_the_interop_read_benchmark_runs_and_names_what_it_could_not_measure() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "windows_view.py"), "--reads", "3", "--no-doc"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = rows(done.stdout, "Windows host through interop")
+    assert [row[0] for row in table] == [
+        "wslwatch (spawn, pipe, parse)", "the started program (stand-in)", "wall time per read",
+    ]  # fmt: skip
+    assert "Not measured (no Windows here)" in done.stdout
