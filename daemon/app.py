@@ -77,12 +77,12 @@ def plan_collectors(config: Config) -> list[Planned]:
     # Windows view, the .wslconfig file) are planned together, so a reload rebuilds both or neither
     table: list[tuple[object, CollectorConfig, Callable[[], Collector]]] = [
         (
-            (c.host_memory, c.vmmem),
+            (c.host_memory, windows and c.vmmem),
             c.host_memory,
             lambda: HostMemoryCollector(c.host_memory.interval_s, windows if c.host_memory.from_windows else None),
         ),
         (
-            (c.vmmem, c.host_memory),
+            (c.vmmem, windows and c.host_memory),
             c.vmmem,
             lambda: VmmemCollector(
                 c.vmmem.process_names, c.vmmem.interval_s, windows=windows if c.vmmem.from_windows else None
