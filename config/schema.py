@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from wslwatch.histogram import BUCKETED_OPS
 from wslwatch.password_hash import hash_problem
 
 __all__ = [
@@ -456,13 +457,17 @@ class PathCrossOsConfig(RuleConfig):
     clear_for_s: float = _seconds(0.0, "seconds the condition must be gone before the alert resolves")
 
 
-_METADATA_OPS = ("stat_dir", "listdir", "open_close", "create_fsync", "unlink")
+def _bucketed_ops(value: Any) -> str | None:
+    if not value:
+        return "must not be empty"
+    other = [op for op in value if op not in BUCKETED_OPS]
+    return f"has no latency buckets for {', '.join(map(str, other))}; choose from {', '.join(BUCKETED_OPS)}" if other else None
 
 
 @dataclass(frozen=True)
 class PathSlowConfig(RuleConfig):
     ops: tuple[str, ...] = field(
-        default=_METADATA_OPS, metadata=_key("probe operations whose pooled median is judged", _non_empty)
+        default=BUCKETED_OPS, metadata=_key("probe operations whose pooled median is judged", _bucketed_ops)
     )
     threshold_s: float = field(
         default=0.010, metadata=_key("median latency (seconds) of those operations that counts as slow", _between(0, 60))

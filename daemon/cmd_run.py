@@ -203,6 +203,10 @@ def _run_tray(
         log_path=log_file,
         page_cache=PageCacheDropper(reclaiming.controller.give_back_now) if reclaiming.reachable else None,
         reclaim=reclaiming.controller if reclaiming.reachable else None,
+        has_probes=lambda: bool(daemon.config.paths) and daemon.config.collectors.io_latency.enabled,
+        probes_paused_until=lambda: daemon.jobs.probes_paused_until,
+        pause_probes_until=daemon.jobs.pause_probes,
+        resume_probes=daemon.jobs.resume_probes,
     )
     try:
         tray = open_tray(daemon.store.snapshot, daemon.engine.alerts, actions, daemon.config.tray.update_s)

@@ -52,7 +52,7 @@ System = Literal["windows", "wsl", "linux"]
 MAX_LISTED = 5
 _GIB = float(1 << 30)
 _RETRY_NOTE = re.compile(r" \(NVML init is tried again in \d+ collections?\)$")
-_PACKAGES = ("psutil", "nvidia-ml-py", "prometheus-client", "pystray", "pillow")
+_PACKAGES = ("psutil", "nvidia-ml-py", "prometheus-client", "apscheduler", "pystray", "pillow")
 _PSI_FIX = {
     "wsl": "add `kernelCommandLine = psi=1` under [wsl2] in .wslconfig, then `wsl --shutdown` "
     "(current WSL kernels build PSI in but switch it off; older ones lack it)",

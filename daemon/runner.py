@@ -92,6 +92,8 @@ class CollectorRunner:
         self._worker: _Worker | None = None
         self._stuck: _Worker | None = None  # its collection outlived the deadline and has not ended yet
         self._last_reason: str | None = None
+        self._turn = threading.Lock()  # one run at a time; retire() waits for the one under way
+        self._retired = False  # replaced or removed: a turn still queued for it does nothing
 
     @property
     def name(self) -> str:
@@ -103,7 +105,22 @@ class CollectorRunner:
         return any(worker is not None and worker.collecting for worker in (self._worker, self._stuck))
 
     def run(self) -> None:
-        """One collection: record its samples, or why there are none."""
+        """One collection: record its samples, or why there are none (nothing once retired)."""
+        with self._turn:
+            if not self._retired:
+                self._run()
+
+    def retire(self) -> None:
+        """No collection starts from now on; returns once the one under way (bounded by the deadline) ended."""
+        with self._turn:
+            self._retired = True
+
+    def close(self) -> None:
+        """Retire, then release the collector."""
+        self.retire()
+        self.collector.close()
+
+    def _run(self) -> None:
         now = self._clock()
         if self._stuck is not None:
             try:

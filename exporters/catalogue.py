@@ -144,6 +144,13 @@ CATALOGUE: dict[str, Family] = _families(
     Family("wslwatch_collector_duration_seconds", "gauge", "How long the collector's last run took.", ("collector",)),
     Family("wslwatch_collector_errors_total", "counter", "Failed runs of the collector.", ("collector",)),
     Family(
+        "wslwatch_collector_skipped_total",
+        "counter",
+        "Turns of the collector that did not run: missed (too late) or still_running (the last one had not ended).",
+        ("collector", "reason"),
+    ),
+    Family("wslwatch_probes_paused", "gauge", "1 while the I/O probes are paused (from the tray)."),
+    Family(
         "wslwatch_collector_last_success_timestamp_seconds",
         "gauge",
         "When the collector last succeeded.",

