@@ -122,8 +122,8 @@ def test_no_flapping_inside_the_hysteresis_band(prefix: list[float], band: list[
         if alert.state == "pending":
             assert value < FIRE, "an alert may only start below the firing line"
         if alert.state == "resolved":
-            back = [v for i, v in enumerate(values) if when - CLEAR_FOR_S < T0 + i * STEP <= when]
-            assert all(v >= CLEAR for v in back), "resolved only after clear_for above the clear line"
+            back = [v for i, v in enumerate(values) if when - CLEAR_FOR_S <= T0 + i * STEP <= when]
+            assert all(v >= CLEAR for v in back), "resolved clear_for after the first reading above the clear line"
         if when >= band_starts:
             assert alert.state == "firing", f"{alert.state} at {when} while inside the band"
 
@@ -196,7 +196,7 @@ def test_renotify_repeats_a_still_firing_alert() -> None:
         (120.0, "firing"),
         (420.0, "firing"),
         (720.0, "firing"),
-        (990.0, "resolved"),  # low until step 29 (870 s); +120 s
+        (1020.0, "resolved"),  # low until step 29; the first reading above the clear line 900 s; +120 s
     ]
 
 
