@@ -8,15 +8,15 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from wslwatch.core import Sample
+from wslwatch.core import Alert, Sample
 from wslwatch.store import Store
 from wslwatch.exporters.catalogue import CATALOGUE, HISTOGRAM_BUCKETS
 from wslwatch.exporters.prometheus import StoreCollector
 
 
-def scrape(store: Store) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+def scrape(store: Store, alerts: tuple[Alert, ...] = ()) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     registry = CollectorRegistry()
-    registry.register(StoreCollector(store.snapshot, "1.2.3"))
+    registry.register(StoreCollector(store.snapshot, "1.2.3", lambda: alerts))
     text = generate_latest(registry).decode()
     out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
     for family in text_string_to_metric_families(text):
@@ -47,6 +47,28 @@ def test_gauges_counters_health_and_build_info() -> None:
     assert m["wslwatch_collector_duration_seconds"][(("collector", "wsl_guest"),)] == 0.002
     assert (("collector", "gpu"),) not in m["wslwatch_collector_last_success_timestamp_seconds"]
     assert m["wslwatch_build_info"] == {(("version", "1.2.3"),): 1.0}
+
+
+def test_each_firing_alert_is_one_series_named_by_what_it_is_about() -> None:
+    def alert(rule: str, state: str, **labels: str) -> Alert:
+        return Alert(rule, "warning", state, labels, "", 1.0)
+
+    alerts = (
+        alert("vram_high", "firing", gpu="0", uuid="GPU-aaaa"),
+        alert("vram_high", "firing", gpu="1", uuid="GPU-bbbb"),
+        alert("path_slow", "firing", path="/mnt/c/data"),
+        alert("wslconfig_problem", "firing", code="reclaim_in_wsl2_section"),
+        alert("guest_memory_low", "pending"),
+    )
+    firing = scrape(Store(), alerts)["wslwatch_alert_firing"]
+    none = {"gpu": "", "uuid": "", "path": "", "code": ""}
+    want = [
+        {**none, "rule": "vram_high", "gpu": "0", "uuid": "GPU-aaaa"},
+        {**none, "rule": "vram_high", "gpu": "1", "uuid": "GPU-bbbb"},
+        {**none, "rule": "path_slow", "path": "/mnt/c/data"},
+        {**none, "rule": "wslconfig_problem", "code": "reclaim_in_wsl2_section"},
+    ]
+    assert firing == {tuple(sorted({**labels, "severity": "warning"}.items())): 1.0 for labels in want}
 
 
 def test_histogram_samples_become_one_histogram() -> None:

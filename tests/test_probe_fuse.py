@@ -44,6 +44,8 @@ def p50s(mount: SlowFsMount, samples: dict[str, int]) -> dict[str, float]:
         (["getattr"], {"stat_dir": 1, "read_uncached": 0, "read_cached": 0}),
         (["read"], {"read_uncached": 1, "read_cached": 1, "read_direct": 1, "stat_dir": 0}),
         (["write", "fsync"], {"write_sync": 2, "read_uncached": 0, "stat_dir": 0}),
+        # create_fsync's sync reaches the filesystem: one fsync request per file
+        (["fsync"], {"create_fsync": 1, "unlink": 0, "stat_dir": 0}),
     ],
 )
 def test_an_injected_delay_shows_in_the_operations_that_make_those_requests(
@@ -57,6 +59,20 @@ def test_an_injected_delay_shows_in_the_operations_that_make_those_requests(
         took_ms, base_ms, expected = slow[op] * 1000, base[op] * 1000, trips * DELAY_MS
         # every delayed request sleeps at least DELAY_MS; a loaded machine can only add to that
         assert expected <= took_ms <= 1.25 * expected + base_ms + 5.0, f"{op}: {took_ms:.2f} ms, expected {expected:g} + {base_ms:.2f} ms"
+
+
+def test_the_exported_latencies_are_seconds(slowfs: SlowFsMount) -> None:  # noqa: F811
+    slowfs.set(DELAY_MS, ops=["getattr"])  # stat_dir: one getattr request, >= 20 ms
+    collector = IoLatencyCollector(str(slowfs.mountpoint), samples=3, gap_s=0.0)
+    samples = [s for s in collector.collect(time.time()) if s.labels.get("op") == "stat_dir"]
+    collector.close()
+    value = {(s.name, s.labels.get("le", "")): s.value for s in samples}
+    count = value[("wslwatch_path_io_latency_seconds_count", "")]
+    mean_s = value[("wslwatch_path_io_latency_seconds_sum", "")] / count
+    assert count == 3 and DELAY_MS / 1000 <= mean_s <= 1.25 * DELAY_MS / 1000 + 0.05, mean_s
+    # every sample lies between 10 ms and 100 ms
+    assert value[("wslwatch_path_io_latency_seconds_bucket", "0.01")] == 0
+    assert value[("wslwatch_path_io_latency_seconds_bucket", "0.1")] == count
 
 
 def _probe_children() -> dict[int, str]:
