@@ -474,6 +474,47 @@ def vram_training_95() -> Scenario:
     )
 
 
+def vram_full_two_gpus() -> Scenario:
+    """Two cards: GPU 0 (24 GiB) fills to 99 %, eases to 93 % (inside the critical alert's
+    band) for 10 min, then to 87 % (inside the warning's band) for 5 min, longer than
+    `clear_for`, and is freed; GPU 1 (48 GiB) runs at 92 % for 15 min."""
+    share0 = steps(0.05, (600, 0.99), (900, 0.93), (1500, 0.87), (1800, 0.05))
+    share1 = steps(0.40, (1200, 0.92), (2100, 0.40))
+    gpu0 = Gpu(24 * GIB, used=lambda t: share0(t) * 24 * GIB, utilization=steps(0.02, (600, 0.97), (1800, 0.0)))
+    gpu1 = Gpu(
+        48 * GIB,
+        used=lambda t: share1(t) * 48 * GIB,
+        utilization=const(0.9),
+        name="NVIDIA RTX A6000",
+        uuid="GPU-9b1e4c7d-2a3f-4e8b-b6d0-71c5e2f8a934",
+    )
+    gpu1_labels = {"gpu": "1", "uuid": gpu1.uuid}
+    return Scenario(
+        "vram_full_two_gpus",
+        "VRAM at 99 % on one card and 92 % on another: critical and warning alerts, each card's own",
+        2400,
+        Host(64 * GIB),
+        gpus=(gpu0, gpu1),
+        vm=False,
+        expect=[
+            # 99 % from the 600 reading: both lines crossed at once; critical for 30 s, warning 60 s
+            (600, "vram_high", "pending", "warning", GPU0),
+            (600, "vram_high", "pending", "critical", GPU0),
+            (630, "vram_high", "firing", "critical", GPU0),
+            (660, "vram_high", "firing", "warning", GPU0),
+            # 93 % (900-1500) stays above the critical alert's clear line (the 90 % warning line);
+            # 87 % from 1500 does not: first not held 1500; +120 s
+            (1620, "vram_high", "resolved", "critical", GPU0),
+            # 87 % stays above the warning's 85 % clear line for 300 s; freed at 1800; +120 s
+            (1920, "vram_high", "resolved", "warning", GPU0),
+            # GPU 1 at 92 % from the 1200 reading, back to 40 % at 2100; +120 s
+            (1200, "vram_high", "pending", "warning", gpu1_labels),
+            (1260, "vram_high", "firing", "warning", gpu1_labels),
+            (2220, "vram_high", "resolved", "warning", gpu1_labels),
+        ],
+    )
+
+
 def vram_held_after_crash() -> Scenario:
     """A run crashes at 2700 leaving 11 GiB of VRAM held at 0 % utilization; the user ends the
     process 40 min later."""
@@ -752,6 +793,7 @@ SCENARIOS = (
     dropcache_gate_blocked,
     reclaim_disabled_bloat,
     vram_training_95,
+    vram_full_two_gpus,
     vram_held_after_crash,
     guest_swap_thrash,
     guest_near_oom,
