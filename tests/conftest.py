@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from rigs import need
 from rigs.fake_nvml import FakeNvml, build
+from rigs.slowfs_rig import SlowFsMount, slowfs_available
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +33,16 @@ def own_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     state = tmp_path / "xdg-state"
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     return state
+
+
+@pytest.fixture
+def slowfs(tmp_path: Path) -> Iterator[SlowFsMount]:
+    """A slowfs (tests/rigs/slowfs.py) mounted under `tmp_path`; no delay until the test calls `set()`."""
+    available, missing = slowfs_available()
+    need(available, f"FUSE rig: {missing}")
+    mount = SlowFsMount(tmp_path / "slowfs")
+    try:
+        mount.start()
+        yield mount
+    finally:
+        mount.stop()

@@ -17,7 +17,7 @@ import pytest
 
 from daemon_process import DaemonProcess, Series, scrape, start_daemon
 from faults import up, wait_metrics, write_fast_config
-from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
+from rigs.slowfs_rig import SlowFsMount
 
 AREA = ".wslwatch-probe"
 COLLECTOR = "io_latency:data"
@@ -64,7 +64,7 @@ def data_dir(mount: SlowFsMount) -> Path:
     return mount.mountpoint / "data"
 
 
-def test_a_full_disk_loses_only_the_writes(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
+def test_a_full_disk_loses_only_the_writes(slowfs: SlowFsMount, tmp_path: Path) -> None:
     """ENOSPC on every write. Lost: the write and create latencies while the disk is full (the
     reason is logged once). The reads are still timed, the path stays `ok`, the collector up."""
     daemon = start_daemon(probe_config(tmp_path, data_dir(slowfs)), env={})
@@ -85,7 +85,7 @@ def test_a_full_disk_loses_only_the_writes(slowfs: SlowFsMount, tmp_path: Path) 
     assert not (slowfs.backing / "data" / AREA).exists(), "the probe's files are removed at exit"
 
 
-def test_a_directory_this_user_may_not_write(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
+def test_a_directory_this_user_may_not_write(slowfs: SlowFsMount, tmp_path: Path) -> None:
     """EACCES on creating anything. Lost: every data operation's latency (the log says why);
     the metadata operations are still timed. Once writing is allowed they all come back."""
     slowfs.set(fail=READ_ONLY_DIRECTORY)
@@ -112,7 +112,7 @@ def wait_for_a_probe_in_flight(mount: SlowFsMount) -> None:
         time.sleep(0.01)
 
 
-def test_the_directory_deleted_while_probed(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
+def test_the_directory_deleted_while_probed(slowfs: SlowFsMount, tmp_path: Path) -> None:
     """The probed directory is deleted in the middle of a probe. Lost: that probe's remaining
     operations and the path's latencies while it is gone; the next probe says `error` with the
     path in the reason; the other collectors carry on; once it is back, so is the probe."""
@@ -134,7 +134,7 @@ def test_the_directory_deleted_while_probed(slowfs: SlowFsMount, tmp_path: Path)
     assert [p.name for p in slowfs.backing.rglob("*")] == ["data"], "nothing of the probe is left"
 
 
-def test_sigterm_in_the_middle_of_a_probe_removes_its_files(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
+def test_sigterm_in_the_middle_of_a_probe_removes_its_files(slowfs: SlowFsMount, tmp_path: Path) -> None:
     """SIGTERM while a probe writes in its area: the daemon lets the probe end (within its
     deadline), removes `.wslwatch-probe/`, and exits 0. Lost: nothing; nothing is left behind."""
     daemon = start_daemon(probe_config(tmp_path, data_dir(slowfs), interval_s=3.0), env={})

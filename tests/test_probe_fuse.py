@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
+from rigs.slowfs_rig import SlowFsMount
 from wslwatch.collectors._probe_child import AREA
 from wslwatch.collectors.io_latency import IoLatencyCollector
 from wslwatch.collectors.probe import PathProber, plan_samples
@@ -49,7 +49,7 @@ def p50s(mount: SlowFsMount, samples: dict[str, int]) -> dict[str, float]:
     ],
 )
 def test_an_injected_delay_shows_in_the_operations_that_make_those_requests(
-    slowfs: SlowFsMount, slowed: list[str], round_trips: dict[str, int]  # noqa: F811
+    slowfs: SlowFsMount, slowed: list[str], round_trips: dict[str, int]
 ) -> None:
     plan = dict.fromkeys(round_trips, 5)
     base = p50s(slowfs, plan)
@@ -61,7 +61,7 @@ def test_an_injected_delay_shows_in_the_operations_that_make_those_requests(
         assert expected <= took_ms <= 1.25 * expected + base_ms + 5.0, f"{op}: {took_ms:.2f} ms, expected {expected:g} + {base_ms:.2f} ms"
 
 
-def test_the_exported_latencies_are_seconds(slowfs: SlowFsMount) -> None:  # noqa: F811
+def test_the_exported_latencies_are_seconds(slowfs: SlowFsMount) -> None:
     slowfs.set(DELAY_MS, ops=["getattr"])  # stat_dir: one getattr request, >= 20 ms
     collector = IoLatencyCollector(str(slowfs.mountpoint), samples=3, gap_s=0.0)
     samples = [s for s in collector.collect(time.time()) if s.labels.get("op") == "stat_dir"]
@@ -97,7 +97,7 @@ def _wait(condition, timeout_s: float = 5.0) -> bool:  # type: ignore[no-untyped
     return False
 
 
-def test_a_hang_is_reported_stalled_in_time_and_the_stuck_child_does_not_pile_up(slowfs: SlowFsMount) -> None:  # noqa: F811
+def test_a_hang_is_reported_stalled_in_time_and_the_stuck_child_does_not_pile_up(slowfs: SlowFsMount) -> None:
     collector = IoLatencyCollector(str(slowfs.mountpoint), interval_s=5.0, samples=2, gap_s=0.0, deadline_s=1.5)
     assert _status(collector.collect(time.time())) == "ok"
     slowfs.set(ops=["readdir"], hang=True)
@@ -128,7 +128,7 @@ def test_a_hang_is_reported_stalled_in_time_and_the_stuck_child_does_not_pile_up
     assert not (slowfs.backing / AREA).exists()
 
 
-def test_the_stalled_operation_is_named(slowfs: SlowFsMount) -> None:  # noqa: F811
+def test_the_stalled_operation_is_named(slowfs: SlowFsMount) -> None:
     prober = PathProber(str(slowfs.mountpoint))
     prober.probe(plan_samples(1), gap_s=0.0, deadline_s=10.0)  # the work area exists
     slowfs.set(ops=["unlink"], hang=True)
@@ -159,7 +159,7 @@ def _metric(text: str, name: str, **labels: str) -> float | None:
 
 
 def test_the_daemon_keeps_serving_and_probing_other_paths_while_one_hangs(
-    slowfs: SlowFsMount, tmp_path: Path  # noqa: F811
+    slowfs: SlowFsMount, tmp_path: Path
 ) -> None:
     healthy = tmp_path / "healthy"
     healthy.mkdir()
@@ -197,7 +197,7 @@ def test_the_daemon_keeps_serving_and_probing_other_paths_while_one_hangs(
     assert not (healthy / AREA).exists() and not (slowfs.backing / AREA).exists()
 
 
-def test_the_probe_writes_only_inside_its_area_and_leaves_nothing(slowfs: SlowFsMount) -> None:  # noqa: F811
+def test_the_probe_writes_only_inside_its_area_and_leaves_nothing(slowfs: SlowFsMount) -> None:
     (slowfs.backing / "dataset").mkdir()
     (slowfs.backing / "dataset" / "shard0.bin").write_bytes(b"\x00" * 4096)
     collector = IoLatencyCollector(str(slowfs.mountpoint), samples=2, gap_s=0.0)
@@ -210,7 +210,7 @@ def test_the_probe_writes_only_inside_its_area_and_leaves_nothing(slowfs: SlowFs
     assert sorted(p.name for p in slowfs.backing.rglob("*")) == ["dataset", "shard0.bin"]
 
 
-def test_cli_probe_shows_the_rig_far_slower_with_its_kind(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_probe_shows_the_rig_far_slower_with_its_kind(slowfs: SlowFsMount, tmp_path: Path) -> None:
     local = tmp_path / "local"
     local.mkdir()
     slowfs.set(3.0)
