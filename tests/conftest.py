@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+from home_guard import ISOLATED, changes, snapshot, user_places
 
 from rigs import need
 from rigs.fake_nvml import FakeNvml, build
 from rigs.slowfs_rig import SlowFsMount, slowfs_available
+
+
+@pytest.fixture(scope="session", autouse=True)
+def users_own_wslwatch_untouched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The whole run, module and session fixtures included, gets its own config and state
+    folders; at the end the user's own wslwatch folders must be exactly as they were."""
+    places = user_places(os.environ)
+    before = snapshot(places)
+    isolated = tmp_path_factory.mktemp("user-folders")
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in ISOLATED:
+            patch.setenv(variable, str(isolated / variable.lower()))
+        yield
+    changed = changes(before, snapshot(places))
+    assert not changed, "the test run changed the user's own wslwatch folders:\n" + "\n".join(changed)
 
 
 @pytest.fixture(scope="session")
