@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from wslwatch.config import Config, load_text
 from wslwatch.core import Alert, Sample
-from wslwatch.daemon.alerting import Active, Finding, RuleEngine
+from wslwatch.daemon.alerting import Active, Finding, RuleEngine, format_duration
 from wslwatch.daemon.notify import ALL_RULES, Dispatcher, LogNotifier
 from wslwatch.daemon.rules import create_engine
 from wslwatch.store import Snapshot, Store
@@ -256,6 +256,46 @@ def test_for_zero_fires_at_once_and_older_snapshots_are_skipped() -> None:
     engine.on_snapshot(Snapshot.build(T0 + 10, [], []))
     engine.on_snapshot(Snapshot.build(T0 + 5, [], []))  # late: skipped, the rule is not asked again
     assert [a.state for a in seen] == ["firing"]
+
+
+class Once:
+    """A rule whose condition holds at its first evaluation only."""
+
+    name = "zz_once"  # sorts after "broken"
+    severity = "warning"
+    for_s = 0.0
+    clear_for_s = 0.0
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def evaluate(self, view: View, active: Active) -> list[Finding]:
+        self.times.append(view.now)
+        return [Finding({}, "it held once", "Try: nothing")] if len(self.times) == 1 else []
+
+
+def test_a_failing_rule_keeps_only_its_own_alerts() -> None:
+    engine = RuleEngine([Broken(), Once()], Store().history)
+    engine.on_snapshot(Snapshot.build(T0, [], []))
+    engine.on_snapshot(Snapshot.build(T0 + 1, [], []))
+    assert [(a.rule, a.state) for a in engine.alerts()] == [("broken", "firing")]
+
+
+def test_a_snapshot_at_the_same_moment_as_the_last_is_judged_too() -> None:
+    """Two collectors that report at the same moment: the second one's data is judged as well."""
+    once = Once()
+    engine = RuleEngine([once], Store().history)
+    for t in (T0, T0, T0 - 1):
+        engine.on_snapshot(Snapshot.build(t, [], []))
+    assert once.times == [T0, T0]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(-3, "0 s"), (45, "45 s"), (89.4, "89 s"), (90, "2 min"), (7140, "119 min"), (7200, "2 h 0 min"), (7500, "2 h 5 min")],
+)
+def test_durations_read_as_a_person_says_them(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
 
 
 def test_a_failing_notifier_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
