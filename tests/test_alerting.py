@@ -290,6 +290,46 @@ def test_a_snapshot_at_the_same_moment_as_the_last_is_judged_too() -> None:
     assert once.times == [T0, T0]
 
 
+class Watching:
+    """A rule that holds always, after `for_s`, and notes whether the engine calls it active."""
+
+    name = "zz_watching"  # sorts after "broken"
+    severity = "warning"
+    clear_for_s = 0.0
+
+    def __init__(self, for_s: float = 0.0) -> None:
+        self.for_s = for_s
+        self.active: list[bool] = []
+
+    def evaluate(self, view: View, active: Active) -> list[Finding]:
+        self.active.append(active({}, self.severity))
+        return [Finding({}, "it holds", "Try: nothing")]
+
+
+def test_a_rule_sees_only_its_own_alerts_as_active() -> None:
+    watching = Watching()
+    engine = RuleEngine([Broken(), watching], Store().history)  # both: {} labels, warning
+    for t in (T0, T0 + 1):
+        engine.on_snapshot(Snapshot.build(t, [], []))
+    assert watching.active == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("times", "fired"),
+    [
+        ((0.0, 25.0, 50.0, 75.0), 75.0),  # `for` is passed between two evaluations
+        ((0.0, 60.0), 60.0),  # a gap of exactly max_gap_s is no pause
+    ],
+)
+def test_for_fires_at_the_first_evaluation_past_it(times: tuple[float, ...], fired: float) -> None:
+    engine = RuleEngine([Watching(for_s=60.0)], Store().history, max_gap_s=60.0)
+    states: list[tuple[float, str]] = []
+    engine.subscribe(lambda now, transitions, current: states.extend((now - T0, a.state) for a in transitions))
+    for t in times:
+        engine.on_snapshot(Snapshot.build(T0 + t, [], []))
+    assert states == [(0.0, "pending"), (fired, "firing")]
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(-3, "0 s"), (45, "45 s"), (89.4, "89 s"), (90, "2 min"), (7140, "119 min"), (7200, "2 h 0 min"), (7500, "2 h 5 min")],
