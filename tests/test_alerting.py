@@ -261,12 +261,12 @@ def test_for_zero_fires_at_once_and_older_snapshots_are_skipped() -> None:
 class Once:
     """A rule whose condition holds at its first evaluation only."""
 
-    name = "zz_once"  # sorts after "broken"
     severity = "warning"
     for_s = 0.0
-    clear_for_s = 0.0
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "once", clear_for_s: float = 0.0) -> None:
+        self.name = name
+        self.clear_for_s = clear_for_s
         self.times: list[float] = []
 
     def evaluate(self, view: View, active: Active) -> list[Finding]:
@@ -274,8 +274,9 @@ class Once:
         return [Finding({}, "it held once", "Try: nothing")] if len(self.times) == 1 else []
 
 
-def test_a_failing_rule_keeps_only_its_own_alerts() -> None:
-    engine = RuleEngine([Broken(), Once()], Store().history)
+@pytest.mark.parametrize("name", ["aa_once", "zz_once"])  # sorting before and after "broken"
+def test_a_failing_rule_keeps_only_its_own_alerts(name: str) -> None:
+    engine = RuleEngine([Broken(), Once(name)], Store().history)
     engine.on_snapshot(Snapshot.build(T0, [], []))
     engine.on_snapshot(Snapshot.build(T0 + 1, [], []))
     assert [(a.rule, a.state) for a in engine.alerts()] == [("broken", "firing")]
@@ -315,14 +316,15 @@ def test_a_rule_sees_only_its_own_alerts_as_active() -> None:
 
 
 @pytest.mark.parametrize(
-    ("times", "fired"),
+    ("for_s", "times", "fired"),
     [
-        ((0.0, 25.0, 50.0, 75.0), 75.0),  # `for` is passed between two evaluations
-        ((0.0, 60.0), 60.0),  # a gap of exactly max_gap_s is no pause
+        (60.0, (0.0, 25.0, 50.0, 75.0), 75.0),  # `for` is passed between two evaluations
+        (60.0, (0.0, 60.0), 60.0),  # a gap of exactly max_gap_s is no pause
+        (1.0, (0.0, 1.0), 1.0),  # a short `for` is still a wait
     ],
 )
-def test_for_fires_at_the_first_evaluation_past_it(times: tuple[float, ...], fired: float) -> None:
-    engine = RuleEngine([Watching(for_s=60.0)], Store().history, max_gap_s=60.0)
+def test_for_fires_at_the_first_evaluation_past_it(for_s: float, times: tuple[float, ...], fired: float) -> None:
+    engine = RuleEngine([Watching(for_s=for_s)], Store().history, max_gap_s=60.0)
     states: list[tuple[float, str]] = []
     engine.subscribe(lambda now, transitions, current: states.extend((now - T0, a.state) for a in transitions))
     for t in times:
@@ -330,9 +332,25 @@ def test_for_fires_at_the_first_evaluation_past_it(times: tuple[float, ...], fir
     assert states == [(0.0, "pending"), (fired, "firing")]
 
 
+def test_clear_for_resolves_at_the_first_evaluation_past_it_and_says_how_long() -> None:
+    """Evaluations 25 s apart, `clear_for` 60 s: false from 25 s, resolved at 100 s (75 s later)."""
+    engine = RuleEngine([Once(clear_for_s=60.0)], Store().history)
+    seen: list[Alert] = []
+    engine.subscribe(lambda now, transitions, current: seen.extend(transitions))
+    for t in (0.0, 25.0, 50.0, 75.0, 100.0):
+        engine.on_snapshot(Snapshot.build(T0 + t, [], []))
+    assert [(a.state, a.since - T0, a.summary) for a in seen] == [
+        ("firing", 0.0, "it held once — Try: nothing"),
+        ("resolved", 100.0, "Resolved after 2 min (was: it held once)"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(-3, "0 s"), (45, "45 s"), (89.4, "89 s"), (90, "2 min"), (7140, "119 min"), (7200, "2 h 0 min"), (7500, "2 h 5 min")],
+    [
+        (-3, "0 s"), (45, "45 s"), (89.4, "89 s"), (90, "2 min"), (7140, "119 min"),
+        (7200, "2 h 0 min"), (7500, "2 h 5 min"), (21240, "5 h 54 min"),
+    ],  # fmt: skip
 )
 def test_durations_read_as_a_person_says_them(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
