@@ -307,6 +307,35 @@ class Watching:
         return [Finding({}, "it holds", "Try: nothing")]
 
 
+def test_a_rule_that_fails_once_is_logged_failing_and_working_again_once(caplog: pytest.LogCaptureFixture) -> None:
+    class Hiccup(Watching):
+        def evaluate(self, view: View, active: Active) -> list[Finding]:
+            if len(self.active) == 1:
+                self.active.append(False)
+                raise ZeroDivisionError("bad data")
+            return super().evaluate(view, active)
+
+    engine = RuleEngine([Hiccup()], Store().history)
+    with caplog.at_level(logging.INFO, "wslwatch.daemon.alerting"):
+        for t in range(5):
+            engine.on_snapshot(Snapshot.build(T0 + t, [], []))
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if m.startswith("rule zz_watching")] == [
+        "rule zz_watching failed; its alerts keep their state until it works again",
+        "rule zz_watching works again",
+    ]
+    assert [(a.state, a.since) for a in engine.alerts()] == [("firing", T0)]
+
+
+def test_new_rules_keep_the_alerts_of_the_rules_that_stay() -> None:
+    engine = RuleEngine([Watching()], Store().history)
+    engine.on_snapshot(Snapshot.build(T0, [], []))
+    engine.replace_rules([Watching(), Once()])
+    assert [(a.rule, a.state, a.since) for a in engine.alerts()] == [("zz_watching", "firing", T0)]
+    engine.replace_rules([Once()])
+    assert engine.alerts() == ()
+
+
 def test_a_rule_sees_only_its_own_alerts_as_active() -> None:
     watching = Watching()
     engine = RuleEngine([Broken(), watching], Store().history)  # both: {} labels, warning
