@@ -336,6 +336,13 @@ def test_new_rules_keep_the_alerts_of_the_rules_that_stay() -> None:
     assert engine.alerts() == ()
 
 
+def test_a_gap_leaves_a_firing_alert_its_time() -> None:
+    engine = RuleEngine([Watching()], Store().history, max_gap_s=60.0)
+    for t in (0.0, 1000.0):
+        engine.on_snapshot(Snapshot.build(T0 + t, [], []))
+    assert [(a.state, a.since) for a in engine.alerts()] == [("firing", T0)]
+
+
 def test_a_rule_sees_only_its_own_alerts_as_active() -> None:
     watching = Watching()
     engine = RuleEngine([Broken(), watching], Store().history)  # both: {} labels, warning
