@@ -92,3 +92,17 @@ def test_a_snapshot_never_changes_after_it_is_taken() -> None:
     before = store.snapshot()
     store.record("a", [s("x", 2, 2)], now=2, duration_s=0)
     assert before.value("x") == 1 and store.snapshot().value("x") == 2
+
+
+def test_history_keeps_exactly_the_last_history_s_and_drops_series_gone_that_long() -> None:
+    store = Store(history_s=60)
+    store.record("a", [s("x", 1, 1000), s("gone", 9, 1000)], now=1000, duration_s=0)
+    store.record("a", [s("x", 2, 1030), s("x_other", 3, 1030)], now=1030, duration_s=0)
+    store.record("a", [s("x", 3, 1060)], now=1060, duration_s=0)
+    x, gone = series_key("x", {}), series_key("gone", {})
+    # points and series exactly 60 s old stay
+    assert store.history("x") == {x: ((1000, 1), (1030, 2), (1060, 3))}
+    assert store.history("gone") == {gone: ((1000, 9),)}
+    store.record("a", [s("x", 4, 1061)], now=1061, duration_s=0)
+    assert store.history("x") == {x: ((1030, 2), (1060, 3), (1061, 4))}
+    assert store.history("gone") == {}  # no point for over 60 s: the series is gone
