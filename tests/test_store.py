@@ -106,3 +106,28 @@ def test_history_keeps_exactly_the_last_history_s_and_drops_series_gone_that_lon
     store.record("a", [s("x", 4, 1061)], now=1061, duration_s=0)
     assert store.history("x") == {x: ((1030, 2), (1060, 3), (1061, 4))}
     assert store.history("gone") == {}  # no point for over 60 s: the series is gone
+
+
+def test_value_matches_labels_exactly_whatever_the_order() -> None:
+    store = Store()
+    store.record("gpu", [s("m", 2, 1, gpu="1"), s("m", 1, 1, gpu="0")], now=1, duration_s=0)
+    assert store.snapshot().value("m", gpu="0") == 1
+
+
+def test_health_counts_every_failure_and_a_success_is_up() -> None:
+    store = Store()
+    for now in (1, 2, 3):
+        store.record_failure("a", "no data", now=now, duration_s=0)
+    failed = store.health("a")
+    assert failed is not None and (failed.up, failed.errors_total) == (False, 3)
+    store.record("a", [s("x", 1, 4)], now=4, duration_s=0)
+    ok = store.health("a")
+    assert ok is not None and (ok.up, ok.errors_total, ok.last_success_ts) == (True, 3, 4)
+
+
+def test_a_series_whose_samples_lag_their_collection_stays() -> None:
+    """A sample's own time can be older than the moment it is recorded (a slow collector)."""
+    store = Store(history_s=60)
+    store.record("a", [s("x", 1, 1000)], now=1000, duration_s=0)
+    store.record("a", [s("x", 2, 1060)], now=1065, duration_s=0)
+    assert store.history("x") == {series_key("x", {}): ((1000, 1), (1060, 2))}
