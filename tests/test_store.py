@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from wslwatch.core import Sample
 from wslwatch.store import Snapshot, Store, series_key
 
@@ -131,3 +135,27 @@ def test_a_series_whose_samples_lag_their_collection_stays() -> None:
     store.record("a", [s("x", 1, 1000)], now=1000, duration_s=0)
     store.record("a", [s("x", 2, 1060)], now=1065, duration_s=0)
     assert store.history("x") == {series_key("x", {}): ((1000, 1), (1060, 2))}
+
+
+def test_an_older_sample_than_the_last_point_adds_none() -> None:
+    store = Store()
+    store.record("a", [s("x", 1, 100)], now=100, duration_s=0)
+    store.record("a", [s("x", 2, 90)], now=101, duration_s=0)  # a late reading of another thread
+    assert store.history("x") == {series_key("x", {}): ((100, 1),)}
+
+
+def test_a_failing_listener_costs_the_others_nothing_and_is_logged_in_full_once(caplog: pytest.LogCaptureFixture) -> None:
+    store = Store()
+    seen: list[Snapshot] = []
+
+    def broken(snapshot: Snapshot) -> None:
+        raise OSError(28, "No space left on device")
+
+    store.subscribe(broken)
+    store.subscribe(seen.append)
+    with caplog.at_level(logging.DEBUG, "wslwatch.store"):
+        for now in (1, 2):
+            store.record("a", [s("x", now, now)], now=now, duration_s=0)
+    assert [snapshot.ts for snapshot in seen] == [1, 2]
+    failures = [r for r in caplog.records if r.getMessage().startswith("a Store listener failed")]
+    assert [(r.levelno, bool(r.exc_info)) for r in failures] == [(logging.ERROR, True), (logging.DEBUG, True)]
