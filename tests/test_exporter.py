@@ -114,3 +114,30 @@ def test_describe_names_the_families_without_collecting() -> None:
     collector = StoreCollector(lambda: calls.append(1) or Store().snapshot(), "0")  # type: ignore[func-returns-value]
     names = {m.name for m in collector.describe()}
     assert "wslwatch_gpu_memory_used_bytes" in names and calls == []
+
+
+def test_every_family_has_its_catalogue_type_described_and_scraped() -> None:
+    described = {m.name: m.type for m in StoreCollector(Store().snapshot, "0").describe()}
+    assert described == {
+        name.removesuffix("_total") if family.kind == "counter" else name: family.kind
+        for name, family in CATALOGUE.items()
+    }
+    store = Store()
+    store.record("wsl_guest", [Sample("wslwatch_guest_swap_in_pages_total", {}, 12.0, 1.0)], now=1.0, duration_s=0.0)
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(store.snapshot, "0"))
+    text = generate_latest(registry).decode()
+    assert "# TYPE wslwatch_guest_swap_in_pages_total counter" in text
+
+
+def test_histogram_buckets_are_listed_by_their_bound() -> None:
+    """Equal counts leave nothing but the bound to order them by."""
+    labels = {"path": "/data", "op": "stat_dir"}
+    name = "wslwatch_path_io_latency_seconds"
+    samples = [Sample(f"{name}_bucket", {**labels, "le": le}, 2, 1.0) for le in ("0.01", "+Inf", "0.001")]
+    store = Store()
+    store.record("io_latency", [*samples, Sample(f"{name}_sum", labels, 0.004, 1.0)], 1.0, 0.0)
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(store.snapshot, "0"))
+    (family,) = [f for f in text_string_to_metric_families(generate_latest(registry).decode()) if f.name == name]
+    assert [s.labels["le"] for s in family.samples if s.name.endswith("_bucket")] == ["0.001", "0.01", "+Inf"]
