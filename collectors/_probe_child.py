@@ -26,7 +26,6 @@ work file is reused between probes, and the cwd is `/` so no mount is held busy.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import itertools
@@ -164,6 +163,16 @@ class _Area:
     def unlink(self, name: str) -> None:
         os.unlink(self._inside(name), **self._at_area())
 
+    def try_unlink(self, name: str) -> bool:
+        """Unlink `name` if it can be now; False when it is in use or refused (left for a later probe)."""
+        try:
+            self.unlink(name)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+        return True
+
     def names(self) -> list[str]:
         return os.listdir(self._fd if self._fd is not None else self.path)
 
@@ -179,14 +188,13 @@ class _Area:
             os.close(fd)
 
     def remove(self) -> list[str]:
-        """Delete our regular files and the area itself; returns what had to be left."""
+        """Delete our regular files and the area itself; returns what had to be left (not
+        ours, or in use: on Windows an antivirus scanning a new file holds it for a moment)."""
         left = []
         for name in self.names():
             info = os.stat(self._inside(name), follow_symlinks=False, **self._at_area())
-            if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):
-                self.unlink(name)  # unlinking a symlink removes the link, never its target
-            else:
-                left.append(name)
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)) or not self.try_unlink(name):
+                left.append(name)  # unlinking a symlink removes the link, never its target
         if not left:
             os.rmdir(self._name(AREA), **self._at_dir())
         return left
@@ -522,11 +530,11 @@ class _Probe:
         if self.work_fd is not None:
             os.close(self.work_fd)
         if self.area is not None:
-            for name in self.created_files:  # those unlink did not get to, or did not time
-                with contextlib.suppress(FileNotFoundError):
-                    self.area.unlink(name)
+            # those unlink did not get to, or did not time; one in use is left (the timings stand)
+            # for the next probe, which removes the files of probes no longer running
+            left = [name for name in self.created_files if not self.area.try_unlink(name)]
             if not self.spec.get("keep", True) and self.created_area:
-                left = self.area.remove()
+                left += self.area.remove()
             self.area.close()
         _emit(
             {
@@ -592,9 +600,30 @@ if sys.platform == "win32":
             }
         }
 
+    _PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+    _STILL_ACTIVE = 259
+    _ERROR_INVALID_PARAMETER = 87  # OpenProcess: no process with that id
+
     def _alive(pid: str) -> bool:
-        """Always True: os.kill(pid, 0) would terminate the process on Windows, so leftovers stay."""
-        return True
+        """Whether the process that named a file `c-<pid>-...` may still be using it (asked without
+        `os.kill(pid, 0)`, which on Windows would terminate it)."""
+        try:
+            number = int(pid)
+        except ValueError:
+            return False
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        kernel32.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
+        kernel32.OpenProcess.restype = wintypes.HANDLE
+        kernel32.GetExitCodeProcess.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+        kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
+        handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, number)
+        if not handle:
+            return ctypes.get_last_error() != _ERROR_INVALID_PARAMETER  # denied: alive, and not ours
+        try:
+            code = wintypes.DWORD()
+            return not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) or code.value == _STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
 
 else:
 

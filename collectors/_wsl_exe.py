@@ -7,19 +7,32 @@ What a command run in the guest prints comes through as the guest's raw bytes (U
 
 from __future__ import annotations
 
+import ntpath
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from wslwatch.core import CollectorError
 
-__all__ = ["WslExe", "WslResult", "decode_output"]
+__all__ = ["WslExe", "WslResult", "decode_output", "windows_wsl_exe"]
+
+
+def windows_wsl_exe(environ: Mapping[str, str], is_64bit_python: bool = sys.maxsize > 2**32) -> str:
+    """`%SystemRoot%\\System32\\wsl.exe`, never a bare `wsl.exe`: Windows looks for a bare name in
+    the current directory first. A 32-bit Python sees SysWOW64 as System32, which holds no
+    wsl.exe; `Sysnative` is the real System32 for it."""
+    root = environ.get("SystemRoot") or environ.get("SYSTEMROOT") or "C:\\Windows"
+    return ntpath.join(root, "System32" if is_64bit_python else "Sysnative", "wsl.exe")
+
 
 if sys.platform == "win32":
     _CREATION_FLAGS = subprocess.CREATE_NO_WINDOW
+    DEFAULT_PATH = windows_wsl_exe(os.environ)
 else:
     _CREATION_FLAGS = 0  # Windows-only flags must be 0 elsewhere (tests run a stand-in wsl.exe)
+    DEFAULT_PATH = "wsl.exe"  # inside WSL: found on PATH through interop (/mnt/c/Windows/System32)
 
 
 def decode_output(data: bytes) -> str:
@@ -35,9 +48,10 @@ class WslResult(NamedTuple):
 
 
 class WslExe:
-    """One `wsl.exe` (by default the one on PATH); each call is a child process with a deadline."""
+    """One `wsl.exe` (by default Windows' own, see `windows_wsl_exe`; inside WSL the one on PATH);
+    each call is a child process with a deadline."""
 
-    def __init__(self, path: str = "wsl.exe", timeout_s: float = 5.0) -> None:
+    def __init__(self, path: str = DEFAULT_PATH, timeout_s: float = 5.0) -> None:
         self.path = path
         self.timeout_s = timeout_s
 
@@ -56,7 +70,7 @@ class WslExe:
             )
         except FileNotFoundError as e:
             raise CollectorError(
-                f"{self.path} was not found: WSL is not installed (or not on PATH); "
+                f"{self.path} was not found: WSL is not installed; "
                 "install WSL, or disable [collectors.wsl_guest]"
             ) from e
         except subprocess.TimeoutExpired as e:

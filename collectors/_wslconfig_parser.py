@@ -117,6 +117,16 @@ class WslConfig:
     reclaim_section: Literal["experimental", "default"]
     problems: tuple[Problem, ...]
 
+    def instance_idle_timeout_s(self) -> float | None:
+        """`[general] instanceIdleTimeout` in seconds (WSL reads whole milliseconds; below zero a
+        distro is never stopped for being idle); None when unset or not a whole number."""
+        wanted = "general.instanceidletimeout"
+        value = next((s.value for s in self.settings if s.key.lower() == wanted), None)
+        try:
+            return int(value) / 1000 if value is not None else None
+        except ValueError:
+            return None
+
     def line_of(self, key: str) -> int | None:
         """The line a known key (`section.key`, any case) was taken from."""
         wanted = key.lower()

@@ -5,6 +5,11 @@ One collector per configured path. Each `collect()` runs one probe in a child pr
 `wslwatch_path_io_latency_seconds` histogram, `wslwatch_path_probe_status` and
 `wslwatch_path_probe_last_success_timestamp_seconds`. This process never touches the path:
 the child resolves it, the mount table tells where it lives.
+
+On Windows a `\\\\wsl$\\<distro>\\` or `\\\\wsl.localhost\\<distro>\\` path is reached through the
+distro itself, and touching it starts a stopped distro (a WSL maintainer, microsoft/WSL#7154):
+such a path is probed only while `wsl.exe --list --running` lists its distro; otherwise the
+collection is "no data" (a status, no alert), and nothing is started.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import sys
 
-from wslwatch.collectors.places import Place, PlaceFinder, default_place_finder
+from wslwatch.collectors._wsl_exe import WslExe
+from wslwatch.collectors.places import Place, PlaceFinder, default_place_finder, wsl_share_distro
 from wslwatch.collectors.probe import PathProber, ProbeResult, Status, plan_samples
-from wslwatch.core import Sample
+from wslwatch.core import CollectorError, NoData, Sample
 from wslwatch.histogram import Histogram
 
 __all__ = ["IoLatencyCollector", "STATUSES"]
@@ -35,6 +42,11 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _platform_wsl() -> WslExe | None:
+    """Windows asks wsl.exe whether a `\\\\wsl$` path's distro runs; elsewhere no such path exists."""
+    return WslExe() if sys.platform == "win32" else None
+
+
 class IoLatencyCollector:
     """Probes one directory every `interval_s`, within `deadline_s` and a byte budget."""
 
@@ -50,8 +62,12 @@ class IoLatencyCollector:
         deadline_s: float = 20.0,
         max_bytes_per_s: float | None = 2048.0,
         places: PlaceFinder | None = None,
+        wsl: WslExe | None = None,
     ) -> None:
-        self.path = os.path.abspath(os.path.expanduser(path))  # lexical only: no I/O on the path
+        """`wsl` (Windows' own wsl.exe by default there) tells whether a `\\\\wsl$` path's distro runs."""
+        self._distro = wsl_share_distro(path)
+        self._wsl = wsl if wsl is not None else _platform_wsl()
+        self.path = path if self._distro else os.path.abspath(os.path.expanduser(path))  # lexical: no I/O
         self.name = f"io_latency:{name or path}"
         self._data = data  # configured as training data: exported, so Prometheus rules can tell
         self.interval_s = interval_s
@@ -74,6 +90,7 @@ class IoLatencyCollector:
         return self._prober.stuck_pid
 
     def collect(self, now: float) -> list[Sample]:
+        self._check_distro_runs()
         readonly = self._place.readonly if self._place else False
         result = self._prober.probe(self._plan, gap_s=self._gap_s, deadline_s=self.deadline_s, readonly=readonly)
         self._facts = result.facts or self._facts
@@ -86,6 +103,27 @@ class IoLatencyCollector:
                     histogram.observe(value)
         self._log_change(result)
         return self._samples(result.status, now)
+
+    def _distro_stopped(self) -> bool:
+        """Whether this is a `\\\\wsl$` path whose distro is stopped (so touching it would start it)."""
+        if self._distro is None or self._wsl is None:
+            return False
+        return self._distro.casefold() not in {name.casefold() for name in self._wsl.distros("--running")}
+
+    def _distro_stopped_now(self) -> bool:
+        """`_distro_stopped`, taking a wsl.exe that cannot say as stopped (close must not start it)."""
+        try:
+            return self._distro_stopped()
+        except CollectorError:
+            return True
+
+    def _check_distro_runs(self) -> None:
+        """`NoData` for a `\\\\wsl$` path whose distro is stopped: probing it would start the distro."""
+        if self._distro_stopped():
+            raise NoData(
+                f"{self.path} is in WSL distro {self._distro!r}, which is not running; it is probed only while "
+                "the distro runs, since reaching the path would start it"
+            )
 
     def _samples(self, status: Status, now: float) -> list[Sample]:
         labels = {"path": self.path}
@@ -136,6 +174,8 @@ class IoLatencyCollector:
         """Remove the probe directory (through a child, under the deadline) unless a probe is stuck."""
         if self._prober.stuck_pid is not None:
             log.warning("leaving %s/.wslwatch-probe behind: a probe there is still stuck", self.path)
+        elif self._distro_stopped_now():
+            log.info("leaving %s/.wslwatch-probe behind: its WSL distro is stopped, and removing it would start it", self.path)
         elif not (self._place and self._place.readonly):
             cleanup = self._prober.remove_area(self.deadline_s)
             if cleanup.status != "ok":

@@ -26,6 +26,7 @@ __all__ = [
     "default_place_finder",
     "kind_of",
     "place_in",
+    "wsl_share_distro",
 ]
 
 #: Kinds whose files live on the other operating system.
@@ -103,15 +104,26 @@ _WSL_PREFIXES = ("\\\\wsl$\\", "\\\\wsl.localhost\\", "\\\\?\\unc\\wsl$\\", "\\\
 _DRIVE_REMOTE = 4
 
 
-def _wsl_share_root(path: str) -> str | None:
-    """`\\\\wsl.localhost\\Ubuntu\\` for a path into a WSL distro seen from Windows, else None."""
+def _wsl_share(path: str) -> tuple[str, str] | None:
+    """(the `\\\\wsl$\\` prefix as written, the distro) of a path into a WSL distro seen from Windows."""
     windows = path.replace("/", "\\")
     lowered = windows.lower()
     for prefix in _WSL_PREFIXES:
         if lowered.startswith(prefix):
-            distro = windows[len(prefix) :].split("\\", 1)[0]
-            return windows[: len(prefix)] + distro + "\\"
+            return windows[: len(prefix)], windows[len(prefix) :].split("\\", 1)[0]
     return None
+
+
+def _wsl_share_root(path: str) -> str | None:
+    """`\\\\wsl.localhost\\Ubuntu\\` for a path into a WSL distro seen from Windows, else None."""
+    share = _wsl_share(path)
+    return None if share is None else share[0] + share[1] + "\\"
+
+
+def wsl_share_distro(path: str) -> str | None:
+    """`Ubuntu` for `\\\\wsl$\\Ubuntu\\...` or `\\\\wsl.localhost\\Ubuntu\\...` (any slashes, any case), else None."""
+    share = _wsl_share(path)
+    return None if share is None else share[1]
 
 
 class WindowsPlaces:

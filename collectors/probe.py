@@ -35,13 +35,25 @@ _CHATTER_LINES = 20
 #: Data operations by how much they tell about a cross-OS share, for a tight byte budget.
 _DATA_PRIORITY = ("create_fsync", "read_uncached", "write_sync", "read_cached", "read_direct")
 
+def base_interpreter(executable: str, base_executable: str | None) -> str:
+    """The interpreter a probe runs in: on Windows the base one, not a venv's `python(w).exe`,
+    which is a launcher running the base interpreter as its child (CPython `PC/launcher.c`):
+    killing the launcher would leave that child stuck on the path. The probe needs only the
+    standard library (`-I -S`), so the venv is not missed."""
+    if base_executable and os.path.isfile(base_executable):
+        return base_executable
+    return executable
+
+
 _SPAWN: dict[str, Any]  # how a child is started: no console window, its own process group
 if sys.platform == "win32":
     _SPAWN = {
         "creationflags": subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP,
     }
+    _PYTHON = base_interpreter(sys.executable, getattr(sys, "_base_executable", None))
 else:
     _SPAWN = {"start_new_session": True}
+    _PYTHON = sys.executable  # a venv's python here is a symlink: the process killed is the interpreter
 
 
 def plan_samples(samples: int, budget_bytes: float | None = None) -> dict[str, int]:
@@ -161,7 +173,7 @@ def _pump(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
 class PathProber:
     """Probes one directory, each time in a fresh child process, at most one child alive."""
 
-    def __init__(self, path: str, python: str = sys.executable) -> None:
+    def __init__(self, path: str, python: str = _PYTHON) -> None:
         self.path = path
         self._python = python
         self._stuck: subprocess.Popen[bytes] | None = None

@@ -15,7 +15,7 @@ import os
 import posixpath
 import re
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import NamedTuple, Protocol
 
 from wslwatch.collectors._wsl_exe import WslExe
@@ -41,6 +41,8 @@ USER_HZ = 100
 #: Least time between two reads through wsl.exe. Longer than WSL's 15 s instance idle timeout,
 #: so these reads alone never keep a distro running that its user has left.
 MIN_READ_SPACING_S = 30.0
+#: How far beyond a longer configured `instanceIdleTimeout` the reads are spaced.
+_IDLE_MARGIN_S = 15.0
 
 MEMINFO, VMSTAT, STAT, PRESSURE = "meminfo", "vmstat", "stat", "pressure/memory"
 REQUIRED_FILES = (MEMINFO, VMSTAT, STAT)
@@ -192,56 +194,77 @@ class _Read(NamedTuple):
 class WslExeReader:
     """Reads the guest from Windows through `wsl.exe`, never starting or keeping awake its VM.
 
-    `wsl.exe -d D --exec ...` boots a stopped distro, so every read first asks
-    `wsl.exe --list --running --quiet` (which only reads state) and reads the guest only if the
-    distro is listed; then it reads every file with one `--exec grep` call, at most every
-    MIN_READ_SPACING_S (a read in between returns the last one, while the distro still runs).
-    With no distro configured, the default distro is the first line of `wsl.exe --list --quiet`.
+    `wsl.exe -d D --exec ...` boots a stopped distro and restarts the running one's idle timer
+    (`[general] instanceIdleTimeout` in `.wslconfig`, 15 s by default), so every read first asks
+    `wsl.exe --list --running --quiet` (which only reads state) and reads through a listed
+    distro: the configured one while it runs, else the first running one (every distro shares
+    the VM's one kernel, so the figures are the same; the default distro may be stopped while
+    e.g. `docker-desktop` keeps the VM up). It reads every file with one `--exec grep` call, at
+    most every MIN_READ_SPACING_S and always longer apart than that distro's idle timeout (a
+    read in between returns the last one, while the distro still runs), so the reads alone
+    never keep a distro, or the VM, running.
     """
 
     def __init__(
-        self, distro: str, proc_root: str, wsl: WslExe, min_spacing_s: float = MIN_READ_SPACING_S
+        self,
+        distro: str,
+        proc_root: str,
+        wsl: WslExe,
+        min_spacing_s: float = MIN_READ_SPACING_S,
+        idle_timeout_s: Callable[[], float | None] = lambda: None,
     ) -> None:
         self._distro = distro
         self._root = proc_root
         self._wsl = wsl
         self._min_spacing_s = min_spacing_s
+        self._idle_timeout_s = idle_timeout_s
         self._last: _Read | None = None
         self._current = distro
+        self._distro_checked = not distro  # a configured name is checked against the installed once
 
     def where(self, name: str) -> str:
-        return f"{posixpath.join(self._root, name)} in WSL distro {self._current or '(the default)'!r}"
+        return f"{posixpath.join(self._root, name)} in WSL distro {self._current or '(none running)'!r}"
+
+    def spacing_s(self) -> float:
+        """Least time between two reads: MIN_READ_SPACING_S, or beyond a longer configured idle timeout."""
+        timeout = self._idle_timeout_s()
+        if timeout is None or timeout < 0:  # below zero WSL never stops an idle distro: nothing to keep awake
+            return self._min_spacing_s
+        return max(self._min_spacing_s, timeout + _IDLE_MARGIN_S)
 
     def read(self, now: float) -> dict[str, str]:
         distro = self._current = self._running_distro()
         last = self._last
-        if last is not None and last.distro == distro and 0 <= now - last.at < self._min_spacing_s:
+        if last is not None and last.distro == distro and 0 <= now - last.at < self.spacing_s():
             return last.files
         files = self._read_files(distro)
         self._last = _Read(distro, now, files)
         return files
 
     def _running_distro(self) -> str:
-        """The distro to read, as wsl.exe lists it; `NoData` (and nothing else run) when it does not run."""
-        installed: list[str] | None = None
-        distro = self._distro
-        if not distro:
-            installed = self._wsl.distros()
-            if not installed:
-                raise NoData("WSL has no installed distribution, so there is no guest to read")
-            distro = installed[0]
-        listed = _listed_as(distro, self._wsl.distros("--running"))
-        if listed is not None:
-            return listed
+        """The distro to read through, as wsl.exe lists it; `NoData` (and nothing else run) when none runs."""
+        running = self._wsl.distros("--running")
+        if self._distro:
+            listed = _listed_as(self._distro, running)
+            if listed is not None:
+                return listed
+            self._check_configured()
+        if running:
+            return running[0]
         self._last = None
-        if installed is None:
-            installed = self._wsl.distros()
-        if _listed_as(distro, installed) is None:
+        raise NoData("no WSL distro is running; the guest is read only while the VM runs, never woken")
+
+    def _check_configured(self) -> None:
+        """A configured distro WSL does not know is an error (checked once; later calls are free)."""
+        if self._distro_checked:
+            return
+        installed = self._wsl.distros()
+        if _listed_as(self._distro, installed) is None:
             raise CollectorError(
-                f"WSL has no distro named {distro!r} (installed: {', '.join(installed) or 'none'}); "
-                "fix [collectors.wsl_guest] distro, or leave it empty for the default distro"
+                f"WSL has no distro named {self._distro!r} (installed: {', '.join(installed) or 'none'}); "
+                "fix [collectors.wsl_guest] distro, or leave it empty to read through any running distro"
             )
-        raise NoData(f"WSL distro {distro!r} is not running; the guest is read only while it runs, never woken")
+        self._distro_checked = True
 
     def _read_files(self, distro: str) -> dict[str, str]:
         """Every file in one `grep -s -H ^`: each line prefixed `path:`, a missing file left out silently."""
@@ -269,9 +292,9 @@ def _listed_as(distro: str, names: list[str]) -> str | None:
     return next((name for name in names if name.casefold() == distro.casefold()), None)
 
 
-def _platform_reader(proc_root: str, distro: str) -> GuestReader:
+def _platform_reader(proc_root: str, distro: str, idle_timeout_s: Callable[[], float | None]) -> GuestReader:
     if sys.platform == "win32":
-        return WslExeReader(distro, proc_root, WslExe())
+        return WslExeReader(distro, proc_root, WslExe(), idle_timeout_s=idle_timeout_s)
     return ProcReader(proc_root)
 
 
@@ -280,9 +303,17 @@ class WslGuestCollector:
 
     name = "wsl_guest"
 
-    def __init__(self, interval_s: float, proc_root: str, distro: str, reader: GuestReader | None = None) -> None:
+    def __init__(
+        self,
+        interval_s: float,
+        proc_root: str,
+        distro: str,
+        reader: GuestReader | None = None,
+        idle_timeout_s: Callable[[], float | None] = lambda: None,
+    ) -> None:
+        """`idle_timeout_s` gives `.wslconfig`'s `instanceIdleTimeout` (Windows only: reads are spaced beyond it)."""
         self.interval_s = interval_s
-        self._reader = reader if reader is not None else _platform_reader(proc_root, distro)
+        self._reader = reader if reader is not None else _platform_reader(proc_root, distro, idle_timeout_s)
 
     def collect(self, now: float) -> list[Sample]:
         files = self._reader.read(now)

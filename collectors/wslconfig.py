@@ -99,6 +99,15 @@ class WslconfigCollector:
     def close(self) -> None:
         """Nothing held between collections."""
 
+    def instance_idle_timeout_s(self) -> float | None:
+        """The file's `[general] instanceIdleTimeout` in seconds (None: unset, unreadable, or no
+        file), for spacing reads through wsl.exe beyond it; cheap: re-parsed only when it changed."""
+        try:
+            read = self._read(self._path or self._host.default_path())
+        except CollectorError:
+            return None
+        return read.config.instance_idle_timeout_s() if read is not None else None
+
     def _read(self, path: str) -> _Read | None:
         """The parsed file, re-parsed only when its mtime or size changed; None when it is missing."""
         try:

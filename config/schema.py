@@ -24,12 +24,14 @@ __all__ = [
     "GuestMemoryLowConfig",
     "GuestSwapThrashConfig",
     "HistoryConfig",
+    "HostMemoryConfig",
     "HostMemoryLowConfig",
     "IoLatencyConfig",
     "PathConfig",
     "PathCrossOsConfig",
     "PathSlowConfig",
     "PathStalledConfig",
+    "ReclaimConfig",
     "ReclaimDisabledBloatConfig",
     "ReclaimGateBlockedConfig",
     "ReclaimStalledConfig",
@@ -42,6 +44,7 @@ __all__ = [
     "VramHeldIdleConfig",
     "VramHighConfig",
     "WslGuestConfig",
+    "WslVersionConfig",
     "WslconfigConfig",
     "WslconfigProblemConfig",
 ]
@@ -122,12 +125,21 @@ class CollectorConfig:
     )
 
 
+_FROM_WINDOWS = "inside WSL: read it from Windows through interop (one powershell.exe run per minute, shared)"
+
+
+@dataclass(frozen=True)
+class HostMemoryConfig(CollectorConfig):
+    from_windows: bool = field(default=False, metadata=_key(_FROM_WINDOWS))
+
+
 @dataclass(frozen=True)
 class VmmemConfig(CollectorConfig):
     process_names: tuple[str, ...] = field(
         default=("vmmemWSL", "vmmem"),
         metadata=_key("names of the WSL VM process, first match wins (case-insensitive)", _non_empty),
     )
+    from_windows: bool = field(default=False, metadata=_key(_FROM_WINDOWS))
 
 
 @dataclass(frozen=True)
@@ -136,7 +148,7 @@ class WslGuestConfig(CollectorConfig):
         default=30.0, metadata=_key("seconds between two collections", _between(0.1, 86400))
     )
     proc_root: str = field(default="/proc", metadata=_key("where the guest's /proc is read", _non_empty))
-    distro: str = field(default="", metadata=_key("WSL distro read from Windows; empty: the default distro"))
+    distro: str = field(default="", metadata=_key("WSL distro read through from Windows while it runs; empty or stopped: the first running one"))
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,13 @@ class WslconfigConfig(CollectorConfig):
     path: str = field(
         default="",
         metadata=_key(".wslconfig to read; empty: %USERPROFILE%\\.wslconfig (found through interop inside WSL)"),
+    )
+
+
+@dataclass(frozen=True)
+class WslVersionConfig(CollectorConfig):
+    interval_s: float = field(
+        default=600.0, metadata=_key("seconds between two collections", _between(0.1, 86400))
     )
 
 
@@ -186,11 +205,12 @@ class IoLatencyConfig:
 
 @dataclass(frozen=True)
 class CollectorsConfig:
-    host_memory: CollectorConfig = field(default_factory=CollectorConfig)
+    host_memory: HostMemoryConfig = field(default_factory=HostMemoryConfig)
     vmmem: VmmemConfig = field(default_factory=VmmemConfig)
     wsl_guest: WslGuestConfig = field(default_factory=WslGuestConfig)
     gpu: GpuConfig = field(default_factory=GpuConfig)
     wslconfig: WslconfigConfig = field(default_factory=WslconfigConfig)
+    wsl_version: WslVersionConfig = field(default_factory=WslVersionConfig)
     process: CollectorConfig = field(default_factory=CollectorConfig)
     io_latency: IoLatencyConfig = field(default_factory=IoLatencyConfig)
 
@@ -450,6 +470,24 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class ReclaimConfig:
+    """The reclaim controller (docs/reclaim.md): off unless enabled."""
+
+    enabled: bool = field(default=False, metadata=_key("give the WSL VM's page cache back to Windows when Windows is short"))
+    available_ratio: float = _share(0.15, "act while host RAM available is below this share")
+    critical_ratio: float = _share(0.05, "below this share, act even while the guest is busy")
+    for_s: float = _seconds(60.0, "seconds Windows must be short before the controller acts")
+    min_cache_gib: float = _amount(1.0, "guest page cache (GiB) never given back: the floor")
+    step_gib: float = _amount(1.0, "GiB asked of memory.reclaim per step (memory.stat is re-read between steps)")
+    max_steps: int = field(default=32, metadata=_key("steps per action at most", _between(1, 1024)))
+    min_interval_s: float = _seconds(600.0, "seconds between two actions at least")
+    busy_cpu: float = _share(0.25, "guest non-idle CPU share (of all vCPUs) above which it counts as busy")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        return _below(self, "critical_ratio", "available_ratio")
+
+
+@dataclass(frozen=True)
 class Config:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
@@ -458,3 +496,4 @@ class Config:
     paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe", _distinct_paths))
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    reclaim: ReclaimConfig = field(default_factory=ReclaimConfig)

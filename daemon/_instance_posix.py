@@ -8,9 +8,11 @@ assert sys.platform != "win32"  # noqa: S101 - tells mypy this module is POSIX-o
 
 import fcntl
 import os
+import signal
 from pathlib import Path
+from typing import Callable
 
-__all__ = ["FileLock"]
+__all__ = ["FileLock", "StopSignal"]
 
 
 class FileLock:
@@ -40,3 +42,14 @@ class FileLock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+class StopSignal:
+    """`wslwatch stop` sends the daemon SIGTERM, which `run` already handles like Ctrl+C."""
+
+    def listen(self, on_stop: Callable[[], None]) -> None:
+        """Nothing to set up: `run` installs its SIGTERM handler itself."""
+
+    def send(self, pid: int) -> None:
+        """Ask the daemon with process id `pid` to stop; OSError if it cannot be told."""
+        os.kill(pid, signal.SIGTERM)

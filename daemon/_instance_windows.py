@@ -1,4 +1,6 @@
-"""Windows: the per-user named mutex `Local\\wslwatch-<SID>` (kernel32/advapi32 through ctypes).
+"""Windows: the per-user named mutex `Local\\wslwatch-<SID>` (kernel32/advapi32 through ctypes),
+and the named event `Local\\wslwatch-stop-<SID>` through which `wslwatch stop` asks the daemon
+to stop (Windows has no SIGTERM, and `taskkill` without `/F` only asks windows to close).
 
 The kernel closes the mutex handle when the process ends, crash included, so no stale
 lock is left behind. `Local\\` is the logon session's namespace; the SID keeps two
@@ -12,11 +14,16 @@ import sys
 assert sys.platform == "win32"  # noqa: S101 - tells mypy this module is Windows-only
 
 import ctypes
+import threading
 from ctypes import wintypes
+from typing import Callable
 
-__all__ = ["NamedMutex", "user_sid"]
+__all__ = ["NamedMutex", "StopEvent", "user_sid"]
 
+_ERROR_ACCESS_DENIED = 5
 _ERROR_ALREADY_EXISTS = 183
+_EVENT_MODIFY_STATE = 0x0002
+_INFINITE = 0xFFFFFFFF
 _TOKEN_QUERY = 0x0008
 _TOKEN_USER = 1  # TOKEN_INFORMATION_CLASS.TokenUser
 
@@ -30,6 +37,14 @@ def _kernel32() -> ctypes.WinDLL:
     kernel32.GetCurrentProcess.restype = wintypes.HANDLE
     kernel32.CreateMutexW.argtypes = [ctypes.c_void_p, wintypes.BOOL, wintypes.LPCWSTR]
     kernel32.CreateMutexW.restype = wintypes.HANDLE
+    kernel32.CreateEventW.argtypes = [ctypes.c_void_p, wintypes.BOOL, wintypes.BOOL, wintypes.LPCWSTR]
+    kernel32.CreateEventW.restype = wintypes.HANDLE
+    kernel32.OpenEventW.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.LPCWSTR]
+    kernel32.OpenEventW.restype = wintypes.HANDLE
+    kernel32.SetEvent.argtypes = [wintypes.HANDLE]
+    kernel32.SetEvent.restype = wintypes.BOOL
+    kernel32.WaitForSingleObject.argtypes = [wintypes.HANDLE, wintypes.DWORD]
+    kernel32.WaitForSingleObject.restype = wintypes.DWORD
     kernel32.CloseHandle.argtypes = [wintypes.HANDLE]
     kernel32.CloseHandle.restype = wintypes.BOOL
     kernel32.LocalFree.argtypes = [ctypes.c_void_p]
@@ -86,10 +101,14 @@ class NamedMutex:
         self._handle: int | None = None
 
     def try_lock(self) -> bool:
-        """Create the mutex; False if another process already holds one by this name."""
+        """Create the mutex; False if another process already holds one by this name. Access
+        denied means the same: an elevated instance of this user holds it, and its mutex's
+        security forbids a process that is not elevated to open it."""
         kernel32 = _kernel32()
         handle = kernel32.CreateMutexW(None, False, self.name)
         error = ctypes.get_last_error()
+        if not handle and error == _ERROR_ACCESS_DENIED:
+            return False
         if not handle:
             raise ctypes.WinError(error)
         if error == _ERROR_ALREADY_EXISTS:
@@ -102,3 +121,35 @@ class NamedMutex:
         if self._handle is not None:
             _kernel32().CloseHandle(self._handle)
             self._handle = None
+
+
+class StopEvent:
+    """The named event the daemon waits on; `wslwatch stop` sets it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def listen(self, on_stop: Callable[[], None]) -> None:
+        """Create the event and call `on_stop` (in a daemon thread) once it is set."""
+        kernel32 = _kernel32()
+        handle = kernel32.CreateEventW(None, True, False, self.name)
+        if not handle:
+            raise ctypes.WinError(ctypes.get_last_error())
+
+        def wait() -> None:
+            kernel32.WaitForSingleObject(handle, _INFINITE)
+            on_stop()
+
+        threading.Thread(target=wait, name="stop-event", daemon=True).start()
+
+    def send(self, pid: int) -> None:
+        """Set the event of the running daemon (`pid` is only for messages); OSError if it cannot."""
+        kernel32 = _kernel32()
+        handle = kernel32.OpenEventW(_EVENT_MODIFY_STATE, False, self.name)
+        if not handle:
+            raise ctypes.WinError(ctypes.get_last_error())
+        try:
+            if not kernel32.SetEvent(handle):
+                raise ctypes.WinError(ctypes.get_last_error())
+        finally:
+            kernel32.CloseHandle(handle)

@@ -93,6 +93,22 @@ def windowless_python(executable: str) -> str:
     return ntpath.join(folder, f"pythonw{match[2]}.exe")
 
 
+def store_python(base_prefix: str) -> bool:
+    """Whether `base_prefix` (`sys.base_prefix`: a venv's too) is the Microsoft Store's Python,
+    e.g. `C:\\Program Files\\WindowsApps\\PythonSoftwareFoundation.Python.3.11_3.11.2544.0_x64__qbz5n2kfra8p0`."""
+    return "\\windowsapps\\pythonsoftwarefoundation.python." in base_prefix.replace("/", "\\").lower()
+
+
+#: What to do about the Store's Python, which redirects writes to HKCU and %LOCALAPPDATA% into a
+#: private copy inside its package (CPython docs, "Using Python on Windows", Known issues).
+STORE_PYTHON_ADVICE = (
+    "this is the Microsoft Store's Python, which keeps its writes to HKCU and %LOCALAPPDATA% in a private "
+    "copy inside its package: Windows would never see the Run value, and wslwatch's config and logs would "
+    "not be where Explorer shows them. Install Python from python.org (or `winget install Python.Python.3.12`), "
+    "`pip install wslwatch` into it, and run `wslwatch install` with that Python"
+)
+
+
 # --- Windows: the HKCU Run value ---------------------------------------------------------
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import traceback
 from typing import Sequence
 
 import wslwatch
 from wslwatch.daemon import cmd_config, cmd_once, cmd_probe, cmd_record, cmd_replay, cmd_run, cmd_where
-from wslwatch.daemon import cmd_doctor, cmd_install, cmd_report, logs
+from wslwatch.daemon import cmd_doctor, cmd_install, cmd_report, cmd_stop, logs
+from wslwatch.daemon.startup_notice import tell_windowless_user
 
 __all__ = ["main"]
 
-_COMMANDS = (cmd_run, cmd_once, cmd_probe, cmd_where, cmd_config, cmd_record, cmd_replay, cmd_report, cmd_install,
+_COMMANDS = (cmd_run, cmd_stop, cmd_once, cmd_probe, cmd_where, cmd_config, cmd_record, cmd_replay, cmd_report, cmd_install,
              cmd_doctor)  # fmt: skip
 
 
@@ -31,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the process exit code (0 ok, 1 failure, 2 bad input)."""
+    """Run one command; returns the process exit code (0 ok, 1 failure, 2 bad input).
+
+    Without a console (pythonw), a command that fails is told to the user once (see
+    `startup_notice`), not only written to `console.log`."""
     console = logs.catch_missing_streams()  # first: under pythonw stdout/stderr are None
     args = build_parser().parse_args(argv)
     logs.configure(args.log_level, console=console)
@@ -39,4 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        if console:
+            raise
+        traceback.print_exc()  # into console.log
+        code = 1
+    if code != 0 and not console:
+        tell_windowless_user(logs.console_tail(), code, logs.console_log_path())
     return code

@@ -38,6 +38,8 @@ def _install(args: argparse.Namespace) -> int:
     methods = autostart.available()
     method = methods[args.method or _default_method(list(methods), headless=args.headless)]
     config = str(args.config.resolve()) if args.config else None
+    if method.name == "run-key" and autostart.store_python(sys.base_prefix):
+        return fail(f"not installed: {autostart.STORE_PYTHON_ADVICE}.")
     try:
         python = autostart.windowless_python(sys.executable) if method.name == "run-key" else sys.executable
         if not Path(python).is_file():

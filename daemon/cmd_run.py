@@ -8,17 +8,18 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from wslwatch.config import default_config_path
 from wslwatch.config.schema import bind_problem
 from wslwatch.core import Notifier
-from wslwatch.daemon import logs
+from wslwatch.daemon import app_id, logs
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
-from wslwatch.exporters.http import AddressError, PortInUseError, TlsError
+from wslwatch.daemon.reclaiming import Reclaiming
+from wslwatch.exporters.http import AddressError, PortForbiddenError, PortInUseError, TlsError
 
 if TYPE_CHECKING:
     from wslwatch.tray import TrayApp
@@ -84,6 +85,7 @@ def serve_until_stopped(daemon: Daemon, args: argparse.Namespace, tray: bool = F
     try:
         log_file = logs.log_to_file()
         log.info("logging to %s", log_file)
+        app_id.adopt_bundle_app_id()
         history = _history(daemon, instance)
         try:
             return _serve(args, daemon, instance, tray, log_file)
@@ -103,6 +105,7 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
     # `stop.wait()` holds the event's lock, and `set()` would wait for that lock forever.
     for sig in _STOP_SIGNALS:
         signal.signal(sig, lambda *_: threading.Thread(target=stop.set, name="stop").start())
+    instance.listen_for_stop(stop.set)  # `wslwatch stop` (SIGTERM above, a named event on Windows)
     try:
         server = daemon.start(args.bind, args.port)
     except PortInUseError as exc:
@@ -110,20 +113,43 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
             f"cannot serve /metrics: {exc.strerror}. Another program holds it; "
             "stop it, or choose another port with --port or exporter.port in the config."
         )
+    except PortForbiddenError as exc:
+        return fail(f"cannot serve /metrics: {exc.strerror}; choose another port with --port or exporter.port in the config.")
     except AddressError as exc:
         return _not_started(f"cannot serve /metrics: {exc.strerror}. Use 127.0.0.1, 0.0.0.0 or an address this "
                             "machine has (`ip addr`, `ipconfig`) with --bind or exporter.bind in the config.")
     except TlsError as exc:
         return fail(f"cannot serve /metrics: {exc}")
+    except OSError as exc:
+        return fail(
+            f"cannot serve /metrics on {args.bind or daemon.config.exporter.bind}: {exc.strerror or exc}; "
+            "check --bind or exporter.bind in the config."
+        )
     instance.publish(server.url)
     log.info("serving %s", server.url)
+    reclaiming = Reclaiming(daemon.config, daemon.store, daemon.notifications, probing=lambda: any(
+        runner.collecting for runner in daemon.runners if runner.name.startswith("io_latency:")
+    ))  # fmt: skip
+    stopped = threading.Lock()
+
+    def shutdown() -> None:
+        """Stop once: at the end of the wait below, or earlier inside the tray's end-of-session message."""
+        stop.set()
+        if stopped.acquire(blocking=False):
+            log.info("stopping")
+            daemon.stop()
+
+    def end_session() -> None:
+        """Windows may end the process as soon as this returns: the instance record goes too."""
+        shutdown()
+        instance.release()
+
     try:
-        if not (tray and _run_tray(daemon, server.url, log_file, stop)):
+        if not (tray and _run_tray(daemon, reclaiming, server.url, log_file, stop, end_session)):
             while not stop.wait(1.0):
                 pass
     finally:
-        log.info("stopping")
-        daemon.stop()
+        shutdown()
     return 0
 
 
@@ -149,8 +175,15 @@ def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
     return history
 
 
-def _run_tray(daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.Event) -> bool:
-    """Run the tray until `stop`; False when no tray can be shown here."""
+def _run_tray(
+    daemon: Daemon,
+    reclaiming: Reclaiming,
+    metrics_url: str,
+    log_file: Path,
+    stop: threading.Event,
+    end_session: Callable[[], None],
+) -> bool:
+    """Run the tray until `stop` (`end_session` when Windows ends the session); False when no tray can be shown here."""
     # Imported here: Pillow and the tray cost a headless daemon memory it does not need.
     from wslwatch.daemon.notify import ALL_RULES
     from wslwatch.tray import MenuActions, TrayUnavailable, open_tray
@@ -168,10 +201,12 @@ def _run_tray(daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.
         config_path=config_path,
         reload_config=daemon.reload_config if config_path is not None else None,
         log_path=log_file,
-        page_cache=PageCacheDropper.find(),
+        page_cache=PageCacheDropper(reclaiming.controller.give_back_now) if reclaiming.reachable else None,
+        reclaim=reclaiming.controller if reclaiming.reachable else None,
     )
     try:
         tray = open_tray(daemon.store.snapshot, daemon.engine.alerts, actions, daemon.config.tray.update_s)
+        tray.on_session_end(end_session)
         for notifier in _desktop_notifiers(tray):
             daemon.add_notifier(notifier)
         tray.run(stop)

@@ -9,7 +9,9 @@ rename a file another handle holds open, so one file must not serve both.
 
 from __future__ import annotations
 
+import collections
 import faulthandler
+import io
 import logging
 import logging.handlers
 import sys
@@ -23,6 +25,7 @@ __all__ = [
     "MAX_BYTES",
     "catch_missing_streams",
     "configure",
+    "console_tail",
     "console_log_path",
     "log_dir",
     "log_path",
@@ -51,29 +54,62 @@ def console_log_path() -> Path:
     return log_dir() / "console.log"
 
 
+#: Lines of windowless output kept to tell the user why a start failed.
+_TAIL_LINES = 12
+
+
+class _ConsoleLog(io.TextIOBase):
+    """`console.log` for a process without a console, remembering its last lines."""
+
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+        self.tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        self._file.write(text)
+        *lines, self._partial = (self._partial + text).split("\n")
+        self.tail.extend(line for line in lines if line.strip())
+        return len(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+
 def catch_missing_streams() -> bool:
     """Point a missing `sys.stdout`/`sys.stderr` at `console.log`; True if there was a console."""
     if sys.stdout is not None and sys.stderr is not None:
         return True
     path = console_log_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    stream: TextIO = open(path, "a", encoding="utf-8", buffering=1, errors="backslashreplace")  # noqa: SIM115 - lives as long as the process
-    sys.stdout = sys.stdout or stream
-    sys.stderr = sys.stderr or stream
-    faulthandler.enable(file=stream)
+    file: TextIO = open(path, "a", encoding="utf-8", buffering=1, errors="backslashreplace")  # noqa: SIM115 - lives as long as the process
+    stream = _ConsoleLog(file)
+    sys.stdout = sys.stdout or stream  # type: ignore[assignment]
+    sys.stderr = sys.stderr or stream  # type: ignore[assignment]
+    faulthandler.enable(file=file)
     return False
 
 
+def console_tail() -> list[str]:
+    """The last lines written to `console.log` by this process (none when it has a console)."""
+    streams = (sys.stderr, sys.stdout)
+    return next((list(s.tail) for s in streams if isinstance(s, _ConsoleLog)), [])
+
+
 def configure(level: str, *, console: bool) -> None:
-    """Set the root level; log to stderr when `console` (again on a second call, never twice)."""
+    """Set the root level; log to stderr (again on a second call, never twice): everything when
+    `console`, else warnings and errors, which then reach `console.log` formatted (and a refused
+    start is in what `console_tail()` gives the user)."""
     root = logging.getLogger()
     root.setLevel(level)
     _remove(root, _CONSOLE_HANDLER)
-    if console:
-        handler = _CurrentStderr()
-        handler.set_name(_CONSOLE_HANDLER)
-        handler.setFormatter(logging.Formatter(_FORMAT))
-        root.addHandler(handler)
+    handler = _CurrentStderr(logging.NOTSET if console else logging.WARNING)
+    handler.set_name(_CONSOLE_HANDLER)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    root.addHandler(handler)
 
 
 def log_to_file(path: Path | None = None, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> Path:

@@ -42,6 +42,7 @@ class _Worker:
         self._idle_s = idle_s
         self._lock = threading.Lock()
         self._ended = False
+        self.collecting = False
         threading.Thread(target=self._serve, name=f"collect-{name}", daemon=True).start()
 
     def submit(self, now: float) -> bool:
@@ -63,10 +64,12 @@ class _Worker:
                         return
                 continue
             outcome: Outcome
+            self.collecting = True
             try:
                 outcome = self._collect(now)
             except BaseException as exc:  # noqa: BLE001 - every failure becomes health, never a crash
                 outcome = exc
+            self.collecting = False
             self.results.put(outcome)
 
 
@@ -93,6 +96,11 @@ class CollectorRunner:
     @property
     def name(self) -> str:
         return self.collector.name
+
+    @property
+    def collecting(self) -> bool:
+        """Whether a collection is under way (one stuck past its deadline included)."""
+        return any(worker is not None and worker.collecting for worker in (self._worker, self._stuck))
 
     def run(self) -> None:
         """One collection: record its samples, or why there are none."""

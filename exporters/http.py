@@ -23,7 +23,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 
 from wslwatch.exporters.auth import BasicAuth
 
-__all__ = ["AddressError", "MetricsServer", "address_problem", "tls_problem", "PortInUseError", "TlsError", "exposure_warning", "serve"]
+__all__ = ["AddressError", "MetricsServer", "PortForbiddenError", "PortInUseError", "TlsError", "address_problem", "tls_problem", "exposure_warning", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,23 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 class PortInUseError(OSError):
     """The address is taken by another process."""
+
+
+class PortForbiddenError(OSError):
+    """The operating system refuses the port to this process (EACCES; WinError 10013 on Windows)."""
+
+
+if sys.platform == "win32":
+    #: On Windows EACCES (WinError 10013) is a port in a range Hyper-V, WSL or Docker reserved
+    #: (microsoft/WSL#5514), which no other program shows as taken.
+    _FORBIDDEN_BECAUSE = (
+        "is in a range of ports Windows reserves (WinError 10013; Hyper-V, WSL and Docker reserve ranges at boot). "
+        "List the reserved ranges with `netsh int ipv4 show excludedportrange protocol=tcp`"
+    )
+else:
+    _FORBIDDEN_BECAUSE = (
+        "may not be used by this user (ports below net.ipv4.ip_unprivileged_port_start, usually 1024, need root)"
+    )
 
 
 class AddressError(OSError):
@@ -146,7 +163,8 @@ def serve(
     keyfile: str = "",
     users: Mapping[str, str] | None = None,
 ) -> MetricsServer:
-    """Serve `registry` on `bind:port` in a daemon thread; raise `PortInUseError` if taken.
+    """Serve `registry` on `bind:port` in a daemon thread; raise `PortInUseError` if taken,
+    `PortForbiddenError` if the system refuses it, another `OSError` if it cannot be bound.
 
     With `certfile` it serves HTTPS (`TlsError` if the files are unusable); with `users`
     (`name -> pbkdf2_sha256 hash`) every request needs one of their passwords.
@@ -161,6 +179,8 @@ def serve(
     except OSError as exc:
         if exc.errno in _IN_USE:
             raise PortInUseError(exc.errno, f"{bind}:{port} is already in use") from None
+        if exc.errno == errno.EACCES:
+            raise PortForbiddenError(exc.errno, f"{bind}:{port} {_FORBIDDEN_BECAUSE}") from None
         if exc.errno in _NOT_HERE or isinstance(exc, socket.gaierror):
             raise AddressError(exc.errno, f"{bind} is not an address of this machine ({exc.strerror})") from None
         raise

@@ -11,8 +11,10 @@ import pytest
 from home_guard import ISOLATED, changes, snapshot, user_places
 
 from rigs import need
+from rigs import wine
 from rigs.fake_nvml import FakeNvml, build
 from rigs.slowfs_rig import SlowFsMount, slowfs_available
+from rigs.wine import WineRig
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -63,3 +65,13 @@ def slowfs(tmp_path: Path) -> Iterator[SlowFsMount]:
         yield mount
     finally:
         mount.stop()
+
+
+@pytest.fixture(scope="session")
+def wine_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WineRig]:
+    """Windows CPython under Wine with this checkout's wheel installed by Windows pip (tests/rigs/wine.py):
+    one private prefix and one wineserver for the test session."""
+    missing = wine.available()
+    need(missing is None, missing or "")
+    with wine.rig_session(wine.build_own_wheel(tmp_path_factory.mktemp("wheel"))) as rig:
+        yield rig

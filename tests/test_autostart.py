@@ -24,6 +24,7 @@ from wslwatch.daemon.autostart import (
     desktop_exec,
     launch_argv,
     parse_startup_approved,
+    store_python,
     systemd_exec,
     windowless_python,
 )
@@ -349,3 +350,27 @@ def test_cli_install_refusal_exits_2_with_the_reason(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "was not written by `wslwatch install`" in result.stderr
+
+
+#: `sys.base_prefix` of the Store's Python 3.11 (its package's install folder, as the CPython docs'
+#: "Using Python on Windows" and the package family `PythonSoftwareFoundation.Python.3.11_qbz5n2kfra8p0`
+#: name it), of python.org's per-user installer, and of a venv made from the Store's Python.
+STORE_PREFIX = "C:\\Program Files\\WindowsApps\\PythonSoftwareFoundation.Python.3.11_3.11.2544.0_x64__qbz5n2kfra8p0"
+PYTHON_ORG_PREFIX = "C:\\Users\\Jane Doe\\AppData\\Local\\Programs\\Python\\Python311"
+
+
+def test_the_microsoft_store_python_is_told_apart_by_its_install_folder() -> None:
+    assert store_python(STORE_PREFIX)
+    assert store_python(STORE_PREFIX.lower().replace("\\", "/"))
+    assert not store_python(PYTHON_ORG_PREFIX)
+    assert not store_python("/usr")
+
+
+def test_doctor_warns_about_the_store_python_on_windows_only() -> None:
+    from wslwatch.daemon.doctor import _store_python
+
+    (finding,) = _store_python("windows", STORE_PREFIX)
+    assert finding.status == "warn" and finding.check == "wslwatch.store_python"
+    assert "Install Python from python.org" in finding.fix
+    assert _store_python("windows", PYTHON_ORG_PREFIX) == []
+    assert _store_python("wsl", STORE_PREFIX) == []

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +22,7 @@ def test_run_serves_the_catalogue_within_two_seconds(tmp_path: Path) -> None:
     started = time.monotonic()
     daemon = start_daemon(config)
     try:
-        everyone = {"host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "process"}
+        everyone = {"host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "wsl_version", "process"}
         reported: set[str] = set()
         while time.monotonic() - started < 2.0 and reported != everyone:
             metrics = scrape(daemon.url)
@@ -94,3 +96,18 @@ def test_once_table_is_readable(tmp_path: Path) -> None:
     assert lines[0].split() == ["METRIC", "LABELS", "VALUE"]
     assert any(line.startswith("host_memory_total_bytes") and line.endswith("GiB") for line in lines)
     assert "not collected:" in lines and any(line.startswith("  gpu: NVML library not found") for line in lines)
+
+
+def test_a_port_the_system_refuses_is_a_clear_error() -> None:
+    """A port the OS refuses (EACCES: on Windows WinError 10013, a port in an excluded range;
+    here a port below 1024 bound by a user who is not root): exit 2 and what to do, no traceback."""
+    with tempfile.TemporaryDirectory() as home:
+        os.chmod(home, 0o777)  # the unprivileged user writes its state here
+        as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_STATE_HOME": home}
+        argv = [sys.executable, "-m", "wslwatch", "run", "--headless", "--port", "80"]
+        done = subprocess.run([*as_user, *argv], capture_output=True, text=True, timeout=30, env=env)
+    assert done.returncode == 2, done.stderr
+    assert "cannot serve /metrics: 127.0.0.1:80 may not be used by this user" in done.stderr
+    assert "choose another port with --port" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -11,7 +11,10 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from fake_wsl import FakeWsl, fake_wsl
+
 from wslwatch.collectors._probe_child import AREA, OPS
+from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.collectors.io_latency import IoLatencyCollector
 from wslwatch.collectors.mounts import read_mount_table
 from wslwatch.core import Sample
@@ -20,6 +23,9 @@ from wslwatch.store import Store
 from wslwatch.exporters.catalogue import CATALOGUE, HISTOGRAM_BUCKETS
 from wslwatch.exporters.prometheus import StoreCollector
 from wslwatch.histogram import LATENCY_BUCKETS_S, Histogram
+
+
+__all__ = ["fake_wsl"]  # the fixture, used by name
 
 
 def by_name(samples: list[Sample], name: str) -> list[Sample]:
@@ -120,3 +126,32 @@ def test_a_failure_is_logged_once_and_the_recovery_too(tmp_path: Path, caplog: p
     assert [m for m in messages if "error" in m] == [f"probe of {later} error: {later}: No such file or directory"]
     assert f"probe of {later} works again" in messages
     collector.close()
+
+
+def test_a_wsl_share_path_is_probed_only_while_its_distro_runs(
+    fake_wsl: FakeWsl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`\\\\wsl$\\<distro>\\...` from Windows starts a stopped distro when touched: no probe then,
+    and no data is a status of the collector, not a fault (no alert). The path, relative on
+    Linux, would be created in the current directory by a probe: that it is not proves none ran."""
+    monkeypatch.chdir(tmp_path)
+    share = "\\\\wsl$\\Ubuntu-20.04\\data"
+    collector = IoLatencyCollector(share, samples=1, gap_s=0.0, wsl=WslExe(fake_wsl.path))
+    fake_wsl.change(running=["Alpine"])
+    store = Store()
+    runner = CollectorRunner(collector, store, 30.0)
+    runner.run()
+    assert list(tmp_path.iterdir()) == [tmp_path / "windows"], "nothing under the share was touched"
+    (health,) = store.snapshot().health
+    assert not health.up and health.errors_total == 0, "no data, and no fault"
+    assert health.reason == (
+        "\\\\wsl$\\Ubuntu-20.04\\data is in WSL distro 'Ubuntu-20.04', which is not running; it is probed only "
+        "while the distro runs, since reaching the path would start it"
+    )
+    collector.close()  # nor is it touched to remove the probe folder
+    assert list(tmp_path.iterdir()) == [tmp_path / "windows"]
+
+    fake_wsl.change(running=["ubuntu-20.04"])  # WSL matches names without regard to case
+    samples = collector.collect(1.0)
+    assert {s.name for s in samples} >= {"wslwatch_path_probe_status"}, "probed once the distro runs"
+    assert fake_wsl.execs() == []

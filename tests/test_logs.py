@@ -3,6 +3,7 @@ has no stdout/stderr at all."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -52,8 +53,9 @@ def test_configure_twice_keeps_one_console_handler(root_handlers: None) -> None:
     ours = [h for h in logging.getLogger().handlers if h.get_name() == "wslwatch-console"]
     assert len(ours) == 1
     assert logging.getLogger().level == logging.WARNING
-    logs.configure("WARNING", console=False)
-    assert not [h for h in logging.getLogger().handlers if h.get_name() == "wslwatch-console"]
+    logs.configure("INFO", console=False)  # windowless: warnings and errors only (into console.log)
+    ours = [h for h in logging.getLogger().handlers if h.get_name() == "wslwatch-console"]
+    assert [h.level for h in ours] == [logging.WARNING]
 
 
 _WINDOWLESS = textwrap.dedent(
@@ -79,5 +81,37 @@ def test_windowless_start_sends_output_and_errors_to_console_log(tmp_path: Path)
     assert bad.stdout == bad.stderr == good.stdout == good.stderr == b""
     assert "invalid choice: 'no-such-command'" in console  # argparse's error, not lost
     assert '"exporter": {' in console  # print() output, not lost
-    assert "WARNING wslwatch.test: a warning with no console" not in console  # no stderr handler...
-    assert "a warning with no console" in console  # ...but logging's last resort still reaches the file
+    assert "WARNING wslwatch.test: a warning with no console" in console  # warnings reach the file, formatted
+
+
+_WINDOWLESS_NOTICE = textwrap.dedent(
+    """
+    import json, sys
+    sys.stdout = sys.stderr = None  # what pythonw gives a GUI process
+    from wslwatch.daemon import cli, startup_notice
+    told = []
+    startup_notice._show = told.append  # the one Windows call (MessageBoxW), which Linux has not
+    code = cli.main(sys.argv[2:])
+    with open(sys.argv[1], "w") as f:
+        json.dump({"code": code, "told": told}, f)
+    """
+)
+
+
+def test_a_windowless_start_that_fails_is_told_once_with_what_it_printed(tmp_path: Path) -> None:
+    """The message box itself is Windows' (run under Wine); here: that it is asked for once,
+    with the lines the failed start printed, and not for a start that works."""
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
+    config = tmp_path / "bad.toml"
+    config.write_text('[exporter]\nport = "9477"\n')
+    out = tmp_path / "told.json"
+    subprocess.run([sys.executable, "-c", _WINDOWLESS_NOTICE, str(out), "run", "--config", str(config)], env=env)
+    result = json.loads(out.read_text())
+    assert result["code"] == 2
+    (told,) = result["told"]
+    assert f'{config}:2: exporter.port: must be a whole number, got "9477"' in told
+    assert "wslwatch: invalid configuration; nothing was started." in told
+    assert told.endswith(f"Exit status 2. Everything it printed is in {tmp_path / 'wslwatch' / 'log' / 'console.log'}.")
+
+    subprocess.run([sys.executable, "-c", _WINDOWLESS_NOTICE, str(out), "config", "show"], env=env)
+    assert json.loads(out.read_text()) == {"code": 0, "told": []}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from rigs import need
 from wslwatch.collectors._probe_child import AREA, BLOCK, DATA_OPS, METADATA_OPS, OPS, WORK_SIZE
-from wslwatch.collectors.probe import PathProber, plan_samples
+from wslwatch.collectors.probe import PathProber, base_interpreter, plan_samples
 
 
 def probe(path: Path, samples: int = 3, **options: object) -> "ProbeResult":  # type: ignore[name-defined]  # noqa: F821
@@ -228,3 +228,15 @@ def test_a_probe_process_that_dies_says_what_it_printed(tmp_path: Path) -> None:
     result = PathProber(str(tmp_path), python=str(fake)).probe(plan_samples(1), gap_s=0.0, deadline_s=5.0)
     assert result.status == "error"
     assert "exited with status 1" in (result.reason or "") and "init_fs_encoding" in (result.reason or "")
+
+
+def test_windows_probes_run_in_the_base_interpreter_not_a_venv_launcher(tmp_path: Path) -> None:
+    """A Windows venv's python.exe / pythonw.exe is a launcher whose child is the interpreter:
+    killing the launcher (a stuck probe) would leave the child stuck. The base one is used."""
+    base = tmp_path / "Python311" / "python.exe"
+    base.parent.mkdir()
+    base.write_bytes(b"")
+    launcher = str(tmp_path / "venv" / "Scripts" / "pythonw.exe")
+    assert base_interpreter(launcher, str(base)) == str(base)
+    assert base_interpreter(launcher, None) == launcher, "no venv: the interpreter itself"
+    assert base_interpreter(launcher, str(tmp_path / "gone.exe")) == launcher

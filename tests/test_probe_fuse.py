@@ -231,3 +231,25 @@ def test_cli_probe_shows_the_rig_far_slower_with_its_kind(slowfs: SlowFsMount, t
     assert f"{slowfs.mountpoint} is " in table.stdout and "slower than" in table.stdout
     assert "fuse" in table.stdout.splitlines()[1]
     assert sorted(p.name for p in slowfs.backing.iterdir()) == []
+
+
+def test_a_file_in_use_at_cleanup_keeps_the_timings_and_the_next_probe_removes_it(slowfs: SlowFsMount) -> None:  # noqa: F811
+    """On Windows an antivirus scanning a new file holds it, and deleting it fails ("in use"):
+    here the filesystem refuses the unlink the same way (EACCES, as ERROR_SHARING_VIOLATION
+    reaches Python). The files are left, the timings stand; the next probe removes them."""
+    prober = PathProber(str(slowfs.mountpoint))
+    plan = {"create_fsync": 2}  # no timed unlink: create_fsync's files are all removed at cleanup
+    slowfs.set(ops=["unlink"], fail={"unlink": "EACCES"})
+    held = prober.probe(plan, gap_s=0.0, deadline_s=10.0)
+    assert held.status == "ok", held.reason
+    assert len(held.latencies["create_fsync"]) == 2
+    left = sorted(p.name for p in (slowfs.backing / AREA).iterdir() if p.name.startswith("c-"))
+    assert len(left) == 3, "the warmup's file and the two timed ones are left"
+    assert [note for note in held.notes if note.startswith("could not remove c-")] == [
+        f"could not remove {name} from the probe directory" for name in left
+    ]
+
+    slowfs.set()
+    again = prober.probe(plan, gap_s=0.0, deadline_s=10.0)
+    assert again.status == "ok", again.reason
+    assert not [p for p in (slowfs.backing / AREA).iterdir() if p.name.startswith("c-")]

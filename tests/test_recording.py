@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from wslwatch.config import Config, load
+from readme import readme_command
 from wslwatch.core import Sample
 from wslwatch.daemon.cli import main
 from wslwatch.daemon.line_file import LineFile
-from wslwatch.daemon.recording import REPLAYED, Recorder, read_frames, replay
+from wslwatch.daemon.recording import REPLAYED, Recorder, read_frames
 from wslwatch.store import Snapshot, Store
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -156,25 +159,21 @@ def test_the_cli_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFi
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_record_runs_the_daemon_and_appends_lines(tmp_path: Path) -> None:
-    """`wslwatch record` end to end: the real daemon's collectors, then the file replays."""
-    out = tmp_path / "rec.jsonl"
-    config = tmp_path / "c.toml"
-    # a guest-memory line no machine is above: the alert fires from the first guest reading
-    # (no VM process to watch here: the guest rules need it not known to be stopped)
+def test_the_readmes_record_and_replay_commands(tmp_path: Path) -> None:
+    """The README's `wslwatch record` and `wslwatch replay` lines, verbatim (the user's config
+    in its usual place): the real daemon's collectors record, and the file replays."""
+    config = tmp_path / "xdg-config/wslwatch/wslwatch.toml"
+    config.parent.mkdir(parents=True)
+    # no VM process to watch here: the guest rules need it not known to be stopped
     config.write_text(
-        "[collectors.host_memory]\ninterval_s = 0.2\n[collectors.wsl_guest]\ninterval_s = 0.2\n"
-        "[collectors.vmmem]\nenabled = false\n"
-        "[rules.guest_memory_low]\navailable_ratio = 0.99\nclear_available_ratio = 1.0\nfor_s = 0\n"
+        "[exporter]\nport = 0\n[collectors.host_memory]\ninterval_s = 0.2\n"
+        "[collectors.wsl_guest]\ninterval_s = 0.2\n[collectors.vmmem]\nenabled = false\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wslwatch", "record", str(out), "--config", str(config), "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    env = {**os.environ, "XDG_CONFIG_HOME": str(config.parent.parent)}
+    record = shlex.split(readme_command("wslwatch record"), comments=True)
+    out = tmp_path / record[-1]
+    proc = subprocess.Popen(record, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     try:
-        import time
-
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 3):
             time.sleep(0.1)
@@ -184,8 +183,19 @@ def test_record_runs_the_daemon_and_appends_lines(tmp_path: Path) -> None:
     frames = list(read_frames(out.read_text().splitlines(), str(out)))
     assert len(frames) >= 3
     assert any(s.name == "wslwatch_host_memory_total_bytes" for s in frames[-1].samples)
+    # a guest-memory line no machine is above: the alert fires from the first guest reading
+    (tmp_path / "strict.toml").write_text(
+        "[collectors.vmmem]\nenabled = false\n"
+        "[rules.guest_memory_low]\navailable_ratio = 0.99\nclear_available_ratio = 1.0\nfor_s = 0\n"
+    )
+    done = subprocess.run(
+        shlex.split(readme_command("wslwatch replay"), comments=True),
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
     first = next(f.t for f in frames if any(s.name == "wslwatch_guest_memory_available_bytes" for s in f.samples))
-    assert [(a.rule, a.state, a.since) for a in replay(frames, load(config))] == [("guest_memory_low", "firing", first)]
+    transitions = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(t["rule"], t["state"], t["t"]) for t in transitions] == [("guest_memory_low", "firing", first)]
 
 
 def test_an_overlong_line_is_skipped_without_being_held_whole(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

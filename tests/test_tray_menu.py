@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tray_inputs import alert, snapshot
 
+from wslwatch.config.schema import ReclaimConfig
+from wslwatch.reclaim.controller import Controller
 from wslwatch.tray.actions import PageCacheDropper
 from wslwatch.tray.menu import SEPARATOR, SNOOZE_S, Entry, MenuActions, build_menu
 from wslwatch.tray.readings import Readings
@@ -109,7 +111,7 @@ def test_optional_items_appear_when_configured(tmp_path: Path) -> None:
         config_path=config,
         reload_config=lambda: reloads.append(1),
         log_path=logfile,
-        page_cache=PageCacheDropper(),
+        page_cache=PageCacheDropper(lambda: "gave back 1.0 GB to Windows"),
     )
     entries = build_menu(Readings.of(snapshot(vm_up=True)), [], do)
     items = by_text(entries)
@@ -127,6 +129,21 @@ def test_optional_items_appear_when_configured(tmp_path: Path) -> None:
 
 
 def test_the_page_cache_item_needs_a_running_vm() -> None:
-    do = make_actions(Opened(), SnoozeState(), threading.Event(), page_cache=PageCacheDropper())
+    do = make_actions(Opened(), SnoozeState(), threading.Event(), page_cache=PageCacheDropper(lambda: "gave back 1.0 GB to Windows"))
     for vm in (snapshot(vm_up=False), snapshot()):
         assert "Drop WSL page cache now…" not in by_text(build_menu(Readings.of(vm), [], do))
+
+
+def test_the_reclaim_switch_turns_the_controller_on_and_off() -> None:
+    controller = Controller(ReclaimConfig(), lambda: "no WSL distro runs", lambda: None, lambda message: None)
+    do = make_actions(Opened(), SnoozeState(), threading.Event(), reclaim=controller)
+    off = by_text(build_menu(Readings.of(snapshot()), [], do))["Give memory back to Windows automatically: off (turn on)"]
+    assert off.action is not None
+    off.action()
+    assert controller.enabled
+    on = by_text(build_menu(Readings.of(snapshot()), [], do))["Give memory back to Windows automatically: on (turn off)"]
+    assert on.action is not None
+    on.action()
+    assert not controller.enabled
+    no_switch = make_actions(Opened(), SnoozeState(), threading.Event())
+    assert not any("automatically" in e.text for e in build_menu(Readings.of(snapshot()), [], no_switch))

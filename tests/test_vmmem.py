@@ -17,8 +17,10 @@ from pathlib import Path
 import psutil
 import pytest
 from catalogue_check import assert_catalogued
+from fake_wsl import FakeWsl, fake_wsl
 
-from wslwatch.collectors.vmmem import VmmemCollector, _proc_comm_names, _psutil_names
+from wslwatch.collectors._wsl_exe import WslExe
+from wslwatch.collectors.vmmem import SharedNameCheck, VmmemCollector, _proc_comm_names, _psutil_names
 from wslwatch.core import Sample
 
 MiB = 1 << 20
@@ -29,6 +31,8 @@ CHILD = (
     "sys.stdin.read()\n"
 )
 DEFAULT_NAMES = ("vmmemWSL", "vmmem")
+
+__all__ = ["fake_wsl"]  # the fixture, used by name
 
 Spawn = Callable[[str, int], "subprocess.Popen[bytes]"]
 
@@ -155,3 +159,36 @@ def test_the_wslconfig_check_dates_the_same_vm_process(spawn: Spawn) -> None:
     time.sleep(0.02)  # create times have 10 ms resolution
     newest = spawn("vmmemWSL", 1)
     assert _find_vm_process() == started(newest)
+
+
+# Names of this module's own: processes other tests on this machine start as `vmmem`/`vmmemWSL`
+# must not decide these. `vmmem-t` plays the Hyper-V VMs' shared name, `wslvm-t` WSL's own.
+OWN_NAMES = ("wslvm-t", "vmmem-t")
+
+
+def windows(build: int, wsl: WslExe) -> SharedNameCheck:
+    return SharedNameCheck(build, wsl, shared_name="vmmem-t")
+
+
+def test_on_windows_11_a_plain_vmmem_is_another_vm_never_wsls(spawn: Spawn, fake_wsl: FakeWsl) -> None:
+    spawn("vmmem-t", 8)  # e.g. Windows Sandbox: WSL's own is always vmmemWSL on build 22000+
+    check = windows(22631, WslExe(fake_wsl.path))
+    samples = VmmemCollector(OWN_NAMES, 15.0, check).collect(1.0)
+    assert [(s.name, s.value) for s in samples] == [("wslwatch_vmmem_up", 0.0)]
+    assert fake_wsl.calls() == [], "the build alone decides; wsl.exe is not run"
+    spawn("wslvm-t", 8)
+    values = by_name(VmmemCollector(OWN_NAMES, 15.0, check).collect(2.0))
+    assert values["wslwatch_vmmem_working_set_bytes"][0] == {"process": "wslvm-t"}
+
+
+def test_on_windows_10_vmmem_is_wsls_only_while_a_distro_runs(spawn: Spawn, fake_wsl: FakeWsl) -> None:
+    spawn("vmmem-t", 8)
+    collector = VmmemCollector(OWN_NAMES, 15.0, windows(19045, WslExe(fake_wsl.path)))
+    fake_wsl.change(running=[])  # a Hyper-V VM runs, WSL does not
+    assert [(s.name, s.value) for s in collector.collect(1.0)] == [("wslwatch_vmmem_up", 0.0)]
+    fake_wsl.change(running=["Ubuntu-20.04"])
+    values = by_name(collector.collect(2.0))
+    assert values["wslwatch_vmmem_up"] == ({}, 1.0)
+    assert values["wslwatch_vmmem_working_set_bytes"][0] == {"process": "vmmem-t"}
+    assert fake_wsl.calls() == [["--list", "--running", "--quiet"]] * 2
+    assert fake_wsl.execs() == []

@@ -1,117 +1,34 @@
-"""The Windows reader of WslGuestCollector, through a stand-in `wsl.exe`.
-
-Windows cannot run here, so the seam is the `wsl.exe` program itself. The stand-in answers
-`--list [--running] --quiet` from state recorded on real machines (`wsl-list-verbose.txt`,
-`wsl-list-utf16-as-spaces.txt`), in UTF-16LE like wsl.exe, or in UTF-8 when asked through
-`WSL_UTF8=1` (as WSL 0.64+ does). For `-d DISTRO --exec CMD...` it runs CMD for real on this
-machine, as WSL runs it in the guest, so the reader's `grep` really reads the proc files. It
-logs every argument list and its WSL_UTF8, so a test can prove what was and was not run.
-"""
+"""The Windows reader of WslGuestCollector, through the stand-in `wsl.exe` of `fake_wsl.py`,
+which runs the reader's `grep` for real on this machine's (or a fixture's) proc files."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Callable
 
 import pytest
 from catalogue_check import assert_catalogued
+from fake_wsl import FIXTURES, FakeWsl, fake_wsl, recorded_utf16_list, recorded_verbose_list
 
-from wslwatch.collectors._wsl_exe import WslExe, decode_output
+from wslwatch.collectors._wsl_exe import WslExe, decode_output, windows_wsl_exe
 from wslwatch.collectors.wsl_guest import ProcReader, WslExeReader, WslGuestCollector
+from wslwatch.collectors.wslconfig import WslconfigCollector
 from wslwatch.core import CollectorError, NoData
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 VM = FIXTURES / "proc-debian-vm"
 
-FAKE_WSL = """\
-import json, os, sys, time
-here = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(here, "state.json")) as f:
-    state = json.load(f)
-args = sys.argv[1:]
-with open(os.path.join(here, "calls.jsonl"), "a") as f:
-    f.write(json.dumps({"args": args, "WSL_UTF8": os.environ.get("WSL_UTF8")}) + "\\n")
-time.sleep(state.get("sleep", 0))
-
-def say(text, status=0):
-    utf8 = state["honours_wsl_utf8"] and os.environ.get("WSL_UTF8") == "1"
-    sys.stdout.buffer.write(text.replace("\\n", "\\r\\n").encode("utf-8" if utf8 else "utf-16-le"))
-    sys.exit(status)
-
-if args[:1] == ["--list"] and args[-1:] == ["--quiet"]:
-    say("".join(name + "\\n" for name in state["running" if "--running" in args else "installed"]))
-if args[:1] == ["-d"] and args[2:3] == ["--exec"]:
-    if args[1] not in state["installed"]:
-        say("There is no distribution with the supplied name.\\nError code: Wsl/Service/WSL_E_DISTRO_NOT_FOUND\\n", 255)
-    os.execvp(args[3], args[3:])
-say("stand-in wsl.exe: unexpected arguments\\n", 1)
-"""
+__all__ = ["fake_wsl"]  # the fixture, used by name
 
 
-def recorded_verbose_list() -> tuple[list[str], list[str]]:
-    """(installed with the default first, running) from the recorded `wsl -l -v`."""
-    rows = [line for line in (FIXTURES / "wsl-list-verbose.txt").read_text().splitlines()[2:] if line.strip()]
-    default = [row[1:].split()[0] for row in rows if row.startswith("*")]
-    names = default + [row.split()[0] for row in rows if not row.startswith("*")]
-    running = [row.lstrip("* ").split()[0] for row in rows if row.split()[-2] == "Running"]
-    return names, running
-
-
-def recorded_utf16_list() -> list[str]:
-    """Distro names from the recorded `wsl -l` whose UTF-16 NULs were shown as spaces.
-
-    Undoing that rendering (every other character of a line) must give back wsl.exe's header
-    exactly; the `(Default)` marker is what plain `-l` adds and `-q` leaves out.
-    """
-    lines = [line.strip() for line in (FIXTURES / "wsl-list-utf16-as-spaces.txt").read_text().split("\n")]
-    text = [line[::2] for line in lines if line]
-    assert text[0] == "Windows Subsystem for Linux Distributions:"
-    return [name.removesuffix(" (Default)") for name in text[1:]]
-
-
-@dataclass
-class FakeWsl:
-    folder: Path
-
-    @property
-    def path(self) -> str:
-        return str(self.folder / "wsl.exe")
-
-    def change(self, **state: Any) -> None:
-        current = json.loads((self.folder / "state.json").read_text())
-        (self.folder / "state.json").write_text(json.dumps({**current, **state}))
-
-    def calls(self) -> list[list[str]]:
-        log = self.folder / "calls.jsonl"
-        lines = log.read_text().splitlines() if log.exists() else []
-        return [json.loads(line)["args"] for line in lines]
-
-    def utf8_requests(self) -> set[str | None]:
-        return {json.loads(line)["WSL_UTF8"] for line in (self.folder / "calls.jsonl").read_text().splitlines()}
-
-    def execs(self) -> list[list[str]]:
-        return [call for call in self.calls() if "--exec" in call]
-
-
-@pytest.fixture
-def fake_wsl(tmp_path: Path) -> FakeWsl:
-    folder = tmp_path / "windows"
-    folder.mkdir()
-    script = folder / "wsl.exe"
-    script.write_text(f"#!{sys.executable} -IS\n{FAKE_WSL}")  # -IS: no site, quick start
-    script.chmod(0o755)
-    installed, running = recorded_verbose_list()
-    state = {"installed": installed, "running": running, "honours_wsl_utf8": True}
-    (folder / "state.json").write_text(json.dumps(state))
-    return FakeWsl(folder)
-
-
-def guest(fake: FakeWsl, proc_root: Path | str = VM, distro: str = "", timeout_s: float = 5.0) -> WslGuestCollector:
-    reader = WslExeReader(distro, str(proc_root), WslExe(fake.path, timeout_s))
+def guest(
+    fake: FakeWsl,
+    proc_root: Path | str = VM,
+    distro: str = "",
+    timeout_s: float = 5.0,
+    idle_timeout_s: Callable[[], float | None] = lambda: None,
+) -> WslGuestCollector:
+    reader = WslExeReader(distro, str(proc_root), WslExe(fake.path, timeout_s), idle_timeout_s=idle_timeout_s)
     return WslGuestCollector(30.0, str(proc_root), distro, reader=reader)
 
 
@@ -120,33 +37,33 @@ def test_the_recorded_lists_are_what_the_tests_assume() -> None:
     assert recorded_utf16_list() == ["Ubuntu", "Legacy", "Ubuntu-tmp"]
 
 
-def test_reads_the_running_default_distro_with_one_exec(fake_wsl: FakeWsl) -> None:
+def test_reads_the_running_distro_with_one_exec(fake_wsl: FakeWsl) -> None:
     samples = guest(fake_wsl).collect(1000.0)
     direct = WslGuestCollector(30.0, str(VM), "", reader=ProcReader(str(VM))).collect(1000.0)
     assert samples == direct  # the same files give the same samples through either reader
     assert_catalogued(samples, 1000.0)
     paths = [f"{VM}/meminfo", f"{VM}/vmstat", f"{VM}/stat", f"{VM}/pressure/memory"]
     assert fake_wsl.calls() == [
-        ["--list", "--quiet"],
         ["--list", "--running", "--quiet"],
         ["-d", "Ubuntu-20.04", "--exec", "grep", "-s", "-H", "^", *paths],
     ]
     assert fake_wsl.utf8_requests() == {"1"}
 
 
-def test_a_stopped_distro_is_never_exec_ed(fake_wsl: FakeWsl) -> None:
-    message = "WSL distro 'Alpine' is not running; the guest is read only while it runs, never woken"
-    with pytest.raises(NoData, match=message):
-        guest(fake_wsl, distro="Alpine").collect(1000.0)
-    assert fake_wsl.execs() == []
-    assert fake_wsl.calls() == [["--list", "--running", "--quiet"], ["--list", "--quiet"]]
+def test_a_stopped_configured_distro_is_never_exec_ed_a_running_one_is_read_instead(fake_wsl: FakeWsl) -> None:
+    guest(fake_wsl, distro="Alpine").collect(1000.0)  # Alpine stopped; Ubuntu-20.04 keeps the VM (one kernel) up
+    assert [call[:2] for call in fake_wsl.execs()] == [["-d", "Ubuntu-20.04"]]
+    fake_wsl.change(running=[])
+    with pytest.raises(NoData, match="no WSL distro is running; the guest is read only while the VM runs, never woken"):
+        guest(fake_wsl, distro="Alpine").collect(1100.0)
+    assert len(fake_wsl.execs()) == 1
 
 
-def test_the_default_distro_is_the_first_installed_not_the_first_running(fake_wsl: FakeWsl) -> None:
-    fake_wsl.change(running=["Alpine"])  # the default, Ubuntu-20.04, has stopped
-    with pytest.raises(NoData, match="'Ubuntu-20.04' is not running"):
-        guest(fake_wsl).collect(1000.0)
-    assert fake_wsl.execs() == []
+def test_reads_through_the_first_running_distro_not_the_stopped_default(fake_wsl: FakeWsl) -> None:
+    fake_wsl.change(installed=["Ubuntu-20.04", "docker-desktop", "Alpine"], running=["docker-desktop", "Alpine"])
+    guest(fake_wsl).collect(1000.0)
+    assert [call[:2] for call in fake_wsl.execs()] == [["-d", "docker-desktop"]]
+    assert ["--list", "--quiet"] not in fake_wsl.calls(), "the default distro is not looked up"
 
 
 def test_nothing_running_at_all(fake_wsl: FakeWsl) -> None:
@@ -235,5 +152,29 @@ def test_no_wsl_exe(tmp_path: Path) -> None:
 
 def test_a_hanging_wsl_exe_is_stopped_at_its_deadline(fake_wsl: FakeWsl) -> None:
     fake_wsl.change(sleep=30)
-    with pytest.raises(CollectorError, match=r"wsl.exe --list --quiet` did not finish within 0.5s and was stopped"):
+    with pytest.raises(CollectorError, match=r"wsl.exe --list --running --quiet` did not finish within 0.5s and was stopped"):
         guest(fake_wsl, timeout_s=0.5).collect(1000.0)
+
+
+def test_reads_are_spaced_beyond_a_longer_instance_idle_timeout_from_wslconfig(
+    fake_wsl: FakeWsl, tmp_path: Path
+) -> None:
+    wslconfig_file = tmp_path / ".wslconfig"
+    wslconfig_file.write_text("[general]\ninstanceIdleTimeout=60000\n")  # 60 s: reads 30 s apart would keep it up
+    wslconfig = WslconfigCollector(30.0, str(wslconfig_file))
+    collector = guest(fake_wsl, distro="Ubuntu-20.04", idle_timeout_s=wslconfig.instance_idle_timeout_s)
+    for now in (1000.0, 1030.0, 1060.0, 1074.9):
+        collector.collect(now)
+    assert len(fake_wsl.execs()) == 1, "no read within the 60 s idle timeout plus a margin"
+    collector.collect(1075.0)
+    assert len(fake_wsl.execs()) == 2
+    wslconfig_file.write_text("[general]\ninstanceIdleTimeout=-1\n")  # never idle-stopped: the usual 30 s
+    collector.collect(1105.0)
+    assert len(fake_wsl.execs()) == 3
+
+
+def test_windows_runs_its_own_wsl_exe_never_a_bare_name_found_in_the_current_directory() -> None:
+    assert windows_wsl_exe({"SystemRoot": "D:\\Windows"}) == "D:\\Windows\\System32\\wsl.exe"
+    assert windows_wsl_exe({}) == "C:\\Windows\\System32\\wsl.exe"
+    # a 32-bit Python sees SysWOW64 (no wsl.exe there) as System32
+    assert windows_wsl_exe({"SystemRoot": "C:\\WINDOWS"}, is_64bit_python=False) == "C:\\WINDOWS\\Sysnative\\wsl.exe"

@@ -1,6 +1,7 @@
 """What the tray menu does outside the daemon: open a page or a file, drop the WSL page cache.
 
-Every command is a fixed argument list; nothing from the config reaches a shell.
+Every command is a fixed argument list; nothing from the config reaches a shell. Dropping the
+page cache is the reclaim controller's own give-back (`wslwatch.reclaim`).
 """
 
 from __future__ import annotations
@@ -12,31 +13,19 @@ import subprocess
 import threading
 import webbrowser
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
-__all__ = ["DROP_PAGE_CACHE", "PageCacheDropper", "open_path", "open_url"]
+__all__ = ["PageCacheDropper", "open_path", "open_url"]
 
 log = logging.getLogger(__name__)
 
-# Page cache is one per WSL VM kernel, shared by every distro, so no distro is named.
-DROP_PAGE_CACHE: tuple[str, ...] = (
-    "wsl.exe", "-u", "root", "--exec", "sh", "-c", "sync; echo 1 > /proc/sys/vm/drop_caches",
-)
-# Windows: run console programs without flashing a console window (0 elsewhere: no such flag).
-_NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)
-
 
 class PageCacheDropper:
-    """Runs `DROP_PAGE_CACHE` in a background thread and logs how it went."""
+    """The tray's "drop page cache": the reclaim controller's give-back (`give_back`, which runs
+    its constant commands in a running distro and says how it went), in a background thread."""
 
-    def __init__(self, argv: Sequence[str] = DROP_PAGE_CACHE, timeout_s: float = 60.0) -> None:
-        self.argv = tuple(argv)
-        self.timeout_s = timeout_s
-
-    @classmethod
-    def find(cls) -> PageCacheDropper | None:
-        """A dropper where `wsl.exe` is on PATH (Windows, or WSL with interop), else None."""
-        return cls() if shutil.which(DROP_PAGE_CACHE[0]) else None
+    def __init__(self, give_back: Callable[[], str]) -> None:
+        self._give_back = give_back
 
     def start(self, done: Callable[[str], None] = lambda outcome: None) -> threading.Thread:
         """Run once in a new thread; `done(outcome)` gets the line that was logged."""
@@ -45,27 +34,8 @@ class PageCacheDropper:
         return thread
 
     def run(self) -> str:
-        """Run the command now; returns (and logs) one line saying what happened."""
-        try:
-            result = subprocess.run(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=self.timeout_s,
-                creationflags=_NO_WINDOW,
-            )
-        except subprocess.TimeoutExpired:
-            outcome = f"dropping the WSL page cache did not finish within {self.timeout_s:g} s"
-        except OSError as exc:
-            outcome = f"cannot drop the WSL page cache: {self.argv[0]}: {exc.strerror or exc}"
-        else:
-            if result.returncode == 0:
-                log.info("dropped the WSL page cache")
-                return "dropped the WSL page cache"
-            said = (result.stderr or result.stdout).decode("utf-8", "replace").replace("\0", "").strip()
-            outcome = f"dropping the WSL page cache failed (exit {result.returncode}): {said or 'no message'}"
-        log.warning("%s", outcome)
-        return outcome
+        """Give the page cache back now; the line that says what happened (the controller logged it)."""
+        return self._give_back()
 
 
 def open_url(url: str) -> None:

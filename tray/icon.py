@@ -29,6 +29,7 @@ __all__ = ["TrayApp", "TrayState", "TrayUnavailable", "open_tray", "tray_state"]
 log = logging.getLogger(__name__)
 
 ICON_NAME = "wslwatch"
+_WM_QUERYENDSESSION, _WM_ENDSESSION = 0x0011, 0x0016  # WinUser.h
 ICON_SIZE = 64
 
 
@@ -80,6 +81,26 @@ class TrayApp:
     def can_notify(self) -> bool:
         """Whether this backend shows notifications itself (xorg does not)."""
         return bool(self._icon.HAS_NOTIFICATION)
+
+    def on_session_end(self, shutdown: Callable[[], None]) -> None:
+        """Run `shutdown` (which must finish the daemon's clean stop) when Windows ends the session.
+
+        Only the win32 backend has a window to receive it: Windows sends `WM_QUERYENDSESSION`
+        (answered "yes": pystray would answer 0, which lists wslwatch as blocking sign-out) and
+        then `WM_ENDSESSION`, after whose return the process may be ended at once; so the stop
+        runs inside that message, not later on the loop. Other backends are stopped by signals."""
+        if self.backend != "win32":
+            return
+
+        def end_session(ending: int, _flags: int) -> int:
+            if ending:
+                log.info("Windows is ending the session; stopping")
+                shutdown()
+            return 0
+
+        handlers = self._icon._message_handlers
+        handlers[_WM_QUERYENDSESSION] = lambda _w, _l: 1
+        handlers[_WM_ENDSESSION] = end_session
 
     def notify(self, message: str, title: str) -> None:
         """Show a notification through the tray (see `can_notify`)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from wslwatch.core import Alert
+from wslwatch.reclaim.controller import Controller
 from wslwatch.tray import actions
 from wslwatch.tray.actions import PageCacheDropper
 from wslwatch.tray.readings import Readings
@@ -53,6 +54,7 @@ class MenuActions:
     reload_config: Callable[[], object] | None = None
     log_path: Path | None = None
     page_cache: PageCacheDropper | None = None
+    reclaim: Controller | None = None  # the switch for giving memory back automatically
     open_url: Callable[[str], None] = field(default=actions.open_url)
     open_path: Callable[[Path], None] = field(default=actions.open_path)
 
@@ -75,6 +77,11 @@ def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> 
     if do.page_cache is not None and readings.vm_up:
         confirm = Entry("Confirm: drop page cache", do.page_cache.start)
         entries.append(Entry("Drop WSL page cache now…", submenu=(confirm,)))
+    reclaim = do.reclaim
+    if reclaim is not None:
+        on = reclaim.enabled
+        text = f"Give memory back to Windows automatically: {'on (turn off)' if on else 'off (turn on)'}"
+        entries.append(Entry(text, lambda: reclaim.set_enabled(not on)))
     config_path, log_path = do.config_path, do.log_path
     if config_path is not None:
         entries.append(Entry("Open config file", lambda: do.open_path(config_path)))

@@ -1,7 +1,7 @@
 """Test rigs: real stand-ins for what this machine lacks (a GPU, a slow disk, a tray).
 
-The benchmarks use them too, so no rig imports pytest: a missing rig is a skip (a failure
-under CI=true) inside a test run, and `RigMissing` outside one.
+The benchmarks use some of them too, so those import no pytest (tests/test_layering.py): a
+missing rig is a skip (a failure under CI=true) inside a test run, and `RigMissing` outside one.
 """
 
 from __future__ import annotations
