@@ -419,7 +419,7 @@ class FillingConfig(RuleConfig):
     min_fall_ratio: float = _share(
         0.02, "least fall over the window, as a share of the total, that is a trend (less: flat, no forecast)"
     )
-    min_r2: float = _share(
+    min_r_squared: float = _share(
         0.8, "least share of the variance the trend line explains (R²; less: a step or noise, no forecast)"
     )
     max_residual_ratio: float = _share(

@@ -1,9 +1,10 @@
 """The alert state machine: rules judge the data, the engine keeps Prometheus' states.
 
 Per rule, severity and label set: `pending` from the first evaluation where the condition
-holds, `firing` once it has held for `for_s`, `resolved` once it has not held for
-`clear_for_s` (a firing alert whose condition comes back within that time simply stays
-firing, so nothing flaps). A pending alert whose condition stops holding is dropped
+holds, `firing` once it has held for `for_s`, `resolved` at the first evaluation at least
+`clear_for_s` after the first one where it no longer held (Prometheus' `keep_firing_for`; a
+firing alert whose condition comes back within that time simply stays firing, so nothing
+flaps). A pending alert whose condition stops holding is dropped
 without a transition, as in Prometheus. The engine's clock is the snapshot's time, which is
 what lets `replay` run it on a recorded file's clock.
 
@@ -86,8 +87,8 @@ class _Track:
     labels: Mapping[str, str]
     state: str
     since: float
-    last_held: float
     finding: Finding
+    cleared: float | None = None  # the first evaluation where a firing alert's condition failed
     fired: str = ""  # what the alert said when it fired: its resolution quotes it
 
     def alert(self, state: str | None = None, summary: str | None = None) -> Alert:
@@ -197,10 +198,10 @@ class RuleEngine:
         track = self._tracks.get(key)
         if track is None:
             state = "firing" if for_s <= 0 else "pending"
-            track = _Track(key[0], key[1], dict(finding.labels), state, now, now, finding, finding.what)
+            track = _Track(key[0], key[1], dict(finding.labels), state, now, finding, fired=finding.what)
             self._tracks[key] = track
             return track.alert()
-        track.last_held = now
+        track.cleared = None
         track.finding = finding
         if track.state == "pending" and now - track.since >= for_s:
             track.state = "firing"
@@ -214,7 +215,9 @@ class RuleEngine:
         if track.state == "pending":
             del self._tracks[key]
             return None
-        if now - track.last_held < self._rules[key[0]].clear_for_s:
+        if track.cleared is None:
+            track.cleared = now
+        if now - track.cleared < self._rules[key[0]].clear_for_s:
             return None
         del self._tracks[key]
         firing_for = format_duration(now - track.since)

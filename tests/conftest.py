@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+from home_guard import ISOLATED, changes, snapshot, user_places
 
 from rigs import need
 from rigs import wine
 from rigs.fake_nvml import FakeNvml, build
+from rigs.slowfs_rig import SlowFsMount, slowfs_available
 from rigs.wine import WineRig
+
+
+@pytest.fixture(scope="session", autouse=True)
+def users_own_wslwatch_untouched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The whole run, module and session fixtures included, gets its own config and state
+    folders; at the end the user's own wslwatch folders must be exactly as they were."""
+    places = user_places(os.environ)
+    before = snapshot(places)
+    isolated = tmp_path_factory.mktemp("user-folders")
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in ISOLATED:
+            patch.setenv(variable, str(isolated / variable.lower()))
+        yield
+    changed = changes(before, snapshot(places))
+    assert not changed, "the test run changed the user's own wslwatch folders:\n" + "\n".join(changed)
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +52,19 @@ def own_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     state = tmp_path / "xdg-state"
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     return state
+
+
+@pytest.fixture
+def slowfs(tmp_path: Path) -> Iterator[SlowFsMount]:
+    """A slowfs (tests/rigs/slowfs.py) mounted under `tmp_path`; no delay until the test calls `set()`."""
+    available, missing = slowfs_available()
+    need(available, f"FUSE rig: {missing}")
+    mount = SlowFsMount(tmp_path / "slowfs")
+    try:
+        mount.start()
+        yield mount
+    finally:
+        mount.stop()
 
 
 @pytest.fixture(scope="session")

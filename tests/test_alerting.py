@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from wslwatch.config import Config, load_text
 from wslwatch.core import Alert, Sample
-from wslwatch.daemon.alerting import Active, Finding, RuleEngine
+from wslwatch.daemon.alerting import Active, Finding, RuleEngine, format_duration
 from wslwatch.daemon.notify import ALL_RULES, Dispatcher, LogNotifier
 from wslwatch.daemon.rules import create_engine
 from wslwatch.store import Snapshot, Store
@@ -122,8 +122,8 @@ def test_no_flapping_inside_the_hysteresis_band(prefix: list[float], band: list[
         if alert.state == "pending":
             assert value < FIRE, "an alert may only start below the firing line"
         if alert.state == "resolved":
-            back = [v for i, v in enumerate(values) if when - CLEAR_FOR_S < T0 + i * STEP <= when]
-            assert all(v >= CLEAR for v in back), "resolved only after clear_for above the clear line"
+            back = [v for i, v in enumerate(values) if when - CLEAR_FOR_S <= T0 + i * STEP <= when]
+            assert all(v >= CLEAR for v in back), "resolved clear_for after the first reading above the clear line"
         if when >= band_starts:
             assert alert.state == "firing", f"{alert.state} at {when} while inside the band"
 
@@ -196,7 +196,7 @@ def test_renotify_repeats_a_still_firing_alert() -> None:
         (120.0, "firing"),
         (420.0, "firing"),
         (720.0, "firing"),
-        (990.0, "resolved"),  # low until step 29 (870 s); +120 s
+        (1020.0, "resolved"),  # low until step 29; the first reading above the clear line 900 s; +120 s
     ]
 
 
@@ -261,6 +261,140 @@ def test_for_zero_fires_at_once_and_older_snapshots_are_skipped() -> None:
     engine.on_snapshot(Snapshot.build(T0 + 10, [], []))
     engine.on_snapshot(Snapshot.build(T0 + 5, [], []))  # late: skipped, the rule is not asked again
     assert [a.state for a in seen] == ["firing"]
+
+
+class Once:
+    """A rule whose condition holds at its first evaluation only."""
+
+    severity = "warning"
+    for_s = 0.0
+
+    def __init__(self, name: str = "once", clear_for_s: float = 0.0) -> None:
+        self.name = name
+        self.clear_for_s = clear_for_s
+        self.times: list[float] = []
+
+    def evaluate(self, view: View, active: Active) -> list[Finding]:
+        self.times.append(view.now)
+        return [Finding({}, "it held once", "Try: nothing")] if len(self.times) == 1 else []
+
+
+@pytest.mark.parametrize("name", ["aa_once", "zz_once"])  # sorting before and after "broken"
+def test_a_failing_rule_keeps_only_its_own_alerts(name: str) -> None:
+    engine = RuleEngine([Broken(), Once(name)], Store().history)
+    engine.on_snapshot(Snapshot.build(T0, [], []))
+    engine.on_snapshot(Snapshot.build(T0 + 1, [], []))
+    assert [(a.rule, a.state) for a in engine.alerts()] == [("broken", "firing")]
+
+
+def test_a_snapshot_at_the_same_moment_as_the_last_is_judged_too() -> None:
+    """Two collectors that report at the same moment: the second one's data is judged as well."""
+    once = Once()
+    engine = RuleEngine([once], Store().history)
+    for t in (T0, T0, T0 - 1):
+        engine.on_snapshot(Snapshot.build(t, [], []))
+    assert once.times == [T0, T0]
+
+
+class Watching:
+    """A rule that holds always, after `for_s`, and notes whether the engine calls it active."""
+
+    name = "zz_watching"  # sorts after "broken"
+    severity = "warning"
+    clear_for_s = 0.0
+
+    def __init__(self, for_s: float = 0.0) -> None:
+        self.for_s = for_s
+        self.active: list[bool] = []
+
+    def evaluate(self, view: View, active: Active) -> list[Finding]:
+        self.active.append(active({}, self.severity))
+        return [Finding({}, "it holds", "Try: nothing")]
+
+
+def test_a_rule_that_fails_once_is_logged_failing_and_working_again_once(caplog: pytest.LogCaptureFixture) -> None:
+    class Hiccup(Watching):
+        def evaluate(self, view: View, active: Active) -> list[Finding]:
+            if len(self.active) == 1:
+                self.active.append(False)
+                raise ZeroDivisionError("bad data")
+            return super().evaluate(view, active)
+
+    engine = RuleEngine([Hiccup()], Store().history)
+    with caplog.at_level(logging.INFO, "wslwatch.daemon.alerting"):
+        for t in range(5):
+            engine.on_snapshot(Snapshot.build(T0 + t, [], []))
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if m.startswith("rule zz_watching")] == [
+        "rule zz_watching failed; its alerts keep their state until it works again",
+        "rule zz_watching works again",
+    ]
+    assert [(a.state, a.since) for a in engine.alerts()] == [("firing", T0)]
+
+
+def test_new_rules_keep_the_alerts_of_the_rules_that_stay() -> None:
+    engine = RuleEngine([Watching()], Store().history)
+    engine.on_snapshot(Snapshot.build(T0, [], []))
+    engine.replace_rules([Watching(), Once()])
+    assert [(a.rule, a.state, a.since) for a in engine.alerts()] == [("zz_watching", "firing", T0)]
+    engine.replace_rules([Once()])
+    assert engine.alerts() == ()
+
+
+def test_a_gap_leaves_a_firing_alert_its_time() -> None:
+    engine = RuleEngine([Watching()], Store().history, max_gap_s=60.0)
+    for t in (0.0, 1000.0):
+        engine.on_snapshot(Snapshot.build(T0 + t, [], []))
+    assert [(a.state, a.since) for a in engine.alerts()] == [("firing", T0)]
+
+
+def test_a_rule_sees_only_its_own_alerts_as_active() -> None:
+    watching = Watching()
+    engine = RuleEngine([Broken(), watching], Store().history)  # both: {} labels, warning
+    for t in (T0, T0 + 1):
+        engine.on_snapshot(Snapshot.build(t, [], []))
+    assert watching.active == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("for_s", "times", "fired"),
+    [
+        (60.0, (0.0, 25.0, 50.0, 75.0), 75.0),  # `for` is passed between two evaluations
+        (60.0, (0.0, 60.0), 60.0),  # a gap of exactly max_gap_s is no pause
+        (1.0, (0.0, 1.0), 1.0),  # a short `for` is still a wait
+    ],
+)
+def test_for_fires_at_the_first_evaluation_past_it(for_s: float, times: tuple[float, ...], fired: float) -> None:
+    engine = RuleEngine([Watching(for_s=for_s)], Store().history, max_gap_s=60.0)
+    states: list[tuple[float, str]] = []
+    engine.subscribe(lambda now, transitions, current: states.extend((now - T0, a.state) for a in transitions))
+    for t in times:
+        engine.on_snapshot(Snapshot.build(T0 + t, [], []))
+    assert states == [(0.0, "pending"), (fired, "firing")]
+
+
+def test_clear_for_resolves_at_the_first_evaluation_past_it_and_says_how_long() -> None:
+    """Evaluations 25 s apart, `clear_for` 60 s: false from 25 s, resolved at 100 s (75 s later)."""
+    engine = RuleEngine([Once(clear_for_s=60.0)], Store().history)
+    seen: list[Alert] = []
+    engine.subscribe(lambda now, transitions, current: seen.extend(transitions))
+    for t in (0.0, 25.0, 50.0, 75.0, 100.0):
+        engine.on_snapshot(Snapshot.build(T0 + t, [], []))
+    assert [(a.state, a.since - T0, a.summary) for a in seen] == [
+        ("firing", 0.0, "it held once — Try: nothing"),
+        ("resolved", 100.0, "Resolved after 2 min (was: it held once)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (-3, "0 s"), (45, "45 s"), (89.4, "89 s"), (90, "2 min"), (7140, "119 min"),
+        (7200, "2 h 0 min"), (7500, "2 h 5 min"), (21240, "5 h 54 min"),
+    ],  # fmt: skip
+)
+def test_durations_read_as_a_person_says_them(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
 
 
 def test_a_failing_notifier_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from wslwatch.config import Config, ConfigError, load, load_text
 from wslwatch.config.loader import locate
+from wslwatch.config.schema import PathConfig
 from wslwatch.daemon.cli import main
 from wslwatch.daemon.cmd_config import default_file_text
 
@@ -37,10 +39,30 @@ def test_the_shipped_file_is_exactly_the_defaults() -> None:
     assert load_text(default_file_text(), "wslwatch.toml") == Config()
 
 
-def test_the_shipped_file_documents_every_key() -> None:
+def documented_keys(text: str) -> set[str]:
+    """`table.key` for every key line, set or commented out (`# key = ...`), under its table."""
+    keys, table = set(), ""
+    for line in text.splitlines():
+        header = re.match(r"#?\s*\[\[?([a-z_.]+)\]\]?\s*(#.*)?$", line)
+        if header:
+            table = header.group(1)
+            continue
+        key = re.match(r"#?\s*([a-z_]+)\s*=", line)
+        if key and table:
+            keys.add(f"{table}.{key.group(1)}")
+    return keys
+
+
+def test_the_shipped_file_documents_every_key_in_its_table_and_no_other() -> None:
+    wanted = set(leaf_keys(Config)) - {"paths"} | {f"paths.{f.name}" for f in dataclasses.fields(PathConfig)}
+    assert documented_keys(default_file_text()) == wanted
+
+
+def test_the_key_check_sees_a_key_missing_from_one_table() -> None:
     text = default_file_text()
-    for key in leaf_keys(Config):
-        assert key.rsplit(".", 1)[-1] in text, f"{key} is missing from config/wslwatch.toml"
+    vmmem = text.index("[collectors.vmmem]")
+    without = text[:vmmem] + text[vmmem:].replace("timeout_s = 10.0\n", "", 1)
+    assert documented_keys(text) - documented_keys(without) == {"collectors.vmmem.timeout_s"}
 
 
 def test_every_problem_is_reported_with_file_line_and_key() -> None:

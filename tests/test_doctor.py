@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry
 from daemon_process import scrape, start_daemon
 from rigs.fake_nvml import FakeNvml
 from rigs.tls import self_signed
-from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
+from rigs.slowfs_rig import SlowFsMount
 from rigs.xdesktop import dunst, session_bus, xvfb
 from wslwatch.collectors.places import MountinfoPlaces
 from wslwatch.collectors._wslconfig_hosts import choose_host
@@ -465,7 +465,7 @@ def test_paths_are_located_without_probing_when_probes_are_off(tmp_path: Path) -
 
 
 @pytest.mark.rig
-def test_a_path_this_user_may_not_write(tmp_path: Path, slowfs: SlowFsMount) -> None:  # noqa: F811
+def test_a_path_this_user_may_not_write(tmp_path: Path, slowfs: SlowFsMount) -> None:
     slowfs.set(fail={"mkdir": "EACCES", "create": "EACCES"})
     found = findings(paths_config(tmp_path, f'path = "{slowfs.mountpoint}"\nname = "fuse"'))["paths.fuse"]
     assert found["status"] == "warn"

@@ -8,15 +8,15 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from wslwatch.core import Sample
+from wslwatch.core import Alert, Sample
 from wslwatch.store import Store
 from wslwatch.exporters.catalogue import CATALOGUE, HISTOGRAM_BUCKETS
 from wslwatch.exporters.prometheus import StoreCollector
 
 
-def scrape(store: Store) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+def scrape(store: Store, alerts: tuple[Alert, ...] = ()) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     registry = CollectorRegistry()
-    registry.register(StoreCollector(store.snapshot, "1.2.3"))
+    registry.register(StoreCollector(store.snapshot, "1.2.3", lambda: alerts))
     text = generate_latest(registry).decode()
     out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
     for family in text_string_to_metric_families(text):
@@ -47,6 +47,28 @@ def test_gauges_counters_health_and_build_info() -> None:
     assert m["wslwatch_collector_duration_seconds"][(("collector", "wsl_guest"),)] == 0.002
     assert (("collector", "gpu"),) not in m["wslwatch_collector_last_success_timestamp_seconds"]
     assert m["wslwatch_build_info"] == {(("version", "1.2.3"),): 1.0}
+
+
+def test_each_firing_alert_is_one_series_named_by_what_it_is_about() -> None:
+    def alert(rule: str, state: str, **labels: str) -> Alert:
+        return Alert(rule, "warning", state, labels, "", 1.0)
+
+    alerts = (
+        alert("vram_high", "firing", gpu="0", uuid="GPU-aaaa"),
+        alert("vram_high", "firing", gpu="1", uuid="GPU-bbbb"),
+        alert("path_slow", "firing", path="/mnt/c/data"),
+        alert("wslconfig_problem", "firing", code="reclaim_in_wsl2_section"),
+        alert("guest_memory_low", "pending"),
+    )
+    firing = scrape(Store(), alerts)["wslwatch_alert_firing"]
+    none = {"gpu": "", "uuid": "", "path": "", "code": ""}
+    want = [
+        {**none, "rule": "vram_high", "gpu": "0", "uuid": "GPU-aaaa"},
+        {**none, "rule": "vram_high", "gpu": "1", "uuid": "GPU-bbbb"},
+        {**none, "rule": "path_slow", "path": "/mnt/c/data"},
+        {**none, "rule": "wslconfig_problem", "code": "reclaim_in_wsl2_section"},
+    ]
+    assert firing == {tuple(sorted({**labels, "severity": "warning"}.items())): 1.0 for labels in want}
 
 
 def test_histogram_samples_become_one_histogram() -> None:
@@ -92,3 +114,30 @@ def test_describe_names_the_families_without_collecting() -> None:
     collector = StoreCollector(lambda: calls.append(1) or Store().snapshot(), "0")  # type: ignore[func-returns-value]
     names = {m.name for m in collector.describe()}
     assert "wslwatch_gpu_memory_used_bytes" in names and calls == []
+
+
+def test_every_family_has_its_catalogue_type_described_and_scraped() -> None:
+    described = {m.name: m.type for m in StoreCollector(Store().snapshot, "0").describe()}
+    assert described == {
+        name.removesuffix("_total") if family.kind == "counter" else name: family.kind
+        for name, family in CATALOGUE.items()
+    }
+    store = Store()
+    store.record("wsl_guest", [Sample("wslwatch_guest_swap_in_pages_total", {}, 12.0, 1.0)], now=1.0, duration_s=0.0)
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(store.snapshot, "0"))
+    text = generate_latest(registry).decode()
+    assert "# TYPE wslwatch_guest_swap_in_pages_total counter" in text
+
+
+def test_histogram_buckets_are_listed_by_their_bound() -> None:
+    """Equal counts leave nothing but the bound to order them by."""
+    labels = {"path": "/data", "op": "stat_dir"}
+    name = "wslwatch_path_io_latency_seconds"
+    samples = [Sample(f"{name}_bucket", {**labels, "le": le}, 2, 1.0) for le in ("0.01", "+Inf", "0.001")]
+    store = Store()
+    store.record("io_latency", [*samples, Sample(f"{name}_sum", labels, 0.004, 1.0)], 1.0, 0.0)
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(store.snapshot, "0"))
+    (family,) = [f for f in text_string_to_metric_families(generate_latest(registry).decode()) if f.name == name]
+    assert [s.labels["le"] for s in family.samples if s.name.endswith("_bucket")] == ["0.001", "0.01", "+Inf"]

@@ -19,7 +19,7 @@ import pytest
 
 from daemon_process import DaemonProcess, Series, scrape, start_daemon
 from faults import up, wait_metrics, write_fast_config
-from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
+from rigs.slowfs_rig import SlowFsMount
 from wslwatch.collectors.probe import PathProber, plan_samples
 
 AREA = ".wslwatch-probe"
@@ -67,7 +67,7 @@ def data_dir(mount: SlowFsMount) -> Path:
     return mount.mountpoint / "data"
 
 
-def test_a_full_disk_loses_only_the_writes(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
+def test_a_full_disk_loses_only_the_writes(slowfs: SlowFsMount, tmp_path: Path) -> None:
     """ENOSPC on every write. Lost: the write and create latencies while the disk is full (the
     reason is logged once). The reads are still timed, the path stays `ok`, the collector up."""
     daemon = start_daemon(probe_config(tmp_path, data_dir(slowfs)), env={})
@@ -90,7 +90,7 @@ def test_a_full_disk_loses_only_the_writes(slowfs: SlowFsMount, tmp_path: Path) 
     assert not (slowfs.backing / "data" / AREA).exists(), "the probe's files are removed at exit"
 
 
-def test_a_directory_this_user_may_not_write(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
+def test_a_directory_this_user_may_not_write(slowfs: SlowFsMount, tmp_path: Path) -> None:
     """EACCES on creating anything. Lost: every data operation's latency (the log says why);
     the metadata operations are still timed. Once writing is allowed they all come back."""
     slowfs.set(fail=READ_ONLY_DIRECTORY)
@@ -117,7 +117,7 @@ def wait_for_a_probe_in_flight(mount: SlowFsMount) -> None:
         time.sleep(0.01)
 
 
-def test_the_directory_deleted_while_probed(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
+def test_the_directory_deleted_while_probed(slowfs: SlowFsMount, tmp_path: Path) -> None:
     """The probed directory is deleted in the middle of a probe. Lost: that probe's remaining
     operations and the path's latencies while it is gone; the next probe says `error` with the
     path in the reason; the other collectors carry on; once it is back, so is the probe."""
@@ -141,7 +141,7 @@ def test_the_directory_deleted_while_probed(slowfs: SlowFsMount, tmp_path: Path)
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP (terminal closed)"])
 def test_a_stop_in_the_middle_of_a_probe_removes_its_files(
-    slowfs: SlowFsMount, tmp_path: Path, sig: signal.Signals  # noqa: F811
+    slowfs: SlowFsMount, tmp_path: Path, sig: signal.Signals
 ) -> None:
     """SIGTERM (or SIGHUP) while a probe writes in its area: the daemon lets the probe end (within
     its deadline), removes `.wslwatch-probe/`, and exits 0. Lost: nothing; nothing is left behind."""
@@ -162,7 +162,7 @@ def test_a_stop_in_the_middle_of_a_probe_removes_its_files(
 
 
 def test_a_probe_that_ended_while_the_daemon_was_stopped_is_not_stalled(
-    slowfs: SlowFsMount, tmp_path: Path  # noqa: F811
+    slowfs: SlowFsMount, tmp_path: Path
 ) -> None:
     """SIGSTOP mid-probe for longer than the probe's deadline, then SIGCONT: the probe (its own
     process, not stopped) ended in time, so it counts, and nothing says `stalled`."""
@@ -184,7 +184,7 @@ def test_a_probe_that_ended_while_the_daemon_was_stopped_is_not_stalled(
 
 
 def test_once_beside_the_running_daemon_leaves_its_probe_area_alone(
-    slowfs: SlowFsMount, tmp_path: Path  # noqa: F811
+    slowfs: SlowFsMount, tmp_path: Path
 ) -> None:
     """The "already running" message suggests `wslwatch once`; it used to probe the same path and
     remove the daemon's `.wslwatch-probe/` mid-probe. Now it leaves the daemon's paths alone."""
@@ -204,7 +204,7 @@ def test_once_beside_the_running_daemon_leaves_its_probe_area_alone(
         stopped_cleanly(daemon)
 
 
-def test_a_work_file_that_cannot_be_filled_is_not_left_behind(slowfs: SlowFsMount) -> None:  # noqa: F811
+def test_a_work_file_that_cannot_be_filled_is_not_left_behind(slowfs: SlowFsMount) -> None:
     """A first probe on a full disk: the half-written work file is removed, not left to keep the
     disk at 100 % for as long as the daemon runs; the probe says why it failed."""
     slowfs.set(fail={"write": "ENOSPC"})

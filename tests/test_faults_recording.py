@@ -19,7 +19,7 @@ import pytest
 from daemon_process import DaemonProcess
 from faults import write_fast_config
 from rigs import need
-from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
+from rigs.slowfs_rig import SlowFsMount
 
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
 FULL_DISK = {"write": "ENOSPC", "create": "ENOSPC"}
@@ -92,7 +92,7 @@ def test_after_sigkill_mid_line_the_next_record_starts_a_fresh_line(tmp_path: Pa
 
 
 def test_a_full_disk_is_logged_once_recovered_from_and_costs_the_history_nothing(
-    slowfs: SlowFsMount, tmp_path: Path, own_state_dir: Path  # noqa: F811
+    slowfs: SlowFsMount, tmp_path: Path, own_state_dir: Path
 ) -> None:
     out = slowfs.mountpoint / "rec.jsonl"
     history = own_state_dir / "wslwatch" / "history.jsonl"

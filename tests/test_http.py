@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry, Gauge
 
+from rigs import need
 from wslwatch.exporters.http import PortInUseError, serve
 
 
@@ -76,13 +77,23 @@ def test_the_port_is_free_again_at_once_after_a_scrape() -> None:
         again.close()
 
 
-def test_ipv6_loopback_when_available() -> None:
+def _ipv6_loopback() -> str:
+    """Why the IPv6 loopback cannot be used here ("" when it can)."""
     if not socket.has_ipv6:
-        pytest.skip("no IPv6 on this machine")
+        return "Python without IPv6"
     try:
-        server = serve(registry(), "::1", 0)
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
     except OSError as exc:
-        pytest.skip(f"IPv6 loopback unusable here: {exc}")
+        return str(exc)
+    return ""
+
+
+@pytest.mark.rig
+def test_ipv6_loopback() -> None:
+    problem = _ipv6_loopback()
+    need(not problem, f"the IPv6 loopback ::1 ({problem})")
+    server = serve(registry(), "::1", 0)
     try:
         assert server.url == f"http://[::1]:{server.port}/metrics"
         assert get(server.url)[0] == 200

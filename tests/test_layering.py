@@ -7,6 +7,8 @@ the top of a module.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,17 @@ def test_the_check_sees_an_import_of_the_wiring(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from wslwatch.daemon.app import App\n    import wslwatch.tray.icon\n")
     assert _imported_parts(module) == {"daemon", "tray"}
+
+
+def test_the_benchmarks_and_the_rigs_they_share_import_without_pytest() -> None:
+    """The benchmarks use test rigs (fake NVML, FUSE, the X desktop); neither may need the test framework."""
+    modules = [p.stem for p in sorted((ROOT / "benchmarks").glob("*.py"))]
+    code = (
+        "import importlib, sys\n"
+        "sys.modules['pytest'] = None  # any import of it fails\n"
+        f"sys.path[:0] = [{str(ROOT / 'benchmarks')!r}, {str(ROOT / 'tests')!r}]\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]

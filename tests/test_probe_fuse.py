@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
+from rigs.slowfs_rig import SlowFsMount
 from wslwatch.collectors._probe_child import AREA
 from wslwatch.collectors.io_latency import IoLatencyCollector
 from wslwatch.collectors.probe import PathProber, plan_samples
@@ -45,10 +45,12 @@ def p50s(mount: SlowFsMount, samples: dict[str, int]) -> dict[str, float]:
         (["getattr"], {"stat_dir": 1, "read_uncached": 0, "read_cached": 0}),
         (["read"], {"read_uncached": 1, "read_cached": 1, "read_direct": 1, "stat_dir": 0}),
         (["write", "fsync"], {"write_sync": 2, "read_uncached": 0, "stat_dir": 0}),
+        # create_fsync's sync reaches the filesystem: one fsync request per file
+        (["fsync"], {"create_fsync": 1, "unlink": 0, "stat_dir": 0}),
     ],
 )
 def test_an_injected_delay_shows_in_the_operations_that_make_those_requests(
-    slowfs: SlowFsMount, slowed: list[str], round_trips: dict[str, int]  # noqa: F811
+    slowfs: SlowFsMount, slowed: list[str], round_trips: dict[str, int]
 ) -> None:
     plan = dict.fromkeys(round_trips, 5)
     base = p50s(slowfs, plan)
@@ -58,6 +60,20 @@ def test_an_injected_delay_shows_in_the_operations_that_make_those_requests(
         took_ms, base_ms, expected = slow[op] * 1000, base[op] * 1000, trips * DELAY_MS
         # every delayed request sleeps at least DELAY_MS; a loaded machine can only add to that
         assert expected <= took_ms <= 1.25 * expected + base_ms + 5.0, f"{op}: {took_ms:.2f} ms, expected {expected:g} + {base_ms:.2f} ms"
+
+
+def test_the_exported_latencies_are_seconds(slowfs: SlowFsMount) -> None:
+    slowfs.set(DELAY_MS, ops=["getattr"])  # stat_dir: one getattr request, >= 20 ms
+    collector = IoLatencyCollector(str(slowfs.mountpoint), samples=3, gap_s=0.0)
+    samples = [s for s in collector.collect(time.time()) if s.labels.get("op") == "stat_dir"]
+    collector.close()
+    value = {(s.name, s.labels.get("le", "")): s.value for s in samples}
+    count = value[("wslwatch_path_io_latency_seconds_count", "")]
+    mean_s = value[("wslwatch_path_io_latency_seconds_sum", "")] / count
+    assert count == 3 and DELAY_MS / 1000 <= mean_s <= 1.25 * DELAY_MS / 1000 + 0.05, mean_s
+    # every sample lies between 10 ms and 100 ms
+    assert value[("wslwatch_path_io_latency_seconds_bucket", "0.01")] == 0
+    assert value[("wslwatch_path_io_latency_seconds_bucket", "0.1")] == count
 
 
 def _probe_children() -> dict[int, str]:
@@ -83,7 +99,7 @@ def _wait(condition, timeout_s: float = 5.0) -> bool:  # type: ignore[no-untyped
 
 
 def test_a_hang_is_reported_stalled_in_time_and_the_stuck_child_does_not_pile_up(
-    slowfs: SlowFsMount, caplog: pytest.LogCaptureFixture  # noqa: F811
+    slowfs: SlowFsMount, caplog: pytest.LogCaptureFixture
 ) -> None:
     collector = IoLatencyCollector(str(slowfs.mountpoint), interval_s=5.0, samples=2, gap_s=0.0, deadline_s=1.5)
     assert _status(collector.collect(time.time())) == "ok"
@@ -117,7 +133,7 @@ def test_a_hang_is_reported_stalled_in_time_and_the_stuck_child_does_not_pile_up
     assert not (slowfs.backing / AREA).exists()
 
 
-def test_the_stalled_operation_is_named(slowfs: SlowFsMount) -> None:  # noqa: F811
+def test_the_stalled_operation_is_named(slowfs: SlowFsMount) -> None:
     prober = PathProber(str(slowfs.mountpoint))
     prober.probe(plan_samples(1), gap_s=0.0, deadline_s=10.0)  # the work area exists
     slowfs.set(ops=["unlink"], hang=True)
@@ -148,7 +164,7 @@ def _metric(text: str, name: str, **labels: str) -> float | None:
 
 
 def test_the_daemon_keeps_serving_and_probing_other_paths_while_one_hangs(
-    slowfs: SlowFsMount, tmp_path: Path  # noqa: F811
+    slowfs: SlowFsMount, tmp_path: Path
 ) -> None:
     healthy = tmp_path / "healthy"
     healthy.mkdir()
@@ -186,7 +202,7 @@ def test_the_daemon_keeps_serving_and_probing_other_paths_while_one_hangs(
     assert not (healthy / AREA).exists() and not (slowfs.backing / AREA).exists()
 
 
-def test_the_probe_writes_only_inside_its_area_and_leaves_nothing(slowfs: SlowFsMount) -> None:  # noqa: F811
+def test_the_probe_writes_only_inside_its_area_and_leaves_nothing(slowfs: SlowFsMount) -> None:
     (slowfs.backing / "dataset").mkdir()
     (slowfs.backing / "dataset" / "shard0.bin").write_bytes(b"\x00" * 4096)
     collector = IoLatencyCollector(str(slowfs.mountpoint), samples=2, gap_s=0.0)
@@ -199,7 +215,7 @@ def test_the_probe_writes_only_inside_its_area_and_leaves_nothing(slowfs: SlowFs
     assert sorted(p.name for p in slowfs.backing.rglob("*")) == ["dataset", "shard0.bin"]
 
 
-def test_cli_probe_shows_the_rig_far_slower_with_its_kind(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_probe_shows_the_rig_far_slower_with_its_kind(slowfs: SlowFsMount, tmp_path: Path) -> None:
     local = tmp_path / "local"
     local.mkdir()
     slowfs.set(3.0)

@@ -4,8 +4,9 @@ For each recorded scenario in tests/scenarios/, `replay` gives the engine's tran
 a `promtool test rules` file is generated from the same frames: one scrape per frame (a series
 missing from a frame gets a stale marker, as a real scrape would write), evaluated every frame
 interval in promtool's simulated time. At every evaluation the firing `ALERTS` must be exactly
-the alerts the engine has firing, with the same labels, except within one evaluation interval
-of an engine transition. promtool is the judge; its report names the times that differ.
+the alerts the engine has firing, with the same labels, transitions included: the engine's
+`clear_for` counts as Prometheus' `keep_firing_for` does. promtool is the judge; its report names
+the times that differ.
 """
 
 from __future__ import annotations
@@ -85,31 +86,23 @@ class Timeline:
     """When each of the engine's alerts was firing, in seconds from the first frame."""
 
     firing: dict[AlertKey, list[tuple[float, float]]]
-    transitions: list[float]
 
     @classmethod
     def of(cls, alerts: Iterable[Alert], start: float, end: float) -> Timeline:
         firing: dict[AlertKey, list[tuple[float, float]]] = {}
         opened: dict[AlertKey, float] = {}
-        transitions: list[float] = []
         for alert in alerts:
             key = (alert.rule, alert.severity, tuple(sorted(alert.labels.items())))
             if alert.state == "firing":
                 opened[key] = alert.since - start
-                transitions.append(alert.since - start)
             elif alert.state == "resolved":
                 firing.setdefault(key, []).append((opened.pop(key), alert.since - start))
-                transitions.append(alert.since - start)
         for key, since in opened.items():
             firing.setdefault(key, []).append((since, end - start + 1))
-        return cls(firing, transitions)
+        return cls(firing)
 
     def at(self, t: float) -> list[AlertKey]:
         return sorted(key for key, spans in self.firing.items() if any(a <= t < b for a, b in spans))
-
-    def settled(self, t: float, step: int) -> bool:
-        """False within one evaluation interval of a transition, where either side may differ."""
-        return not any(when - step <= t <= when for when in self.transitions)
 
 
 def expected_sample(key: AlertKey, names: Mapping[str, str]) -> dict[str, Any]:
@@ -130,7 +123,6 @@ def promtool_test(frames: Sequence[Frame], timeline: Timeline, rules: Path, name
             "exp_samples": [expected_sample(key, names) for key in timeline.at(t)],
         }
         for t in range(0, span + 1, step)
-        if timeline.settled(t, step)
     ]
     return {
         "rule_files": [str(rules)],

@@ -82,7 +82,7 @@ def test_the_cli_prints_one_json_line_per_transition(tmp_path: Path, capsys: pyt
     assert [(line["rule"], line["state"], line["t"] - T0) for line in lines] == [
         ("guest_memory_low", "pending", 660.0),
         ("guest_memory_low", "firing", 780.0),
-        ("guest_memory_low", "resolved", 1155.0),
+        ("guest_memory_low", "resolved", 1170.0),
     ]
     assert set(lines[1]) == {"t", "rule", "state", "severity", "labels", "summary"}
 
@@ -162,10 +162,13 @@ def test_the_cli_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFi
 def test_the_readmes_record_and_replay_commands(tmp_path: Path) -> None:
     """The README's `wslwatch record` and `wslwatch replay` lines, verbatim (the user's config
     in its usual place): the real daemon's collectors record, and the file replays."""
-    pytest.importorskip("wslwatch.collectors.host_memory", reason="the collectors are merged from their branches")
     config = tmp_path / "xdg-config/wslwatch/wslwatch.toml"
     config.parent.mkdir(parents=True)
-    config.write_text("[exporter]\nport = 0\n[collectors.host_memory]\ninterval_s = 0.2\n")
+    # no VM process to watch here: the guest rules need it not known to be stopped
+    config.write_text(
+        "[exporter]\nport = 0\n[collectors.host_memory]\ninterval_s = 0.2\n"
+        "[collectors.wsl_guest]\ninterval_s = 0.2\n[collectors.vmmem]\nenabled = false\n"
+    )
     env = {**os.environ, "XDG_CONFIG_HOME": str(config.parent.parent)}
     record = shlex.split(readme_command("wslwatch record"), comments=True)
     out = tmp_path / record[-1]
@@ -180,13 +183,19 @@ def test_the_readmes_record_and_replay_commands(tmp_path: Path) -> None:
     frames = list(read_frames(out.read_text().splitlines(), str(out)))
     assert len(frames) >= 3
     assert any(s.name == "wslwatch_host_memory_total_bytes" for s in frames[-1].samples)
-    (tmp_path / "strict.toml").write_text("[rules.host_memory_low]\nfor_s = 0.0\n")
+    # a guest-memory line no machine is above: the alert fires from the first guest reading
+    (tmp_path / "strict.toml").write_text(
+        "[collectors.vmmem]\nenabled = false\n"
+        "[rules.guest_memory_low]\navailable_ratio = 0.99\nclear_available_ratio = 1.0\nfor_s = 0\n"
+    )
     done = subprocess.run(
         shlex.split(readme_command("wslwatch replay"), comments=True),
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert all(json.loads(line)["rule"] for line in done.stdout.splitlines())
+    first = next(f.t for f in frames if any(s.name == "wslwatch_guest_memory_available_bytes" for s in f.samples))
+    transitions = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(t["rule"], t["state"], t["t"]) for t in transitions] == [("guest_memory_low", "firing", first)]
 
 
 def test_an_overlong_line_is_skipped_without_being_held_whole(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from wslwatch.core import Sample
 from wslwatch.store import Snapshot, Store, series_key
 
@@ -117,3 +121,66 @@ def test_history_points_compare_and_slice_like_tuples() -> None:
     points = store.history("x")[series_key("x", {})]
     assert points == ((20, 40), (30, 60), (40, 80)) and points[-1] == (40, 80)
     assert points[1:] == [(30, 60), (40, 80)] and len(points) == 3
+
+
+def test_history_keeps_exactly_the_last_history_s_and_drops_series_gone_that_long() -> None:
+    store = Store(history_s=60)
+    store.record("a", [s("x", 1, 1000), s("gone", 9, 1000)], now=1000, duration_s=0)
+    store.record("a", [s("x", 2, 1030), s("x_other", 3, 1030)], now=1030, duration_s=0)
+    store.record("a", [s("x", 3, 1060)], now=1060, duration_s=0)
+    x, gone = series_key("x", {}), series_key("gone", {})
+    # points and series exactly 60 s old stay
+    assert store.history("x") == {x: ((1000, 1), (1030, 2), (1060, 3))}
+    assert store.history("gone") == {gone: ((1000, 9),)}
+    store.record("a", [s("x", 4, 1061)], now=1061, duration_s=0)
+    assert store.history("x") == {x: ((1030, 2), (1060, 3), (1061, 4))}
+    assert store.history("gone") == {}  # no point for over 60 s: the series is gone
+
+
+def test_value_matches_labels_exactly_whatever_the_order() -> None:
+    store = Store()
+    store.record("gpu", [s("m", 2, 1, gpu="1"), s("m", 1, 1, gpu="0")], now=1, duration_s=0)
+    assert store.snapshot().value("m", gpu="0") == 1
+
+
+def test_health_counts_every_failure_and_a_success_is_up() -> None:
+    store = Store()
+    for now in (1, 2, 3):
+        store.record_failure("a", "no data", now=now, duration_s=0)
+    failed = store.health("a")
+    assert failed is not None and (failed.up, failed.errors_total) == (False, 3)
+    store.record("a", [s("x", 1, 4)], now=4, duration_s=0)
+    ok = store.health("a")
+    assert ok is not None and (ok.up, ok.errors_total, ok.last_success_ts) == (True, 3, 4)
+
+
+def test_a_series_whose_samples_lag_their_collection_stays() -> None:
+    """A sample's own time can be older than the moment it is recorded (a slow collector)."""
+    store = Store(history_s=60)
+    store.record("a", [s("x", 1, 1000)], now=1000, duration_s=0)
+    store.record("a", [s("x", 2, 1060)], now=1065, duration_s=0)
+    assert store.history("x") == {series_key("x", {}): ((1000, 1), (1060, 2))}
+
+
+def test_an_older_sample_than_the_last_point_adds_none() -> None:
+    store = Store()
+    store.record("a", [s("x", 1, 100)], now=100, duration_s=0)
+    store.record("a", [s("x", 2, 90)], now=101, duration_s=0)  # a late reading of another thread
+    assert store.history("x") == {series_key("x", {}): ((100, 1),)}
+
+
+def test_a_failing_listener_costs_the_others_nothing_and_is_logged_in_full_once(caplog: pytest.LogCaptureFixture) -> None:
+    store = Store()
+    seen: list[Snapshot] = []
+
+    def broken(snapshot: Snapshot) -> None:
+        raise OSError(28, "No space left on device")
+
+    store.subscribe(broken)
+    store.subscribe(seen.append)
+    with caplog.at_level(logging.DEBUG, "wslwatch.store"):
+        for now in (1, 2):
+            store.record("a", [s("x", now, now)], now=now, duration_s=0)
+    assert [snapshot.ts for snapshot in seen] == [1, 2]
+    failures = [r for r in caplog.records if r.getMessage().startswith("a Store listener failed")]
+    assert [(r.levelno, bool(r.exc_info)) for r in failures] == [(logging.ERROR, True), (logging.DEBUG, True)]

@@ -5,7 +5,7 @@ last `window_s`, as PromQL's `predict_linear`/`deriv` fit it (every point at or 
 `now - window_s`, the line's value taken at `now`), so the shipped PromQL rules give the same
 forecast. No forecast — no series, no alert — when the history does not cover the window, when
 the line falls by less than `min_fall_ratio` of the total over the window (flat, or rising),
-or when the line does not fit: it explains less than `min_r2` of the values' variance (R²; a
+or when the line does not fit: it explains less than `min_r_squared` of the values' variance (R²; a
 step fits a line with R² = 3p(1-p) ≤ 0.75, p the share of the window after it; a steady leak
 near 1), or the latest value lies further than `max_residual_ratio` of the total from it (a
 ramp that has stopped: the line overshoots the plateau).
@@ -71,7 +71,7 @@ def seconds_left(view: View, name: str, labels: Mapping[str, str], total: float,
     trend = linear_trend(points, view.now)
     if trend is None or -trend.slope * config.window_s < config.min_fall_ratio * total:
         return None
-    if trend.r2 < config.min_r2 or abs(trend.level - points[-1][1]) > config.max_residual_ratio * total:
+    if trend.r2 < config.min_r_squared or abs(trend.level - points[-1][1]) > config.max_residual_ratio * total:
         return None
     return max(trend.level, 0.0) / -trend.slope
 

@@ -56,8 +56,9 @@ class PathCrossOs(_PathRule[PathCrossOsConfig]):
 class PathSlow(_PathRule[PathSlowConfig]):
     """The pooled median of a path's metadata operations in its last probe cycle is slow.
 
-    The last cycle is the last rise of each operation's observation count; a cycle older than
-    two probe intervals no longer counts (a stalled probe is `path_stalled`'s business).
+    The last cycle is the last rise of each operation's observation count; a cycle two probe
+    intervals old no longer counts, as in the PromQL rule's two 1 min windows (a stalled probe
+    is `path_stalled`'s business).
     """
 
     name = "path_slow"
@@ -95,7 +96,7 @@ class PathSlow(_PathRule[PathSlowConfig]):
         counts = view.points(_COUNTS, labels)
         for i in range(len(counts) - 1, 0, -1):
             if counts[i][1] != counts[i - 1][1]:
-                fresh = view.now - counts[i][0] <= 2 * self._interval_s(labels.get("path", ""))
+                fresh = view.now - counts[i][0] < 2 * self._interval_s(labels.get("path", ""))
                 return (counts[i - 1][0], counts[i][0]) if fresh else None
         return None
 

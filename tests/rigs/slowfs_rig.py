@@ -1,7 +1,8 @@
-"""Mounting the slow FUSE filesystem (`slowfs.py`) for a test, and always unmounting it.
+"""Mounting the slow FUSE filesystem (`slowfs.py`) for a test or a benchmark, and unmounting it.
 
-`slowfs` is a pytest fixture: a fresh mount under the test's `tmp_path`, unmounted in a
-finalizer even when the test fails, a hang released first so no process stays stuck.
+The tests' `slowfs` fixture (tests/conftest.py) mounts a fresh one under the test's
+`tmp_path` and unmounts it even when the test fails, a hang released first so no process
+stays stuck.
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Mapping
 
-import pytest
 
-from rigs import need
-
-__all__ = ["SlowFsMount", "slowfs", "slowfs_available"]
+__all__ = ["SlowFsMount", "slowfs_available"]
 
 SLOWFS_SCRIPT = Path(__file__).with_name("slowfs.py")
 
@@ -117,16 +115,3 @@ class SlowFsMount:
             if self._process.stderr:
                 self._process.stderr.close()
             self._process = None
-
-
-@pytest.fixture
-def slowfs(tmp_path: Path) -> Iterator[SlowFsMount]:
-    """A slowfs mounted under `tmp_path`; no delay until the test calls `set()`."""
-    available, missing = slowfs_available()
-    need(available, f"FUSE rig: {missing}")
-    mount = SlowFsMount(tmp_path / "slowfs")
-    try:
-        mount.start()
-        yield mount
-    finally:
-        mount.stop()

@@ -5,7 +5,8 @@
 Each scenario is a compact description of a machine over time (piecewise-linear or step
 functions of the seconds since the start) and the transitions a person expects from it,
 worked out by hand from the description and the rules' documented defaults (the comment at
-each `expect` says how). Every series is a real catalogue metric with its real labels, at the
+each `expect` says how). A resolution comes `clear_for` after the first evaluation (one per
+15 s line) where the condition no longer holds, as Prometheus' `keep_firing_for`. Every series is a real catalogue metric with its real labels, at the
 real cadences (host, VM process and GPU every 15 s, guest every 30 s, .wslconfig and path
 probes every 60 s), written as `record` writes them: one line per 15 s, each sample with its
 own collection time. The same files feed `promtool test rules`.
@@ -387,8 +388,8 @@ def reclaim_stalled() -> Scenario:
             # first idle interval 1200-1230 -> pending at 1230; for = 600 s (dropCache) + 180 s
             (1230, "reclaim_stalled", "pending", "warning", NO),
             (2010, "reclaim_stalled", "firing", "warning", NO),
-            # drop_caches at 4800; the 4830 guest reading shows it; last held at 4815; +300 s
-            (5115, "reclaim_stalled", "resolved", "warning", NO),
+            # drop_caches at 4800; the 4830 guest reading shows it: first not held 4830; +300 s
+            (5130, "reclaim_stalled", "resolved", "warning", NO),
         ],
     )
 
@@ -422,10 +423,10 @@ def dropcache_gate_blocked() -> Scenario:
             (600, "reclaim_gate_blocked", "pending", "warning", NO),
             (975, "host_memory_low", "firing", "critical", NO),
             (2400, "reclaim_gate_blocked", "firing", "warning", NO),
-            # drop_caches at 3600: host readings from 3615 fine; last held 3600; +120 s
-            (3720, "host_memory_low", "resolved", "critical", NO),
-            # the guest reading at 3630 shows it; last held at 3615; +300 s
-            (3915, "reclaim_gate_blocked", "resolved", "warning", NO),
+            # drop_caches at 3600: host readings from 3615 fine: first not held 3615; +120 s
+            (3735, "host_memory_low", "resolved", "critical", NO),
+            # the guest reading at 3630 shows it: first not held 3630; +300 s
+            (3930, "reclaim_gate_blocked", "resolved", "warning", NO),
         ],
     )
 
@@ -452,8 +453,8 @@ def reclaim_disabled_bloat() -> Scenario:
             # first VM reading at/after: 1395; for 1800 s
             (1395, "reclaim_disabled_bloat", "pending", "info", NO),
             (3195, "reclaim_disabled_bloat", "firing", "info", NO),
-            # wsl --shutdown at 4200: no VM, so the rule has no input; last held 4185; +300 s
-            (4485, "reclaim_disabled_bloat", "resolved", "info", NO),
+            # wsl --shutdown at 4200: no VM, so the rule has no input from 4200; +300 s
+            (4500, "reclaim_disabled_bloat", "resolved", "info", NO),
         ],
     )
 
@@ -481,8 +482,49 @@ def vram_training_95() -> Scenario:
             # at exit (2400) utilization is 0 a moment before the memory goes: held-while-idle
             # goes pending for that one reading
             (2400, "vram_held_idle", "pending", "warning", GPU0),
-            # the 87 % dip stays above the 85 % clear line; freed at 2400-2415: last held 2400
-            (2520, "vram_high", "resolved", "warning", GPU0),
+            # the 87 % dip stays above the 85 % clear line; freed at 2400-2415: first not held 2415; +120 s
+            (2535, "vram_high", "resolved", "warning", GPU0),
+        ],
+    )
+
+
+def vram_full_two_gpus() -> Scenario:
+    """Two cards: GPU 0 (24 GiB) fills to 99 %, eases to 93 % (inside the critical alert's
+    band) for 10 min, then to 87 % (inside the warning's band) for 5 min, longer than
+    `clear_for`, and is freed; GPU 1 (48 GiB) runs at 92 % for 15 min."""
+    share0 = steps(0.05, (600, 0.99), (900, 0.93), (1500, 0.87), (1800, 0.05))
+    share1 = steps(0.40, (1200, 0.92), (2100, 0.40))
+    gpu0 = Gpu(24 * GIB, used=lambda t: share0(t) * 24 * GIB, utilization=steps(0.02, (600, 0.97), (1800, 0.0)))
+    gpu1 = Gpu(
+        48 * GIB,
+        used=lambda t: share1(t) * 48 * GIB,
+        utilization=const(0.9),
+        name="NVIDIA RTX A6000",
+        uuid="GPU-9b1e4c7d-2a3f-4e8b-b6d0-71c5e2f8a934",
+    )
+    gpu1_labels = {"gpu": "1", "uuid": gpu1.uuid}
+    return Scenario(
+        "vram_full_two_gpus",
+        "VRAM at 99 % on one card and 92 % on another: critical and warning alerts, each card's own",
+        2400,
+        Host(64 * GIB),
+        gpus=(gpu0, gpu1),
+        vm=False,
+        expect=[
+            # 99 % from the 600 reading: both lines crossed at once; critical for 30 s, warning 60 s
+            (600, "vram_high", "pending", "warning", GPU0),
+            (600, "vram_high", "pending", "critical", GPU0),
+            (630, "vram_high", "firing", "critical", GPU0),
+            (660, "vram_high", "firing", "warning", GPU0),
+            # 93 % (900-1500) stays above the critical alert's clear line (the 90 % warning line);
+            # 87 % from 1500 does not: first not held 1500; +120 s
+            (1620, "vram_high", "resolved", "critical", GPU0),
+            # 87 % stays above the warning's 85 % clear line for 300 s; freed at 1800; +120 s
+            (1920, "vram_high", "resolved", "warning", GPU0),
+            # GPU 1 at 92 % from the 1200 reading, back to 40 % at 2100; +120 s
+            (1200, "vram_high", "pending", "warning", gpu1_labels),
+            (1260, "vram_high", "firing", "warning", gpu1_labels),
+            (2220, "vram_high", "resolved", "warning", gpu1_labels),
         ],
     )
 
@@ -511,8 +553,8 @@ def vram_held_after_crash() -> Scenario:
             # 14 -> 11 GiB at 2700-2715: the 120 s flat window holds only 11 GiB from 2835
             (2835, "vram_held_idle", "pending", "warning", GPU0),
             (3435, "vram_held_idle", "firing", "warning", GPU0),
-            # freed at 5100-5115: last held 5100; +120 s
-            (5220, "vram_held_idle", "resolved", "warning", GPU0),
+            # freed at 5100-5115: first not held 5115; +120 s
+            (5235, "vram_held_idle", "resolved", "warning", GPU0),
         ],
     )
 
@@ -541,8 +583,8 @@ def guest_swap_thrash() -> Scenario:
             (630, "guest_swap_thrash", "pending", "warning", NO),
             (750, "guest_swap_thrash", "firing", "warning", NO),
             # the 1230 reading's window still holds 30 s of it (75 >= 32, the clear line);
-            # the 1260 reading holds none: last held 1245; +120 s
-            (1365, "guest_swap_thrash", "resolved", "warning", NO),
+            # the 1260 reading holds none: first not held 1260; +120 s
+            (1380, "guest_swap_thrash", "resolved", "warning", NO),
         ],
     )
 
@@ -567,8 +609,8 @@ def guest_near_oom() -> Scenario:
             # available 15 % at the 630 reading, 5 % at 660
             (660, "guest_memory_low", "pending", "warning", NO),
             (780, "guest_memory_low", "firing", "warning", NO),
-            # killed at 1020-1030: the 1050 reading is fine; last held 1035; +120 s
-            (1155, "guest_memory_low", "resolved", "warning", NO),
+            # killed at 1020-1030: the 1050 reading is fine: first not held 1050; +120 s
+            (1170, "guest_memory_low", "resolved", "warning", NO),
         ],
     )
 
@@ -599,8 +641,8 @@ def host_memory_low() -> Scenario:
             # 25 % -> 6 % over 600-630 crosses 10 % at 624: the 630 reading
             (630, "host_memory_low", "pending", "critical", NO),
             (750, "host_memory_low", "firing", "critical", NO),
-            # back to 20 % at 915 (above the 15 % clear line): last held 900; +120 s
-            (1020, "host_memory_low", "resolved", "critical", NO),
+            # back to 20 % at 915 (above the 15 % clear line): first not held 915; +120 s
+            (1035, "host_memory_low", "resolved", "critical", NO),
         ],
     )
 
@@ -665,8 +707,8 @@ def vm_not_releasing() -> Scenario:
             # idle from 1200; dropCache empties the cache at 1825, before reclaim_stalled's 780 s
             (1230, "reclaim_stalled", "pending", "warning", NO),
             (1800, "vm_not_releasing", "firing", "warning", NO),
-            # compact_memory at 3000: last held 2985; +300 s
-            (3285, "vm_not_releasing", "resolved", "warning", NO),
+            # compact_memory at 3000: first not held 3000; +300 s
+            (3300, "vm_not_releasing", "resolved", "warning", NO),
         ],
     )
 
@@ -709,10 +751,10 @@ def data_on_mnt_c() -> Scenario:
             # stalled from the 900 probe: for 60 s
             (900, "path_stalled", "pending", "critical", path),
             (960, "path_stalled", "firing", "critical", path),
-            # the last finished cycle (840) counts until two intervals old: held to 960; +120 s
+            # the last finished cycle (840) counts until two intervals old: first not held 960; +120 s
             (1080, "path_slow", "resolved", "warning", path),
-            # answering again at 1500: last held 1485; +60 s
-            (1545, "path_stalled", "resolved", "critical", path),
+            # answering again at 1500: first not held 1500; +60 s
+            (1560, "path_stalled", "resolved", "critical", path),
         ],
     )
 
@@ -787,9 +829,10 @@ def guest_memory_leak() -> Scenario:
             # under 10 % available (1.56 GiB) after 9769 MiB of growth, 2442 s after 600
             (3060, "guest_memory_low", "pending", "warning", NO),
             (3180, "guest_memory_low", "firing", "warning", NO),
-            # the kill at 3300-3315 frees 10.5 GiB: a step, no trend; last held 3300; +120 s
-            (3420, "guest_memory_filling", "resolved", "warning", NO),
-            (3420, "guest_memory_low", "resolved", "warning", NO),
+            # the kill at 3300-3315 frees 10.5 GiB: a step, no trend; first guest reading
+            # without either condition 3330; +120 s
+            (3450, "guest_memory_filling", "resolved", "warning", NO),
+            (3450, "guest_memory_low", "resolved", "warning", NO),
         ],
     )
 
@@ -817,9 +860,9 @@ def vram_leak() -> Scenario:
             (2535, "vram_high", "firing", "warning", GPU0),
             # 97 % (23.28 GiB) at 2674: the 2685 reading; the run dies at 2700 before 30 s pass
             (2685, "vram_high", "pending", "critical", GPU0),
-            # freed at 2700-2715 (a step): last held 2700; +120 s each
-            (2820, "vram_filling", "resolved", "warning", GPU0),
-            (2820, "vram_high", "resolved", "warning", GPU0),
+            # freed at 2700-2715 (a step): first reading without either condition 2715; +120 s each
+            (2835, "vram_filling", "resolved", "warning", GPU0),
+            (2835, "vram_high", "resolved", "warning", GPU0),
         ],
     )
 
@@ -830,6 +873,7 @@ SCENARIOS = (
     dropcache_gate_blocked,
     reclaim_disabled_bloat,
     vram_training_95,
+    vram_full_two_gpus,
     vram_held_after_crash,
     guest_swap_thrash,
     guest_near_oom,
