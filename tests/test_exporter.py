@@ -61,7 +61,7 @@ def test_each_firing_alert_is_one_series_named_by_what_it_is_about() -> None:
         alert("guest_memory_low", "pending"),
     )
     firing = scrape(Store(), alerts)["wslwatch_alert_firing"]
-    none = {"gpu": "", "uuid": "", "path": "", "code": ""}
+    none = {"gpu": "", "uuid": "", "path": "", "code": "", "holder": ""}
     want = [
         {**none, "rule": "vram_high", "gpu": "0", "uuid": "GPU-aaaa"},
         {**none, "rule": "vram_high", "gpu": "1", "uuid": "GPU-bbbb"},
