@@ -52,6 +52,11 @@ class WslStandIn:
         self._replies.append("\t".join([args, str(exit_code), mode, name, str(sleep_ms)]))
         (self.folder / "replies.txt").write_text("\n".join(self._replies) + "\n")
 
+    def forget_replies(self) -> None:
+        """Drop every reply set so far (a start then finds none until the next `reply`)."""
+        self._replies = []
+        (self.folder / "replies.txt").write_text("")
+
     def calls(self) -> list[Call]:
         log = self.folder / "calls.log"
         rows = [line.split("\t", 2) for line in log.read_text().splitlines()] if log.exists() else []
