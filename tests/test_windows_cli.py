@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from rigs.wine import WineRig
+from rigs.wsl_standin import WslStandIn
+from test_windows_wsl import READ, grep_output
 
 pytestmark = pytest.mark.rig
 
@@ -21,3 +24,30 @@ def test_once_json_has_host_ram_and_no_traceback(wine_rig: WineRig) -> None:
     assert names["wslwatch_host_memory_total_bytes"] > names["wslwatch_host_memory_available_bytes"] > 0
     assert "wslwatch_host_swap_total_bytes" not in names
     assert "host_memory" not in report["errors"]
+
+
+def test_probe_of_a_windows_path_with_a_space_times_it_and_cleans_up(wine_rig: WineRig, tmp_path: Path) -> None:
+    data = tmp_path / "training data"
+    data.mkdir()
+    done = wine_rig.wslwatch("probe", wine_rig.windows_path(data), "--json", "--samples", "3")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    (path,) = json.loads(done.stdout)["paths"]
+    assert path["path"] == wine_rig.windows_path(data)
+    assert path["status"] == "ok" and not path["cross_os"]
+    assert all(op["n"] == 3 and op["min_s"] > 0 for op in path["ops"].values())
+    assert list(data.iterdir()) == []  # the probe's own folder is gone again
+
+
+def test_doctor_reads_the_guest_through_wsl_exe_and_names_what_fails(wine_rig: WineRig, wsl_exe: WslStandIn) -> None:
+    wsl_exe.reply("--list --running --quiet", "Ubuntu\n")
+    wsl_exe.reply("--list --quiet", "Ubuntu\n")
+    wsl_exe.reply(READ, grep_output(), mode="raw")
+    done = wine_rig.wslwatch("doctor", "--json")
+    assert "Traceback" not in done.stderr, done.stderr
+    findings = {f["check"]: f for f in json.loads(done.stdout)["findings"]}
+    assert findings["wslwatch.os"]["detail"].startswith("Windows")
+    assert findings["wsl.guest"]["status"] == "ok", findings["wsl.guest"]
+    # Wine's NtQuerySystemInformation cannot list processes (psutil: OSError 22): said, with a next step.
+    vm = findings["wsl.vm_process"]
+    assert vm["status"] == "fail" and "NtQuerySystemInformation" in vm["detail"] and vm["fix"]
