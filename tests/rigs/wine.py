@@ -260,7 +260,10 @@ class WineRig:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            out, err = proc.communicate()
+            try:  # a Windows child of it may hold its pipes open (Wine leaks them): read what there is
+                out, err = proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                out, err = "", ""
             raise RuntimeError(f"{' '.join(argv)} did not end within {timeout:g} s:\n{out}\n{err}") from None
         return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
 
