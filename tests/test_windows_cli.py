@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from wine_checks import READ, grep_output
 
 from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
 from rigs.wine import WineRig
 from rigs.wsl_standin import WslStandIn
-from test_windows_wsl import READ, grep_output
 
 pytestmark = pytest.mark.rig
 

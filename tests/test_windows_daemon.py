@@ -5,65 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-import urllib.request
-from pathlib import Path
-from typing import Callable, TypeVar
 
 import pytest
+from wine_checks import metrics, metrics_with, running_url, state_dir, stop, wait_for
 
 from rigs.wine import WineRig
 from rigs.xdesktop import close_window, window_titled, xvfb
 
 pytestmark = pytest.mark.rig
-
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout
-    while (found := probe()) is None:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout:g} s")
-        time.sleep(0.2)
-    return found
-
-
-def state_dir(rig: WineRig) -> Path:
-    return rig.local_appdata / "wslwatch"
-
-
-def running_url(rig: WineRig) -> str:
-    """The /metrics URL the running daemon recorded in %LOCALAPPDATA%\\wslwatch\\instance.json."""
-
-    def url() -> str | None:
-        try:
-            info = json.loads((state_dir(rig) / "instance.json").read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-        return info["url"] or None
-
-    return wait_for(url, "the daemon recording its /metrics URL")
-
-
-def metrics(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.read().decode()
-
-
-def metrics_with(url: str, name: str) -> str | None:
-    """The /metrics page once it has a sample of `name`, else None."""
-    text = metrics(url)
-    return text if f"\n{name} " in text or f"\n{name}{{" in text else None
-
-
-def stop(rig: WineRig, daemon: subprocess.Popen[str]) -> None:
-    done = rig.wslwatch("stop")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "stopped" in done.stdout
-    assert daemon.wait(30) == 0, daemon.communicate()
-    assert not (state_dir(rig) / "instance.json").exists()
-
 
 def test_run_serves_metrics_refuses_a_second_instance_and_stops_cleanly(wine_rig: WineRig) -> None:
     daemon = wine_rig.popen([wine_rig.script("wslwatch"), "run", "--headless", "--port", "0"])

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
+from wine_checks import metrics, running_url, stop
 
 from rigs.wine import WineRig
-from test_windows_daemon import metrics, running_url, stop
 
 pytestmark = pytest.mark.rig
 

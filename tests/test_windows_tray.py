@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from wine_checks import PROC, READ, grep_output, stop, wait_for
 from PIL import Image
 
 from rigs.wine import WineRig
 from rigs.wsl_standin import WslStandIn
 from rigs.xdesktop import screenshot, trayer, window_box, xvfb
-from test_windows_daemon import stop, wait_for
-from test_windows_wsl import PROC, READ, grep_output
 
 pytestmark = pytest.mark.rig
 

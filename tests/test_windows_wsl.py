@@ -4,31 +4,15 @@ stand-in `wsl.exe` (tests/rigs/fake_wsl_exe.c) replaying outputs recorded on rea
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from wine_checks import READ, grep_output, mem_total_bytes
 
 from rigs.wine import WineRig
 from rigs.wsl_standin import WslStandIn
 from rigs.xdesktop import xvfb
 
 pytestmark = pytest.mark.rig
-
-PROC = Path(__file__).parent / "fixtures" / "proc-debian-vm"  # captured on a Debian 12 VM, see fixtures/README.md
-FILES = ("meminfo", "vmstat", "stat", "pressure/memory")
-READ = "-d Ubuntu --exec grep -s -H ^ " + " ".join(f"/proc/{name}" for name in FILES)
-
-
-def grep_output() -> bytes:
-    """What `grep -s -H ^ /proc/meminfo …` prints in the guest: each line prefixed with its file."""
-    lines = [f"/proc/{name}:{line}\n" for name in FILES for line in (PROC / name).read_text().splitlines()]
-    return "".join(lines).encode()
-
-
-def mem_total_bytes() -> float:
-    (line,) = [line for line in (PROC / "meminfo").read_text().splitlines() if line.startswith("MemTotal:")]
-    return float(line.split()[1]) * 1024
-
 
 def guest_samples(rig: WineRig) -> dict[str, float]:
     done = rig.wslwatch("once", "--json")
