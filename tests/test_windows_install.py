@@ -70,6 +70,8 @@ def test_the_run_value_starts_the_daemon_windowless_as_explorer_starts_it(clean_
     """The value, started verbatim by CreateProcess as Explorer does at login (Windows splits the
     quoted path with its spaces), runs the daemon with no console: /metrics serves, `stop` ends it."""
     rig = clean_run_key
+    console = rig.local_appdata / "wslwatch" / "Logs" / "console.log"
+    console.unlink(missing_ok=True)  # what an earlier test's windowless run said
     assert rig.wslwatch("install", "--headless").returncode == 0
     command = rig.reg_query(RUN, "wslwatch")
     assert command is not None
@@ -80,4 +82,4 @@ def test_the_run_value_starts_the_daemon_windowless_as_explorer_starts_it(clean_
     finally:
         if daemon.poll() is None:
             daemon.kill()
-    assert not (rig.local_appdata / "wslwatch" / "Logs" / "console.log").read_text(encoding="utf-8").strip()
+    assert not console.read_text(encoding="utf-8").strip()
