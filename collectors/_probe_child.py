@@ -392,9 +392,14 @@ class _Probe:
             fd = area.open(WORK, os.O_RDWR | os.O_CREAT)
             fresh = True
         if fresh:  # random data, so no compression or zero-page shortcut flatters the reads
-            for offset in range(0, WORK_SIZE, _FILL_CHUNK):
-                _pwrite(fd, os.urandom(_FILL_CHUNK), offset)
-            os.fsync(fd)
+            try:
+                for offset in range(0, WORK_SIZE, _FILL_CHUNK):
+                    _pwrite(fd, os.urandom(_FILL_CHUNK), offset)
+                os.fsync(fd)
+            except OSError:  # a full disk: a partial file would keep it at 100 % as long as we run
+                os.close(fd)
+                area.unlink(WORK)
+                raise
         self.work_fd = fd
         _advise(fd, "POSIX_FADV_RANDOM")
         self.residency = _Residency(fd)

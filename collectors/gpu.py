@@ -36,13 +36,15 @@ class GpuCollector:
         self._retry_delay = 1  # collections from one failed init (or loss) to the next try
         self._skip = 0  # collections still to wait before the next try
         self._reason = ""  # why NVML is not in use, while waiting
+        self._waiting: type[CollectorError | NoData] = CollectorError  # a fault, or no GPU (no data)
 
     def collect(self, now: float) -> list[Sample]:
         from wslwatch.collectors._nvml import NvmlError, NvmlLost
 
         session = self._open()
-        if not session.devices:
-            raise NoData("NVML found no NVIDIA GPU")
+        if not session.devices:  # looked for again at a later init: an eGPU plugged in, a driver installed
+            self.close()
+            self._wait("NVML found no NVIDIA GPU", NoData)
         try:
             samples = list(self._samples(session, now))
         except NvmlLost as exc:
@@ -64,7 +66,7 @@ class GpuCollector:
             return self._session
         if self._skip > 0:
             self._skip -= 1
-            raise CollectorError(self._reason)
+            raise self._waiting(self._reason)
         from wslwatch.collectors._nvml import NvmlError, NvmlSession
 
         try:
@@ -73,13 +75,14 @@ class GpuCollector:
             self._wait(str(exc))
         return self._session
 
-    def _wait(self, reason: str) -> NoReturn:
-        """Raise `reason` now and for the next collections until the next init try."""
+    def _wait(self, reason: str, error: type[CollectorError | NoData] = CollectorError) -> NoReturn:
+        """Raise `error(reason)` now and for the next collections until the next init try."""
         delay = self._retry_delay
         self._reason = f"{reason} (NVML init is tried again in {delay} collection{'s' * (delay > 1)})"
+        self._waiting = error
         self._skip = delay - 1
         self._retry_delay = min(2 * delay, MAX_RETRY_DELAY)
-        raise CollectorError(self._reason)
+        raise error(self._reason)
 
     def _samples(self, session: NvmlSession, now: float) -> Iterator[Sample]:
         for device in session.devices:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import psutil
 
+from wslwatch.collectors._windows_view import WindowsView
 from wslwatch.core import CollectorError, Sample
 
 __all__ = ["HostMemoryCollector"]
@@ -41,7 +42,8 @@ def _read_psutil() -> _Memory:
     try:
         swap = psutil.swap_memory()
     except (RuntimeError, OSError) as e:
-        return _Memory(memory.total, memory.available, str(e) or type(e).__name__)
+        why = str(e).rstrip(". ") or type(e).__name__
+        return _Memory(memory.total, memory.available, f"{why}; re-enable the performance counters (`lodctr /R` as administrator)")
     return _Memory(memory.total, memory.available, _Swap(swap.total, swap.used))
 
 
@@ -67,16 +69,31 @@ def _read_meminfo(path: str = "/proc/meminfo") -> _Memory:
     return _Memory(kib["MemTotal"] << 10, kib["MemAvailable"] << 10, swap)
 
 
+def _windows_reader(windows: WindowsView) -> Callable[[], _Memory]:
+    """Inside WSL, opted in: the host's RAM as Windows counts it (its pagefile is not read)."""
+
+    def read() -> _Memory:
+        view = windows.read()
+        return _Memory(view.total, view.available, "the pagefile is not read from inside WSL")
+
+    return read
+
+
 class HostMemoryCollector:
     """Total and available RAM, total and used swap: psutil's figures on every OS (on Linux read
-    straight from /proc/meminfo, where psutil takes them from). Swap that cannot be read leaves
-    the swap series absent, RAM still reported; the reason is logged once, until it reads again."""
+    straight from /proc/meminfo, where psutil takes them from); inside WSL, given `windows`, the
+    Windows host's RAM through interop. Swap that cannot be read leaves the swap series absent,
+    RAM still reported; the reason is logged once, until it reads again."""
 
     name = "host_memory"
 
-    def __init__(self, interval_s: float) -> None:
+    def __init__(self, interval_s: float, windows: WindowsView | None = None) -> None:
         self.interval_s = interval_s
-        self._read: Callable[[], _Memory] = _read_meminfo if sys.platform.startswith("linux") else _read_psutil
+        self._read: Callable[[], _Memory] = (
+            _windows_reader(windows)
+            if windows is not None
+            else _read_meminfo if sys.platform.startswith("linux") else _read_psutil
+        )
         self._swap_missing: str | None = None
 
     def collect(self, now: float) -> list[Sample]:
@@ -100,11 +117,7 @@ class HostMemoryCollector:
         if reason == self._swap_missing:
             return
         if reason is not None:
-            log.warning(
-                "host swap (the pagefile) cannot be read, so its metrics are left out; RAM is still reported: %s. "
-                "On Windows, re-enable the performance counters (`lodctr /R` in an administrator prompt)",
-                reason,
-            )
+            log.warning("host swap (the pagefile) cannot be read, so its metrics are left out; RAM is still reported: %s", reason)
         else:
             log.info("host swap can be read again")
         self._swap_missing = reason

@@ -14,6 +14,7 @@ collection is "no data" (a status, no alert), and nothing is started.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 STATUSES: tuple[Status, ...] = ("ok", "stalled", "error")
 #: A probe may use at most this share of its path's interval before it counts as stalled.
 _DEADLINE_SHARE = 0.8
+
+
+#: How a full disk reads in a skipped operation's reason: the C library's words, Windows' (ERROR_DISK_FULL).
+_DISK_FULL = (os.strerror(errno.ENOSPC), "not enough space on the disk")
 
 
 def _flag(value: bool) -> str:
@@ -75,7 +80,7 @@ class IoLatencyCollector:
         self._place: Place | None = None
         self._facts: dict[str, object] | None = None
         self._last_success: float | None = None
-        self._last_state: tuple[Status, str | None] | None = None
+        self._last_state: tuple[Status, str | None] | None = None  # status, and what went wrong
         self._last_skipped: dict[str, str] = {}
         self._last_notes: list[str] = []
 
@@ -146,8 +151,9 @@ class IoLatencyCollector:
         return samples
 
     def _log_change(self, result: ProbeResult) -> None:
-        """Log what changed: a new status or reason, which operations this filesystem refuses, the notes."""
-        state = (result.status, result.reason)
+        """Log what changed: a new status or reason, which operations this filesystem refuses, the notes.
+        A stall is one state while the same operation hangs, however long its wording says it has."""
+        state = (result.status, result.in_flight if result.status == "stalled" else result.reason)
         if state != self._last_state:
             if result.status != "ok":
                 log.warning("probe of %s %s: %s", self.path, result.status, result.reason)
@@ -155,8 +161,9 @@ class IoLatencyCollector:
                 log.info("probe of %s works again", self.path)
             self._last_state = state
         if result.status == "ok" and result.skipped != self._last_skipped:
-            for op, why in result.skipped.items():
-                log.info("probe of %s: %s is not measured here: %s", self.path, op, why)
+            for op, why in result.skipped.items():  # a disk filling up is a warning, a filesystem's nature is not
+                level = logging.WARNING if any(words in why for words in _DISK_FULL) else logging.INFO
+                log.log(level, "probe of %s: %s is not measured here: %s", self.path, op, why)
             self._last_skipped = dict(result.skipped)
         if result.status == "ok" and result.notes != self._last_notes:  # e.g. "cannot write here (...)"
             for note in result.notes:

@@ -145,6 +145,21 @@ class _Events:
         return r
 
 
+def _finished_meanwhile(lines: queue.Queue[bytes | None], events: _Events) -> bool:
+    """At the deadline: take what the child already wrote; True if its output had ended. A daemon
+    stopped (SIGSTOP, a suspended laptop) past the deadline finds a probe that finished long ago."""
+    until = time.monotonic() + _TICK_S
+    while (left := until - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            return False
+        if line is None:
+            return True
+        events.take(line)
+    return False
+
+
 def _pump(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
     """Move the child's lines into `lines`; None marks the end of its output."""
     try:
@@ -236,7 +251,9 @@ class PathProber:
         while True:
             remaining = end - time.monotonic()
             if remaining <= 0:
-                return self._abandon(child, events, deadline_s, started)
+                if not _finished_meanwhile(lines, events):  # (after SIGSTOP/SIGCONT it may have ended in time)
+                    return self._abandon(child, events, deadline_s, started)
+                break
             try:
                 line = lines.get(timeout=min(remaining, _TICK_S))
             except queue.Empty:
@@ -248,7 +265,7 @@ class PathProber:
             if progress is not None:
                 progress(events.result.in_flight, time.monotonic() - started)
         try:  # its output ended; it may still hang closing a file on a dead mount
-            code = child.wait(timeout=max(0.0, end - time.monotonic()))
+            code = child.wait(timeout=max(_TICK_S, end - time.monotonic()))
         except subprocess.TimeoutExpired:
             events.result.in_flight = events.result.in_flight or "close"
             return self._abandon(child, events, deadline_s, started)

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 
 import psutil
 
+from wslwatch.collectors._windows_view import WindowsView
 from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.core import CollectorError, Sample
 
@@ -153,13 +154,21 @@ class VmmemCollector:
     name = "vmmem"
 
     def __init__(
-        self, process_names: Sequence[str], interval_s: float, shared_name: SharedNameCheck | None = None
+        self,
+        process_names: Sequence[str],
+        interval_s: float,
+        shared_name: SharedNameCheck | None = None,
+        windows: WindowsView | None = None,
     ) -> None:
+        """`windows` (inside WSL, opted in): read the VM process from Windows through interop instead."""
         self.interval_s = interval_s
         self._finder = VmProcessFinder(process_names, shared_name)
+        self._windows = windows
         self._denied_reason: str | None = None
 
     def collect(self, now: float) -> list[Sample]:
+        if self._windows is not None:
+            return self._from_windows(self._windows, now)
         try:
             groups = self._finder.by_rank()
         except OSError as e:
@@ -173,6 +182,19 @@ class VmmemCollector:
 
     def close(self) -> None:
         """Nothing to release: psutil opens no handle that outlives a call."""
+
+    @staticmethod
+    def _from_windows(windows: WindowsView, now: float) -> list[Sample]:
+        """The VM process as Windows reported it to a run through interop (see `_windows_view`)."""
+        vm = windows.read().vm
+        if vm is None:
+            return [Sample("wslwatch_vmmem_up", {}, 0.0, now)]
+        labels = {"process": vm.name}
+        return [
+            Sample("wslwatch_vmmem_up", {}, 1.0, now),
+            Sample("wslwatch_vmmem_working_set_bytes", labels, float(vm.working_set), now),
+            Sample("wslwatch_vmmem_private_bytes", labels, float(vm.private), now),
+        ]
 
     def _measure(self, candidates: list[tuple[psutil.Process, str]], now: float) -> list[Sample]:
         """Samples for the largest readable candidate; [] when every candidate has gone."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import re
+import stat
 import sys
 import types
 import typing
@@ -29,6 +30,7 @@ MAX_PROBLEMS = 20
 
 _TOML_ERROR_AT = re.compile(r"^(?P<what>.*?) \(at line (?P<line>\d+), column \d+\)$")
 _TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_LONG_NUMBER = re.compile(r"[0-9_]{1000,}")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\.\"' ]+?)\s*=")
 
 
@@ -52,6 +54,8 @@ def load(path: Path | None) -> Config:
         if not path.exists():
             return Config()
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the read; a directory cannot be read
+            raise ConfigError([f"{path}: not a regular file; give the path of a TOML file"])
         with path.open("rb") as file:
             raw = file.read(MAX_BYTES + 1)
     except OSError as exc:
@@ -75,6 +79,13 @@ def load_text(text: str, source: str = "<config>") -> Config:
         if match:
             raise ConfigError([f"{source}:{match['line']}: invalid TOML: {match['what']}"]) from None
         raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError([_where_line(source, _deepest_line(text)) + " invalid TOML: arrays or tables nested too "
+                           "deep to read; no wslwatch key nests more than two levels"]) from None
+    except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        line = next((n for n, t in enumerate(text.splitlines(), start=1) if _LONG_NUMBER.search(t)), None)
+        raise ConfigError([_where_line(source, line) + " invalid TOML: a number too long to read; no wslwatch "
+                           "setting needs more than a few digits"]) from None
     problems: list[tuple[str, str]] = []
     config: Config = _build(Config, data, "", problems)
     if problems:
@@ -86,8 +97,22 @@ def load_text(text: str, source: str = "<config>") -> Config:
 
 
 def _where(source: str, text: str, key: str) -> str:
-    line = locate(text, key)
+    return _where_line(source, locate(text, key))
+
+
+def _where_line(source: str, line: int | None) -> str:
     return f"{source}:{line}:" if line else f"{source}:"
+
+
+def _deepest_line(text: str) -> int | None:
+    """The line where `[`/`{` nesting (strings not told apart: a rough guide) is deepest."""
+    depth, deepest, where = 0, 0, None
+    for number, line in enumerate(text.splitlines(), start=1):
+        for char in line:
+            depth += (char in "[{") - (char in "]}")
+            if depth > deepest:
+                deepest, where = depth, number
+    return where
 
 
 def locate(text: str, dotted: str) -> int | None:
@@ -117,7 +142,7 @@ def _find_line(text: str, wanted: str) -> int | None:
                 counts[name] = counts.get(name, -1) + 1
                 name = f"{name}[{counts[name]}]"
             table = name
-            if table == wanted:
+            if table == wanted or table.startswith(wanted + "."):  # (`[colectors.gpu]` for `colectors`)
                 return number
             continue
         key = _KEY.match(line)
@@ -153,13 +178,12 @@ def _build(cls: type[Any], data: Any, prefix: str, problems: list[tuple[str, str
         check = fields[key].metadata.get("check")
         wrong = check(converted) if check else None
         if wrong:
-            shown = "" if isinstance(value, dict) else f", got {_show(value)}"  # a table's check names the entry
+            shown = "" if isinstance(value, (dict, list)) else f", got {_show(value)}"  # a table's check names the entry
             problems.append((name, f"{wrong}{shown}"))
             continue
         values[key] = converted
     missing = [k for k, f in fields.items() if k not in values and _required(f)]
-    for key in missing:
-        problems.append((f"{prefix}{key}", "is required"))
+    problems.extend((f"{prefix}{key}", "is required") for key in missing if key not in data)  # (else: told why)
     if missing:
         return None
     built = cls(**values)
@@ -211,8 +235,8 @@ _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", 
 def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
+    if isinstance(value, str):  # (a control character shown as its escape, never raw)
+        return '"' + "".join(c if c.isprintable() else repr(c)[1:-1] for c in value) + '"'
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):

@@ -7,12 +7,14 @@ what is wrong (or None); `metadata["doc"]` is the one-line meaning shown by `con
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from wslwatch.password_hash import hash_problem
 
 __all__ = [
+    "bind_problem",
     "AlertsConfig",
     "CollectorConfig",
     "CollectorsConfig",
@@ -22,6 +24,7 @@ __all__ = [
     "GuestMemoryLowConfig",
     "GuestSwapThrashConfig",
     "HistoryConfig",
+    "HostMemoryConfig",
     "HostMemoryLowConfig",
     "IoLatencyConfig",
     "PathConfig",
@@ -54,7 +57,8 @@ def _between(low: float, high: float) -> Check:
     return check
 
 
-def _host(value: Any) -> str | None:
+def bind_problem(value: Any) -> str | None:
+    """What is wrong with `value` as an address to listen on, or None."""
     if value in ("localhost", ""):
         return None if value else "must be an IP address to bind, e.g. 127.0.0.1"
     try:
@@ -76,6 +80,7 @@ def _web_url(value: Any) -> str | None:
 
 def _distinct_paths(value: Any) -> str | None:
     seen: set[str] = set()
+    directories: set[str] = set()
     for entry in value:
         if entry is None:  # an entry with its own problem, reported already
             continue
@@ -83,6 +88,20 @@ def _distinct_paths(value: Any) -> str | None:
         if label in seen:
             return f"two entries are both called {label!r}; give each path its own name"
         seen.add(label)
+        directory = os.path.normcase(os.path.normpath(os.path.expanduser(entry.path)))
+        if directory in directories:  # `/tmp` and `/tmp/`: one series, one probe area, for two names
+            return f"two entries name the directory {entry.path!r}; list each directory once"
+        directories.add(directory)
+    return None
+
+
+def _probe_path(value: Any) -> str | None:
+    if not value:
+        return "must not be empty"
+    if "\0" in value:
+        return "must not contain a NUL character"
+    if not os.path.isabs(os.path.expanduser(value)):
+        return "must be an absolute path (or start with ~), e.g. /mnt/data"
     return None
 
 
@@ -104,12 +123,21 @@ class CollectorConfig:
     )
 
 
+_FROM_WINDOWS = "inside WSL: read it from Windows through interop (one powershell.exe run per minute, shared)"
+
+
+@dataclass(frozen=True)
+class HostMemoryConfig(CollectorConfig):
+    from_windows: bool = field(default=False, metadata=_key(_FROM_WINDOWS))
+
+
 @dataclass(frozen=True)
 class VmmemConfig(CollectorConfig):
     process_names: tuple[str, ...] = field(
         default=("vmmemWSL", "vmmem"),
         metadata=_key("names of the WSL VM process, first match wins (case-insensitive)", _non_empty),
     )
+    from_windows: bool = field(default=False, metadata=_key(_FROM_WINDOWS))
 
 
 @dataclass(frozen=True)
@@ -168,7 +196,7 @@ class IoLatencyConfig:
 
 @dataclass(frozen=True)
 class CollectorsConfig:
-    host_memory: CollectorConfig = field(default_factory=CollectorConfig)
+    host_memory: HostMemoryConfig = field(default_factory=HostMemoryConfig)
     vmmem: VmmemConfig = field(default_factory=VmmemConfig)
     wsl_guest: WslGuestConfig = field(default_factory=WslGuestConfig)
     gpu: GpuConfig = field(default_factory=GpuConfig)
@@ -179,7 +207,7 @@ class CollectorsConfig:
 
 @dataclass(frozen=True)
 class ExporterConfig:
-    bind: str = field(default="127.0.0.1", metadata=_key("address /metrics listens on", _host))
+    bind: str = field(default="127.0.0.1", metadata=_key("address /metrics listens on", bind_problem))
     port: int = field(default=9477, metadata=_key("port /metrics listens on (0: any free port)", _between(0, 65535)))
     certfile: str = field(default="", metadata=_key("PEM certificate (chain) for HTTPS; empty: plain HTTP"))
     keyfile: str = field(default="", metadata=_key("PEM private key of certfile; empty: the key is inside certfile"))
@@ -198,7 +226,7 @@ class HistoryConfig:
 
 @dataclass(frozen=True)
 class PathConfig:
-    path: str = field(metadata=_key("directory whose I/O latency is probed", _non_empty))
+    path: str = field(metadata=_key("directory whose I/O latency is probed", _probe_path))
     name: str = field(default="", metadata=_key("short name shown in the tray and alerts"))
     interval_s: float = field(
         default=60.0, metadata=_key("seconds between two probes of this path", _between(1, 86400))

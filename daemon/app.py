@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -12,6 +14,7 @@ from typing import Callable
 from prometheus_client import CollectorRegistry
 
 import wslwatch
+from wslwatch.collectors._windows_view import WindowsView, powershell_path
 from wslwatch.config.schema import Config, PathConfig
 from wslwatch.core import Alert, Collector, Notifier
 from wslwatch.daemon.alerting import RuleEngine
@@ -43,11 +46,22 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
     from wslwatch.collectors.wslconfig import WslconfigCollector
 
     c = config.collectors
+    windows = _windows_view(config)
     # also read (only when it changed) for its instanceIdleTimeout, the spacing of reads through wsl.exe
     wslconfig = WslconfigCollector(c.wslconfig.interval_s, c.wslconfig.path)
     table: list[tuple[bool, float, Callable[[], Collector]]] = [
-        (c.host_memory.enabled, c.host_memory.timeout_s, lambda: HostMemoryCollector(c.host_memory.interval_s)),
-        (c.vmmem.enabled, c.vmmem.timeout_s, lambda: VmmemCollector(c.vmmem.process_names, c.vmmem.interval_s)),
+        (
+            c.host_memory.enabled,
+            c.host_memory.timeout_s,
+            lambda: HostMemoryCollector(c.host_memory.interval_s, windows if c.host_memory.from_windows else None),
+        ),
+        (
+            c.vmmem.enabled,
+            c.vmmem.timeout_s,
+            lambda: VmmemCollector(
+                c.vmmem.process_names, c.vmmem.interval_s, windows=windows if c.vmmem.from_windows else None
+            ),
+        ),
         (
             c.wsl_guest.enabled,
             c.wsl_guest.timeout_s,
@@ -80,6 +94,15 @@ def build_collectors(config: Config) -> list[tuple[Collector, float]]:
     table += [(io.enabled, io.deadline_s + _PROBE_GRACE_S, partial(io_latency, p)) for p in config.paths]
     collectors = [(make(), timeout) for enabled, timeout, make in table if enabled]
     return [(collector, min(timeout, collector.interval_s)) for collector, timeout in collectors]
+
+
+def _windows_view(config: Config) -> WindowsView | None:
+    """One interop reader of the Windows host for both collectors that opt in; on Windows itself
+    they read it directly (psutil), so `from_windows` means nothing there."""
+    c = config.collectors
+    if sys.platform == "win32" or not (c.host_memory.from_windows or c.vmmem.from_windows):
+        return None
+    return WindowsView(powershell_path(os.environ))
 
 
 def build_runners(config: Config, store: Store, clock: Callable[[], float] = time.time) -> list[CollectorRunner]:

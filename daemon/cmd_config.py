@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import getpass
 import json
+import os
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from wslwatch.config import ConfigError, default_config_path, load
+from wslwatch.config import Config, ConfigError, default_config_path, load
+from wslwatch.config.loader import locate
+from wslwatch.config.schema import PathConfig
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.exporters import auth
 from wslwatch.exporters.bundle import RULES_FILE, ScrapeSecurity, bundle, customised_rules, write_bundle
+from wslwatch.exporters.http import address_problem, tls_problem
+from wslwatch.password_hash import iterations_problem
 
 __all__ = ["default_file_text", "register"]
 
@@ -84,13 +90,50 @@ def _check(args: argparse.Namespace) -> int:
     if not path.exists():
         return fail(f"{path} does not exist (create it with `wslwatch config init`)")
     try:
-        load(path)
+        config = load(path)
+        problems = _machine_problems(path, config)
     except ConfigError as exc:
-        for problem in exc.problems:
+        problems = exc.problems
+    if problems:
+        for problem in problems:
             print(problem, file=sys.stderr)
-        return fail(f"{path} is invalid: {len(exc.problems)} problem(s)")
+        return fail(f"{path} is invalid: {len(problems)} problem(s)")
     print(f"{path}: ok")
     return 0
+
+
+def _machine_problems(path: Path, config: Config) -> list[str]:
+    """What the file asks of this machine that it cannot give (valid TOML, wrong here)."""
+    found: list[tuple[str, str | None]] = _path_problems(config.paths)
+    exporter = config.exporter
+    if exporter.bind not in ("", "localhost"):
+        found.append(("exporter.bind", address_problem(exporter.bind)))
+    if exporter.certfile or exporter.keyfile:
+        found.append(("exporter.certfile" if exporter.certfile else "exporter.keyfile",
+                      tls_problem(exporter.certfile, exporter.keyfile)))
+    text = path.read_text(encoding="utf-8-sig")
+    return [f"{path}:{locate(text, key) or 1}: {key}: {what}" for key, what in found if what]
+
+
+def _path_problems(paths: tuple[PathConfig, ...]) -> list[tuple[str, str | None]]:
+    """A path that is a loop of symbolic links, or the same directory as an earlier entry (one
+    series and one probe area for two names)."""
+    found: list[tuple[str, str | None]] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(paths):
+        given = os.path.expanduser(entry.path)
+        try:
+            os.stat(given)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                found.append((f"paths[{i}].path", f"{entry.path!r} is a loop of symbolic links; point it at a directory"))
+            continue
+        real = os.path.normcase(os.path.realpath(given))
+        if real in seen:
+            first = paths[seen[real]].path
+            found.append((f"paths[{i}].path", f"{entry.path!r} is the directory of paths[{seen[real]}] ({first!r}); probe it once"))
+        seen.setdefault(real, i)
+    return found
 
 
 def _export_prometheus(args: argparse.Namespace) -> int:
@@ -132,8 +175,9 @@ def _show(args: argparse.Namespace) -> int:
 
 def _hash_password(args: argparse.Namespace) -> int:
     """Read a password (hidden prompt on a terminal, else one line of stdin) and print its hash."""
-    if args.iterations < auth.MIN_ITERATIONS:
-        return fail(f"--iterations must be at least {auth.MIN_ITERATIONS}")
+    wrong = iterations_problem(str(args.iterations))
+    if wrong:
+        return fail(f"--iterations {wrong}, got {args.iterations}")
     if sys.stdin is None:  # started windowless (pythonw): nowhere to read a password from
         return fail("no console to read the password from; run `wslwatch config hash-password` in a terminal")
     if sys.stdin.isatty():

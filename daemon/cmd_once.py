@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from typing import Any
 
 from wslwatch.daemon.app import collect_once
 from wslwatch.daemon.cmd_common import add_config_option, load_config
+from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
 from wslwatch.store import Snapshot
 
 _PLAIN_UNITS = {"_celsius": "°C", "_watts": "W"}
@@ -25,9 +27,25 @@ def once(args: argparse.Namespace) -> int:
     config = load_config(args)
     if isinstance(config, int):
         return config
+    running = _running_daemon()
+    if running is not None and config.paths:
+        print(f"wslwatch: note: {running}; it probes the [[paths]] itself, so `once` leaves them alone "
+              "(their latencies are on its /metrics)", file=sys.stderr)
+        config = dataclasses.replace(config, paths=())
     snap = collect_once(config)
     sys.stdout.write(as_json(snap) if args.json else as_table(snap))
     return 0
+
+
+def _running_daemon() -> AlreadyRunning | None:
+    """The user's daemon, if one runs: its probes share each path's `.wslwatch-probe/` with ours."""
+    lock = InstanceLock()
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        return exc
+    lock.release()
+    return None
 
 
 def as_json(snap: Snapshot) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.cmd_run import add_endpoint_options, serve_until_stopped
+from wslwatch.daemon.line_file import LineFile
 from wslwatch.daemon.recording import Recorder
 
 
@@ -27,10 +28,12 @@ def record(args: argparse.Namespace) -> int:
     if isinstance(config, int):
         return config
     try:
-        stream = args.file.open("a", encoding="utf-8")
+        lines = LineFile(args.file)
     except OSError as exc:
         return fail(f"cannot write {args.file}: {exc.strerror or exc}; choose a writable file")
-    with stream:
+    try:
         daemon = Daemon.create(config)
-        daemon.store.subscribe(Recorder(stream))
+        daemon.store.subscribe(Recorder(lines))
         return serve_until_stopped(daemon, args)
+    finally:
+        lines.close()

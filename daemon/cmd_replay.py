@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
 
 from wslwatch.daemon.cmd_common import fail, load_config
-from wslwatch.daemon.recording import RecordingError, read_frames, replay, transition_line
+from wslwatch.daemon.recording import read_frames, replay, transition_line
+from wslwatch.exporters.recording import bounded_lines
 
 
 def register(commands: Any) -> None:
@@ -32,13 +34,13 @@ def replay_file(args: argparse.Namespace) -> int:
     if isinstance(config, int):
         return config
     try:
-        with args.file.open(encoding="utf-8") as lines:
-            for alert in replay(read_frames(lines, str(args.file)), config):
+        with args.file.open(encoding="utf-8", errors="replace") as stream:
+            frames = read_frames(bounded_lines(stream), str(args.file))
+            first = next(frames, None)
+            if first is None:
+                return fail(f"{args.file}: no recorded line in it; give a file written by `wslwatch record`")
+            for alert in replay(itertools.chain([first], frames), config):
                 sys.stdout.write(transition_line(alert) + "\n")
     except OSError as exc:
         return fail(f"cannot read {args.file}: {exc.strerror or exc}")
-    except UnicodeDecodeError as exc:
-        return fail(f"{args.file}: not UTF-8 text (byte {exc.start}); give a file written by `wslwatch record`")
-    except RecordingError as exc:
-        return fail(str(exc))
     return 0

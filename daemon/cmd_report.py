@@ -11,7 +11,7 @@ from wslwatch.config import Config
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import history_path, history_paths
 from wslwatch.daemon.instance import state_dir
-from wslwatch.daemon.recording import Frame, RecordingError, read_frames, replay
+from wslwatch.daemon.recording import Frame, read_frames, replay
 
 if TYPE_CHECKING:
     from wslwatch.exporters.recording import AlertSpan
@@ -109,10 +109,8 @@ def replayed_alerts(paths: list[Path], config: Config, end: float) -> list[Alert
 
 
 def _frames(paths: list[Path]) -> Iterator[Frame]:
+    from wslwatch.exporters.recording import bounded_lines
+
     for path in paths:
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            for number, line in enumerate(lines, start=1):
-                try:
-                    yield from read_frames([line], f"{path}:{number}")
-                except RecordingError:
-                    continue
+        with path.open(encoding="utf-8", errors="replace") as stream:
+            yield from read_frames(bounded_lines(stream), str(path))

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from wslwatch.config import default_config_path
+from wslwatch.config.schema import bind_problem
 from wslwatch.core import Notifier
 from wslwatch.daemon import logs
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
-from wslwatch.exporters.http import PortForbiddenError, PortInUseError, TlsError
+from wslwatch.exporters.http import AddressError, PortForbiddenError, PortInUseError, TlsError
 
 if TYPE_CHECKING:
     from wslwatch.tray import TrayApp
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALREADY_RUNNING = 3  # exit code: another wslwatch of this user runs (the systemd unit does not restart on it)
+
+
+#: A clean stop on each: SIGHUP is the terminal closing (POSIX only).
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []))
 
 
 def register(commands: Any) -> None:
@@ -36,8 +41,25 @@ def register(commands: Any) -> None:
 
 
 def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bind", metavar="ADDR", help="address for /metrics (default: exporter.bind)")
-    parser.add_argument("--port", type=int, metavar="N", help="port for /metrics, 0 for any free port (default: exporter.port)")
+    parser.add_argument("--bind", type=_bind, metavar="ADDR", help="address for /metrics (default: exporter.bind)")
+    parser.add_argument("--port", type=_port, metavar="N", help="port for /metrics, 0 for any free port (default: exporter.port)")
+
+
+def _bind(text: str) -> str:
+    problem = bind_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{problem}, got {text!r}")
+    return text
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 65535, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 65535, got {port}")
+    return port
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,7 +101,7 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
     # thread and leave a bare `stop.wait()` blocked, so the wait below wakes every second. The
     # handler sets the event from another thread: in the main thread it could run while
     # `stop.wait()` holds the event's lock, and `set()` would wait for that lock forever.
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in _STOP_SIGNALS:
         signal.signal(sig, lambda *_: threading.Thread(target=stop.set, name="stop").start())
     instance.listen_for_stop(stop.set)  # `wslwatch stop` (SIGTERM above, a named event on Windows)
     try:
@@ -91,6 +113,9 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
         )
     except PortForbiddenError as exc:
         return fail(f"cannot serve /metrics: {exc.strerror}; choose another port with --port or exporter.port in the config.")
+    except AddressError as exc:
+        return _not_started(f"cannot serve /metrics: {exc.strerror}. Use 127.0.0.1, 0.0.0.0 or an address this "
+                            "machine has (`ip addr`, `ipconfig`) with --bind or exporter.bind in the config.")
     except TlsError as exc:
         return fail(f"cannot serve /metrics: {exc}")
     except OSError as exc:
@@ -109,8 +134,13 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
             log.info("stopping")
             daemon.stop()
 
+    def end_session() -> None:
+        """Windows may end the process as soon as this returns: the instance record goes too."""
+        shutdown()
+        instance.release()
+
     try:
-        if not (tray and _run_tray(daemon, server.url, log_file, stop, shutdown)):
+        if not (tray and _run_tray(daemon, server.url, log_file, stop, end_session)):
             while not stop.wait(1.0):
                 pass
     finally:
@@ -118,22 +148,32 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
     return 0
 
 
+def _not_started(message: str) -> int:
+    """Refuse to start, saying why in the log file too (a daemon started at logon has no console)."""
+    log.error("not started: %s", message)
+    return 2
+
+
 def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
     """The rolling record `wslwatch report` reads; only the instance holding the lock writes it."""
     settings = daemon.config.history
     if not settings.enabled:
         return None
-    history = HistoryFile(
-        history_path(instance.directory), settings.interval_s, int(settings.max_mb * 2**20), daemon.engine.alerts
-    )
+    try:
+        history = HistoryFile(
+            history_path(instance.directory), settings.interval_s, int(settings.max_mb * 2**20), daemon.engine.alerts
+        )
+    except OSError as exc:
+        log.error("no history file (`wslwatch report` will have nothing new): %s", exc)
+        return None
     daemon.store.subscribe(history.on_snapshot)
     return history
 
 
 def _run_tray(
-    daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.Event, shutdown: Callable[[], None]
+    daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.Event, end_session: Callable[[], None]
 ) -> bool:
-    """Run the tray until `stop` (`shutdown` when Windows ends the session); False when no tray can be shown here."""
+    """Run the tray until `stop` (`end_session` when Windows ends the session); False when no tray can be shown here."""
     # Imported here: Pillow and the tray cost a headless daemon memory it does not need.
     from wslwatch.daemon.notify import ALL_RULES
     from wslwatch.tray import MenuActions, TrayUnavailable, open_tray
@@ -155,7 +195,7 @@ def _run_tray(
     )
     try:
         tray = open_tray(daemon.store.snapshot, daemon.engine.alerts, actions, daemon.config.tray.update_s)
-        tray.on_session_end(shutdown)
+        tray.on_session_end(end_session)
         for notifier in _desktop_notifiers(tray):
             daemon.add_notifier(notifier)
         tray.run(stop)

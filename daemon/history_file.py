@@ -18,9 +18,10 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
+from typing import Callable, Sequence
 
 from wslwatch.core import Alert, Sample
+from wslwatch.daemon.line_file import LineFile, clock_went_back
 from wslwatch.daemon.recording import frame_line
 from wslwatch.store import Snapshot
 
@@ -57,23 +58,23 @@ class HistoryFile:
         self._lock = threading.Lock()
         self._last_ts = float("-inf")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: TextIO | None = self._open()
+        self._file: LineFile | None = LineFile(path)
 
     def on_snapshot(self, snapshot: Snapshot) -> None:
-        """Record `snapshot` unless the last line is younger than `interval_s`."""
+        """Record `snapshot` unless the last line is younger than `interval_s` (by a clock not set back)."""
         with self._lock:
-            if self._file is None or snapshot.ts - self._last_ts < self._interval_s:
+            if self._file is None:
                 return
+            if snapshot.ts - self._last_ts < self._interval_s:
+                if snapshot.ts >= self._last_ts or not clock_went_back(self._last_ts):
+                    return
+                log.warning("the clock went back %.0f s; the history goes on from the new time",
+                            self._last_ts - snapshot.ts)
             self._last_ts = snapshot.ts
             firing = [_firing_sample(alert, snapshot.ts) for alert in self._alerts() if alert.state == "firing"]
-            line = frame_line(Snapshot.build(snapshot.ts, [*snapshot.samples, *firing], snapshot.health))
-            try:
-                self._file.write(line + "\n")
-                self._file.flush()
-                if self._file.tell() >= self._max_bytes:
-                    self._rotate()
-            except OSError as exc:
-                log.warning("cannot write the history file %s: %s; `wslwatch report` will miss this moment", self.path, exc)
+            self._file.write(frame_line(Snapshot.build(snapshot.ts, [*snapshot.samples, *firing], snapshot.health)))
+            if self._file.size() >= self._max_bytes:
+                self._rotate()
 
     def close(self) -> None:
         with self._lock:
@@ -81,18 +82,19 @@ class HistoryFile:
                 self._file.close()
                 self._file = None
 
-    def _open(self) -> TextIO:
-        return self.path.open("a", encoding="utf-8")
-
     def _rotate(self) -> None:
         """`history.jsonl` becomes `history.jsonl.1` (replacing the older one); a new file starts."""
         assert self._file is not None  # noqa: S101 - only called while open
         self._file.close()
+        self._file = None
         try:
             os.replace(self.path, self.path.with_name(self.path.name + ".1"))
         except OSError as exc:  # e.g. Windows, while a report reads the old file: try again next time
             log.info("history file not rotated yet: %s", exc)
-        self._file = self._open()
+        try:
+            self._file = LineFile(self.path)
+        except OSError as exc:
+            log.error("cannot reopen the history file %s: %s; `wslwatch report` sees nothing newer", self.path, exc)
 
 
 def _firing_sample(alert: Alert, ts: float) -> Sample:

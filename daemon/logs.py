@@ -100,15 +100,16 @@ def console_tail() -> list[str]:
 
 
 def configure(level: str, *, console: bool) -> None:
-    """Set the root level; log to stderr when `console` (again on a second call, never twice)."""
+    """Set the root level; log to stderr (again on a second call, never twice): everything when
+    `console`, else warnings and errors, which then reach `console.log` formatted (and a refused
+    start is in what `console_tail()` gives the user)."""
     root = logging.getLogger()
     root.setLevel(level)
     _remove(root, _CONSOLE_HANDLER)
-    if console:
-        handler = _CurrentStderr()
-        handler.set_name(_CONSOLE_HANDLER)
-        handler.setFormatter(logging.Formatter(_FORMAT))
-        root.addHandler(handler)
+    handler = _CurrentStderr(logging.NOTSET if console else logging.WARNING)
+    handler.set_name(_CONSOLE_HANDLER)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    root.addHandler(handler)
 
 
 def log_to_file(path: Path | None = None, max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> Path:

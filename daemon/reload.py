@@ -1,4 +1,8 @@
-"""Live reload: the config file is re-read when it changes; an invalid edit never replaces a good one."""
+"""Live reload: the config file is re-read when it changes; an invalid edit never replaces a good one.
+
+A change is read once the file has stood still for one poll, so an editor that truncates and then
+writes slowly is not applied half-written; and nothing the file holds ends the watching.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ class ConfigWatcher:
         self._reject = reject
         self._interval_s = interval_s
         self._seen = self._signature()
+        self._changing: _Signature = self._seen  # the last signature seen while waiting for the file to settle
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -55,9 +60,13 @@ class ConfigWatcher:
         while not self._stop.wait(self._interval_s):
             with self._lock:
                 signature = self._signature()
-                if signature != self._seen:
-                    self._seen = signature
-                    self._read()
+                if signature == self._seen:
+                    continue
+                if signature != self._changing:  # still being written: read it once it stands still
+                    self._changing = signature
+                    continue
+                self._seen = signature
+                self._read()
 
     def _signature(self) -> _Signature:
         try:
@@ -75,6 +84,14 @@ class ConfigWatcher:
         except ConfigError as exc:
             self._reject(exc.problems)
             return False
+        except Exception as exc:  # noqa: BLE001 - whatever an edit provokes, watching goes on
+            log.exception("reading %s failed", self.path)
+            self._reject([f"{self.path}: cannot be read ({type(exc).__name__}: {exc}); the configuration in force stays"])
+            return False
         log.info("configuration reloaded from %s", self.path)
-        self._apply(config)
+        try:
+            self._apply(config)
+        except Exception:  # noqa: BLE001 - a failed apply must not end live reload either
+            log.exception("applying the configuration from %s failed; edit it again to retry", self.path)
+            return False
         return True

@@ -28,6 +28,8 @@ Outcome = Union[list[Sample], BaseException]
 
 #: A worker that got no collection for this long ends; the next collection starts another.
 IDLE_S = 120.0
+#: How much longer than its timeout a collection is waited for before it is abandoned.
+GRACE_S = 0.25
 
 
 class _Worker:
@@ -106,9 +108,11 @@ class CollectorRunner:
         if self._worker is None or not self._worker.submit(now):
             self._worker = _Worker(self.name, self.collector.collect, self._idle_s)
             self._worker.submit(now)
-        try:
-            result = self._worker.results.get(timeout=self._timeout_s)
-        except queue.Empty:
+        # then a grace: a daemon stopped (SIGSTOP) past the timeout resumes with its worker, which needs a moment
+        result = _get_within(self._worker.results, self._timeout_s)
+        if result is None:
+            result = _get_within(self._worker.results, GRACE_S)
+        if result is None:
             self._stuck = self._worker
             self._fail(f"timed out after {self._timeout_s:g}s; the collection was abandoned", now, time.perf_counter() - started)
             return
@@ -131,3 +135,10 @@ class CollectorRunner:
             log.log(logging.WARNING if fault else logging.INFO, "collector %s: %s", self.name, reason)
             self._last_reason = reason
         self._store.record_failure(self.name, reason, now, duration, fault=fault)
+
+
+def _get_within(results: queue.SimpleQueue[Outcome], timeout_s: float) -> Outcome | None:
+    try:
+        return results.get(timeout=timeout_s)
+    except queue.Empty:
+        return None

@@ -4,7 +4,10 @@ The config holds hashes only, never passwords (`wslwatch.password_hash`). PBKDF2
 purpose (about 1 s at the default iterations on a slow core), and Prometheus sends the same
 credentials every scrape, so a credential that once verified is remembered, keyed by an HMAC
 under a per-process random key (never the password itself). Unknown users cost the same work
-as known ones, and only one slow check runs at a time.
+as known ones, and only one slow check runs at a time. Only a credential that verified is
+remembered, so no stream of wrong ones can evict it: after its first scrape a real scraper
+never waits for PBKDF2 again. Failed logins are logged: the first at once, then at most one
+line a minute with their count.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import os
 import threading
+import time
 from typing import Any, Callable, Iterable, Mapping
 
 from wslwatch.password_hash import (
@@ -29,7 +34,10 @@ from wslwatch.password_hash import (
 
 __all__ = ["ITERATIONS", "MIN_ITERATIONS", "BasicAuth", "PasswordHash", "hash_password", "hash_problem"]
 
+log = logging.getLogger(__name__)
+
 _REMEMBERED = 64
+_FAILURES_LOGGED_EVERY_S = 60.0
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -47,10 +55,16 @@ class BasicAuth:
         self._key = os.urandom(32)
         self._remembered: set[bytes] = set()
         self._slow_check = threading.Lock()
+        self._failures = 0
+        self._next_failure_log = 0.0
+        self._failure_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if self._allowed(environ.get("HTTP_AUTHORIZATION", "")):
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if self._allowed(header):
             return self._app(environ, start_response)
+        if header:
+            self._failed(environ.get("REMOTE_ADDR", "?"), _basic_credentials(header))
         start_response(
             "401 Unauthorized",
             [("Content-Type", "text/plain; charset=utf-8"), ("WWW-Authenticate", self._challenge)],
@@ -73,6 +87,20 @@ class BasicAuth:
                 self._remembered.clear()
             self._remembered.add(token)
         return ok
+
+
+    def _failed(self, address: str, credentials: tuple[str, str] | None) -> None:
+        with self._failure_lock:
+            self._failures += 1
+            now = time.monotonic()
+            if now < self._next_failure_log:
+                return
+            who = f"as {credentials[0]!r}" if credentials else "with a malformed Authorization header"
+            log.warning(
+                "%d failed login(s) to /metrics, the latest from %s %s; if that is your scraper, check its "
+                "user and password against exporter.basic_auth_users", self._failures, address, who,
+            )
+            self._failures, self._next_failure_log = 0, now + _FAILURES_LOGGED_EVERY_S
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:

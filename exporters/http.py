@@ -23,7 +23,17 @@ from prometheus_client.exposition import ThreadingWSGIServer
 
 from wslwatch.exporters.auth import BasicAuth
 
-__all__ = ["MetricsServer", "PortForbiddenError", "PortInUseError", "TlsError", "exposure_warning", "serve"]
+__all__ = [
+    "AddressError",
+    "MetricsServer",
+    "PortForbiddenError",
+    "PortInUseError",
+    "TlsError",
+    "address_problem",
+    "exposure_warning",
+    "serve",
+    "tls_problem",
+]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +45,10 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 class PortInUseError(OSError):
     """The address is taken by another process."""
+
+
+class AddressError(OSError):
+    """The address is not one this machine has (or cannot be resolved); `strerror` names it."""
 
 
 class PortForbiddenError(OSError):
@@ -106,6 +120,14 @@ _INDEX = (
 
 def _routes(metrics: WSGIApp) -> WSGIApp:
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "HEAD":  # GET's status and headers, no body (the WSGI server sends what it is given)
+            for _ in app({**environ, "REQUEST_METHOD": "GET"}, start_response):
+                pass
+            return []
+        if method != "GET":
+            start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")])
+            return [b"405: only GET and HEAD are served here\n"]
         path = environ.get("PATH_INFO", "/")
         if path == "/metrics":
             return metrics(environ, start_response)
@@ -169,6 +191,8 @@ def serve(
             raise PortInUseError(exc.errno, f"{bind}:{port} is already in use") from None
         if exc.errno == errno.EACCES:
             raise PortForbiddenError(exc.errno, f"{bind}:{port} {_FORBIDDEN_BECAUSE}") from None
+        if exc.errno in _NOT_HERE or isinstance(exc, socket.gaierror):
+            raise AddressError(exc.errno, f"{bind} is not an address of this machine ({exc.strerror})") from None
         raise
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
@@ -193,6 +217,26 @@ def _tls_context(certfile: str, keyfile: str) -> ssl.SSLContext:
     return context
 
 
+def tls_problem(certfile: str, keyfile: str) -> str | None:
+    """Why these files cannot serve HTTPS (loading them as `serve` would), or None."""
+    try:
+        _tls_context(certfile, keyfile)
+    except TlsError as exc:
+        return str(exc)
+    return None
+
+
+def address_problem(bind: str) -> str | None:
+    """Why this machine cannot listen on `bind` (trying it on a free port), or None."""
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((bind, 0))
+    except OSError as exc:
+        return f"{bind!r} is not an address of this machine ({exc.strerror or exc}); use 127.0.0.1, 0.0.0.0 or one it has"
+    return None
+
+
 def exposure_warning(bind: str, has_users: bool, has_tls: bool) -> str | None:
     """What is unsafe about serving on `bind` this way, or None (loopback is always fine)."""
     try:
@@ -211,3 +255,4 @@ def exposure_warning(bind: str, has_users: bool, has_tls: bool) -> str | None:
 
 
 _IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
+_NOT_HERE = {errno.EADDRNOTAVAIL, getattr(errno, "WSAEADDRNOTAVAIL", errno.EADDRNOTAVAIL), errno.EAFNOSUPPORT}

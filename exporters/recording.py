@@ -2,24 +2,74 @@
 
 One line per moment: `{"t": <unix s>, "samples": [{"name": ..., "labels": {...}, "value": x}]}`.
 Only the series asked for are kept, so a long file costs little memory. A line that does
-not parse (e.g. the last one, cut short by a crash) is skipped and counted.
+not parse (e.g. the last one, cut short by a crash), that is longer than `MAX_LINE_CHARS`, or
+whose times or values are not plausible finite numbers (NaN, 1e999, a 400-digit integer, a
+year outside 1970-2999) is skipped and counted: nothing a file holds crashes a reader.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence, TextIO
 
-__all__ = ["AlertSpan", "Recording", "read_recording", "spans_of"]
+__all__ = ["MAX_LINE_CHARS", "AlertSpan", "Recording", "bounded_lines", "decode_line", "read_recording", "spans_of",
+           "time_problem"]
 
 log = logging.getLogger(__name__)
 
 ALERT_FIRING = "wslwatch_alert_firing"
 
 Labels = tuple[tuple[str, str], ...]
+
+#: A line with many GPUs and paths is well under 1 MiB; a longer one is not ours and is skipped
+#: without being held in memory whole.
+MAX_LINE_CHARS = 8 << 20
+#: The times a recorded line may carry: 1970 to the year 3000 (datetime draws them; a clock is not wronger).
+LAST_T = 32503680000.0
+_MAX_DIGITS = 30
+
+
+def bounded_lines(stream: TextIO) -> Iterator[str]:
+    """The lines of `stream`; one longer than `MAX_LINE_CHARS` comes cut to `MAX_LINE_CHARS + 1`
+    characters (which `decode_line` refuses), the rest of it read and dropped in bounded pieces."""
+    while line := stream.readline(MAX_LINE_CHARS + 1):
+        if len(line) > MAX_LINE_CHARS:
+            rest = line
+            while rest and not rest.endswith("\n"):
+                rest = stream.readline(MAX_LINE_CHARS)
+        yield line
+
+
+def decode_line(text: str) -> Any:
+    """The JSON of one recorded line; `ValueError` for anything `record` does not write (NaN,
+    Infinity, huge integers, nesting too deep for the parser, an overlong line)."""
+    if len(text) > MAX_LINE_CHARS:
+        raise ValueError(f"longer than {MAX_LINE_CHARS >> 20} MiB, which no recorded line is")
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_int=_bounded_int)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("not a recorded line (JSON nested too deep)") from None
+
+
+def time_problem(t: float) -> str | None:
+    """What is wrong with `t` as a recorded time (unix seconds), or None."""
+    return None if 0 <= t <= LAST_T else "must be a time from 1970 to the year 3000 (unix seconds)"
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a recording holds")
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits) > _MAX_DIGITS:
+        raise ValueError(f"a {len(digits)}-digit number is not one a recording holds")
+    return int(digits)
 
 
 @dataclass(frozen=True)
@@ -71,8 +121,8 @@ def read_recording(paths: Sequence[Path], names: Iterable[str], since_s: float |
     frames: list[tuple[float, list[tuple[str, Labels, float]]]] = []
     bad = 0
     for path in paths:
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            for line in lines:
+        with path.open(encoding="utf-8", errors="replace") as stream:
+            for line in bounded_lines(stream):
                 frame = _parse(line, wanted)
                 if frame is None:
                     bad += bool(line.strip())
@@ -89,7 +139,7 @@ def read_recording(paths: Sequence[Path], names: Iterable[str], since_s: float |
 
 def _parse(line: str, wanted: set[str]) -> tuple[float, list[tuple[str, Labels, float]]] | None:
     try:
-        raw = json.loads(line)
+        raw = decode_line(line)
         t = float(raw["t"])
         samples = [
             (s["name"], tuple(sorted((str(k), str(v)) for k, v in s.get("labels", {}).items())), float(s["value"]))
@@ -97,6 +147,8 @@ def _parse(line: str, wanted: set[str]) -> tuple[float, list[tuple[str, Labels, 
             if s["name"] in wanted
         ]
     except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if time_problem(t) or not all(math.isfinite(value) for _, _, value in samples):
         return None
     return t, samples
 

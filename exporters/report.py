@@ -409,8 +409,9 @@ _TIME_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86
 
 
 def _time_ticks(start: float, end: float, most: int = 9) -> list[float]:
-    """Round local times (every 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, days) inside the span."""
-    step = next((s for s in _TIME_STEPS if (end - start) / s <= most), _TIME_STEPS[-1])
+    """Round local times (every 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h, days) inside the span;
+    never more than `most`, however long the span."""
+    step = next((s for s in _TIME_STEPS if (end - start) / s <= most), math.ceil((end - start) / most / 86400) * 86400)
     offset = datetime.fromtimestamp(start).astimezone().utcoffset()
     shift = offset.total_seconds() if offset else 0.0
     first = math.ceil((start + shift) / step) * step - shift

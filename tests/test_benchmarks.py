@@ -68,3 +68,16 @@ def test_quick_run_produces_every_table_and_appends_one_dated_section(tmp_path: 
     commands = {row[0]: row for row in rows(text, "Imports per command")}
     assert commands["wslwatch run --headless"][-1] == "ok", "no Pillow or pystray without the tray"
     assert rows(text, "Import time of `wslwatch run --headless`")
+
+
+def test_the_interop_read_benchmark_runs_and_names_what_it_could_not_measure() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "windows_view.py"), "--reads", "3", "--no-doc"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = rows(done.stdout, "Windows host through interop")
+    assert [row[0] for row in table] == [
+        "wslwatch (spawn, pipe, parse)", "the started program (stand-in)", "wall time per read",
+    ]  # fmt: skip
+    assert "Not measured (no Windows here)" in done.stdout

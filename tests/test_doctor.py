@@ -474,18 +474,19 @@ def test_a_path_this_user_may_not_write(tmp_path: Path, slowfs: SlowFsMount) -> 
 
 def test_a_cross_os_data_path_gets_the_advice(tmp_path: Path) -> None:
     """The place finder reads a mount table in which tmp_path/c is WSL's drvfs over 9P (as /mnt/c is)."""
-    data = tmp_path / "c" / "datasets"
+    data, other = tmp_path / "c" / "datasets", tmp_path / "c" / "other"
     data.mkdir(parents=True)
+    other.mkdir()
     table = tmp_path / "mountinfo"
     drvfs = f"999 1 0:99 / {tmp_path}/c rw,noatime - 9p C:\\134 rw,aname=drvfs;path=C:\\;uid=1000;gid=1000\n"
     table.write_text(Path("/proc/self/mountinfo").read_text() + drvfs)
-    config = paths_config(tmp_path, f'path = "{data}"\nname = "data"\ndata = true', f'path = "{data}"\nname = "other"')
+    config = paths_config(tmp_path, f'path = "{data}"\nname = "data"\ndata = true', f'path = "{other}"\nname = "other"')
     found = {f.check: f for f in gather(config, environ=clean_env(), places=MountinfoPlaces(str(table)))}
-    for name, status in (("data", "warn"), ("other", "info")):
+    for name, path, status in (("data", data, "warn"), ("other", other, "info")):
         finding = found[f"paths.{name}"]
         assert finding.status == status, "cross-OS is a warning for training data, a note otherwise"
-        assert finding.detail.startswith(f"{data}: wsl-drvfs-9p (9p at {tmp_path}/c)")
-        assert finding.fix.startswith(f"{data} is on a Windows drive reached through WSL's drvfs over 9P")
+        assert finding.detail.startswith(f"{path}: wsl-drvfs-9p (9p at {tmp_path}/c)")
+        assert finding.fix.startswith(f"{path} is on a Windows drive reached through WSL's drvfs over 9P")
 
 
 def test_inside_wsl_without_interop(tmp_path: Path) -> None:

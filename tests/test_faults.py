@@ -240,7 +240,7 @@ def test_config_garbage_is_refused_with_file_and_line(tmp_path: Path, kind: str)
 
 
 def test_a_device_as_config_is_refused(tmp_path: Path) -> None:
-    """`--config /dev/zero` would never end; it is read up to the size limit and refused."""
+    """`--config /dev/zero` would never end (and a FIFO would block): only a regular file is read."""
     done = run_with_config(Path("/dev/zero"))
     assert done.returncode == 2
-    assert done.stderr.startswith("/dev/zero: larger than 1 MiB")
+    assert done.stderr.startswith("/dev/zero: not a regular file; give the path of a TOML file")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from daemon_process import DaemonProcess, Series, scrape, start_daemon
 from faults import up, wait_metrics, write_fast_config
 from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
+from wslwatch.collectors.probe import PathProber, plan_samples
 
 AREA = ".wslwatch-probe"
 COLLECTOR = "io_latency:data"
@@ -72,6 +75,8 @@ def test_a_full_disk_loses_only_the_writes(slowfs: SlowFsMount, tmp_path: Path) 
         wait_metrics(daemon.url, lambda m: count(m, "write_sync") >= 1, timeout=15, what="a write timed")
         slowfs.set(fail=FULL_DISK)
         logged(daemon, "write_sync is not measured here: No space left on device")
+        full_line = next(line for line in daemon.log if "write_sync is not measured here" in line)
+        assert " WARNING wslwatch.collectors.io_latency: " in full_line, "a disk filling up is a warning"
         full = scrape(daemon.url)
         writes, reads = count(full, "write_sync"), count(full, "read_cached")
         later = wait_metrics(daemon.url, lambda m: count(m, "read_cached") >= reads + 2, what="two more probes")
@@ -134,16 +139,19 @@ def test_the_directory_deleted_while_probed(slowfs: SlowFsMount, tmp_path: Path)
     assert [p.name for p in slowfs.backing.rglob("*")] == ["data"], "nothing of the probe is left"
 
 
-def test_sigterm_in_the_middle_of_a_probe_removes_its_files(slowfs: SlowFsMount, tmp_path: Path) -> None:  # noqa: F811
-    """SIGTERM while a probe writes in its area: the daemon lets the probe end (within its
-    deadline), removes `.wslwatch-probe/`, and exits 0. Lost: nothing; nothing is left behind."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP (terminal closed)"])
+def test_a_stop_in_the_middle_of_a_probe_removes_its_files(
+    slowfs: SlowFsMount, tmp_path: Path, sig: signal.Signals  # noqa: F811
+) -> None:
+    """SIGTERM (or SIGHUP) while a probe writes in its area: the daemon lets the probe end (within
+    its deadline), removes `.wslwatch-probe/`, and exits 0. Lost: nothing; nothing is left behind."""
     daemon = start_daemon(probe_config(tmp_path, data_dir(slowfs), interval_s=3.0), env={})
     wait_metrics(daemon.url, lambda m: status(m) == "ok", timeout=15)
     assert (slowfs.backing / "data" / AREA).is_dir(), "the daemon keeps its area between probes"
     slowfs.set(20.0)
     wait_for_a_probe_in_flight(slowfs)
     asked = time.monotonic()
-    daemon.proc.send_signal(signal.SIGTERM)
+    daemon.proc.send_signal(sig)
     try:
         log = stopped_cleanly(daemon)
     finally:
@@ -151,3 +159,55 @@ def test_sigterm_in_the_middle_of_a_probe_removes_its_files(slowfs: SlowFsMount,
     assert time.monotonic() - asked < 2.4 + 2.0 + 5.0, "the probe's deadline, its grace, then the cleanup"
     assert "stopping" in log
     assert not (slowfs.backing / "data" / AREA).exists()
+
+
+def test_a_probe_that_ended_while_the_daemon_was_stopped_is_not_stalled(
+    slowfs: SlowFsMount, tmp_path: Path  # noqa: F811
+) -> None:
+    """SIGSTOP mid-probe for longer than the probe's deadline, then SIGCONT: the probe (its own
+    process, not stopped) ended in time, so it counts, and nothing says `stalled`."""
+    daemon = start_daemon(probe_config(tmp_path, data_dir(slowfs), interval_s=2.0), env={})
+    try:
+        wait_metrics(daemon.url, lambda m: status(m) == "ok", timeout=15)
+        slowfs.set(20.0)
+        wait_for_a_probe_in_flight(slowfs)
+        daemon.proc.send_signal(signal.SIGSTOP)
+        time.sleep(2.5)  # past the 1.6 s deadline; the probe itself ends meanwhile
+        daemon.proc.send_signal(signal.SIGCONT)
+        slowfs.set()
+        before = count(scrape(daemon.url), "read_cached")
+        wait_metrics(daemon.url, lambda m: count(m, "read_cached") > before, timeout=15, what="the next probe")
+    finally:
+        slowfs.set()
+        log = stopped_cleanly(daemon)
+    assert " stalled: " not in log and "abandoned" not in log, log  # no stall, no timed-out collection
+
+
+def test_once_beside_the_running_daemon_leaves_its_probe_area_alone(
+    slowfs: SlowFsMount, tmp_path: Path  # noqa: F811
+) -> None:
+    """The "already running" message suggests `wslwatch once`; it used to probe the same path and
+    remove the daemon's `.wslwatch-probe/` mid-probe. Now it leaves the daemon's paths alone."""
+    config = probe_config(tmp_path, data_dir(slowfs), interval_s=3.0)
+    daemon = start_daemon(config, env={})
+    try:
+        wait_metrics(daemon.url, lambda m: status(m) == "ok", timeout=15)
+        done = subprocess.run(
+            [sys.executable, "-m", "wslwatch", "once", "--config", str(config)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        assert "it probes the [[paths]] itself, so `once` leaves them alone" in done.stderr
+        assert "io_latency" not in done.stdout and "path_io_latency" not in done.stdout
+        assert (slowfs.backing / "data" / AREA).is_dir(), "the daemon's probe area is still there"
+    finally:
+        stopped_cleanly(daemon)
+
+
+def test_a_work_file_that_cannot_be_filled_is_not_left_behind(slowfs: SlowFsMount) -> None:  # noqa: F811
+    """A first probe on a full disk: the half-written work file is removed, not left to keep the
+    disk at 100 % for as long as the daemon runs; the probe says why it failed."""
+    slowfs.set(fail={"write": "ENOSPC"})
+    result = PathProber(str(slowfs.mountpoint)).probe(plan_samples(1), gap_s=0.0, deadline_s=20.0)
+    assert result.status == "error" and "No space left on device" in (result.reason or ""), result
+    assert not (slowfs.backing / AREA / "work.bin").exists()

@@ -264,6 +264,21 @@ def test_no_gpu_is_no_data_not_a_fault(nvml: FakeNvml, make_collector: Callable[
         make_collector().collect(1.0)
 
 
+def test_a_gpu_that_appears_later_is_found(nvml: FakeNvml, make_collector: Callable[..., GpuCollector]) -> None:
+    """No GPU at the first init (an eGPU not yet plugged in, a driver being installed): NVML is
+    asked again, backing off like a failed init, and never counts it as a fault meanwhile."""
+    collector = make_collector()
+    nvml.set(count=0)
+    with pytest.raises(NoData, match="NVML found no NVIDIA GPU .NVML init is tried again in 1 collection."):
+        collector.collect(1.0)
+    with pytest.raises(NoData, match="tried again in 2 collections"):
+        collector.collect(2.0)
+    with pytest.raises(NoData, match="tried again in 2 collections"):
+        collector.collect(3.0)  # waiting: still no data, not a fault
+    nvml.set(count=1)
+    assert series(collector.collect(4.0), "wslwatch_gpu_memory_total_bytes") == {"0": 16384 * MiB}
+
+
 def test_a_hung_driver_is_abandoned_by_the_runner_and_recovers(nvml: FakeNvml) -> None:
     store = Store()
     runner = CollectorRunner(GpuCollector(15.0, False), store, timeout_s=0.1, clock=lambda: 1.0)

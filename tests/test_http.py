@@ -87,3 +87,33 @@ def test_ipv6_loopback_when_available() -> None:
         assert get(server.url)[0] == 200
     finally:
         server.close()
+
+
+def request(method: str, url: str) -> tuple[int, str, bytes]:
+    """`method url` as a raw HTTP/1.0 request: status, Allow header, and the body exactly as sent."""
+    host, _, rest = url.removeprefix("http://").partition("/")
+    address, _, port = host.rpartition(":")
+    with socket.create_connection((address, int(port)), timeout=5) as conn:
+        conn.sendall(f"{method} /{rest} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    allow = next((line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("allow:")), "")
+    return int(lines[0].split()[1]), allow, body
+
+
+def test_head_answers_like_get_without_a_body_and_other_methods_are_refused() -> None:
+    """A load balancer's HEAD /metrics health check is a 200; PUT or TRACE never get a page."""
+    server = serve(registry(), "127.0.0.1", 0)
+    try:
+        assert request("HEAD", server.url) == (200, "", b"")
+        assert request("HEAD", f"http://127.0.0.1:{server.port}/")[0] == 200
+        for method in ("PUT", "TRACE", "DELETE", "POST"):
+            for path in ("/", "/metrics"):
+                status, allow, body = request(method, f"http://127.0.0.1:{server.port}{path}")
+                assert (status, allow) == (405, "GET, HEAD"), (method, path)
+                assert b"wslwatch_test_gauge" not in body and b"<h1>" not in body
+    finally:
+        server.close()

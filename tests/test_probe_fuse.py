@@ -7,6 +7,7 @@ leaves them unanswered, so a hang here is a real kernel-level stall (state D), n
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import subprocess
 import sys
@@ -81,7 +82,9 @@ def _wait(condition, timeout_s: float = 5.0) -> bool:  # type: ignore[no-untyped
     return False
 
 
-def test_a_hang_is_reported_stalled_in_time_and_the_stuck_child_does_not_pile_up(slowfs: SlowFsMount) -> None:  # noqa: F811
+def test_a_hang_is_reported_stalled_in_time_and_the_stuck_child_does_not_pile_up(
+    slowfs: SlowFsMount, caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
     collector = IoLatencyCollector(str(slowfs.mountpoint), interval_s=5.0, samples=2, gap_s=0.0, deadline_s=1.5)
     assert _status(collector.collect(time.time())) == "ok"
     slowfs.set(ops=["readdir"], hang=True)
@@ -102,6 +105,8 @@ def test_a_hang_is_reported_stalled_in_time_and_the_stuck_child_does_not_pile_up
         assert _status(collector.collect(time.time())) == "stalled"
         assert time.monotonic() - started < 0.5
         assert list(_probe_children()) == [stuck]
+    stalls = [r for r in caplog.records if r.levelno == logging.WARNING and "stalled" in r.getMessage()]
+    assert len(stalls) == 1, "one warning for one stall, not one per cycle as its age grows"
 
     slowfs.set()  # answer the stuck request: the pending SIGKILL takes effect
     assert _wait(lambda: collector.stuck_pid is None)

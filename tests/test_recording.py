@@ -1,9 +1,9 @@
-"""record and replay: the line format, the same Store state, and clear errors for bad files."""
+"""record and replay: the line format, the same Store state, and damaged lines skipped by name."""
 
 from __future__ import annotations
 
-import io
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -13,25 +13,26 @@ import pytest
 from wslwatch.config import Config
 from wslwatch.core import Sample
 from wslwatch.daemon.cli import main
-from wslwatch.daemon.recording import REPLAYED, Recorder, RecordingError, read_frames, replay
+from wslwatch.daemon.line_file import LineFile
+from wslwatch.daemon.recording import REPLAYED, Recorder, read_frames, replay
 from wslwatch.store import Snapshot, Store
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 T0 = 1_785_000_000.0
 
 
-def live_store_with_recorder() -> tuple[Store, io.StringIO]:
+def live_store_with_recorder(tmp_path: Path) -> tuple[Store, Path]:
     store = Store()
-    out = io.StringIO()
-    store.subscribe(Recorder(out))
+    out = tmp_path / "rec.jsonl"
+    store.subscribe(Recorder(LineFile(out)))
     return store, out
 
 
-def test_a_line_per_update_holding_the_whole_snapshot_with_older_sample_times() -> None:
-    store, out = live_store_with_recorder()
+def test_a_line_per_update_holding_the_whole_snapshot_with_older_sample_times(tmp_path: Path) -> None:
+    store, out = live_store_with_recorder(tmp_path)
     store.record("host_memory", [Sample("wslwatch_host_memory_total_bytes", {}, 32.0, T0)], T0, 0.001)
     store.record("gpu", [Sample("wslwatch_gpu_memory_used_bytes", {"gpu": "0", "uuid": "U"}, 5.0, T0 + 15)], T0 + 15, 0.0)
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert lines == [
         {"t": T0, "samples": [{"name": "wslwatch_host_memory_total_bytes", "labels": {}, "value": 32.0}]},
         {
@@ -44,18 +45,18 @@ def test_a_line_per_update_holding_the_whole_snapshot_with_older_sample_times() 
     ]
 
 
-def test_a_late_snapshot_is_not_written() -> None:
-    out = io.StringIO()
-    recorder = Recorder(out)
+def test_a_late_snapshot_is_not_written(tmp_path: Path) -> None:
+    out = tmp_path / "rec.jsonl"
+    recorder = Recorder(LineFile(out))
     recorder(Snapshot.build(T0 + 10, [], []))
     recorder(Snapshot.build(T0 + 5, [], []))
-    assert [json.loads(line)["t"] for line in out.getvalue().splitlines()] == [T0 + 10]
+    assert [json.loads(line)["t"] for line in out.read_text().splitlines()] == [T0 + 10]
 
 
-def test_replay_rebuilds_the_live_stores_state() -> None:
+def test_replay_rebuilds_the_live_stores_state(tmp_path: Path) -> None:
     """Record a live Store fed by two collectors at their own cadences; replay the file into a
     fresh Store: the same latest samples and the same history, point for point."""
-    live, out = live_store_with_recorder()
+    live, out = live_store_with_recorder(tmp_path)
     for i in range(12):
         t = T0 + 15 * i
         live.record("host_memory", [Sample("wslwatch_host_memory_available_bytes", {}, 1e9 + i, t)], t, 0.0)
@@ -63,7 +64,7 @@ def test_replay_rebuilds_the_live_stores_state() -> None:
             cpu = Sample("wslwatch_guest_cpu_seconds_total", {"mode": "user"}, 100.0 + i, t + 1)
             live.record("wsl_guest", [cpu], t + 1, 0.0)
     replayed = Store()
-    for frame in read_frames(out.getvalue().splitlines(), "mem"):
+    for frame in read_frames(out.read_text().splitlines(), "mem"):
         replayed.record(REPLAYED, list(frame.samples), frame.t, 0.0)
     assert replayed.snapshot().samples == live.snapshot().samples
     for name in ("wslwatch_host_memory_available_bytes", "wslwatch_guest_cpu_seconds_total"):
@@ -83,42 +84,70 @@ def test_the_cli_prints_one_json_line_per_transition(tmp_path: Path, capsys: pyt
     assert set(lines[1]) == {"t", "rule", "state", "severity", "labels", "summary"}
 
 
+GOOD = '{"t": 5, "samples": []}'
 BAD = [
-    ('{"t": 1, "samples": []}\nnot json\n', "2: not JSON"),
-    ('[1, 2]\n', '1: must be a JSON object {"t": ..., "samples": [...]}'),
-    ('{"samples": []}\n', '1: missing "t"'),
-    ('{"t": "noon", "samples": []}\n', '1: "t" must be a number, got "noon"'),
-    ('{"t": 5}\n', '1: missing "samples"'),
-    ('{"t": 5, "samples": [{"labels": {}, "value": 1}]}\n', '1: samples[0] needs "name"'),
-    ('{"t": 5, "samples": [{"name": "x", "labels": {"a": 1}, "value": 1}]}\n', '1: samples[0] (x): "labels" must be'),
-    ('{"t": 5, "samples": [{"name": "x", "labels": {}}]}\n', '1: samples[0] (x): missing "value"'),
-    ('{"t": 5, "samples": [{"name": "x", "labels": {}, "value": 1, "ts": 9}]}\n', '1: samples[0] (x): "ts" 9 is after'),
-    ('{"t": 5, "samples": []}\n\n{"t": 4, "samples": []}\n', "3: time goes backwards (t=4 after t=5)"),
+    ("not json", "not JSON"),
+    ("[1, 2]", 'must be a JSON object {"t": ..., "samples": [...]}'),
+    ('{"samples": []}', 'missing "t"'),
+    ('{"t": "noon", "samples": []}', '"t" must be a number, got "noon"'),
+    ('{"t": 6}', 'missing "samples"'),
+    ('{"t": 6, "samples": [{"labels": {}, "value": 1}]}', 'samples[0] needs "name"'),
+    ('{"t": 6, "samples": [{"name": "x", "labels": {"a": 1}, "value": 1}]}', 'samples[0] (x): "labels" must be'),
+    ('{"t": 6, "samples": [{"name": "x", "labels": {}}]}', 'samples[0] (x): missing "value"'),
+    ('{"t": 6, "samples": [{"name": "x", "labels": {}, "value": 1, "ts": 9}]}', 'samples[0] (x): "ts" 9 is after'),
+    ('{"t": 1e999, "samples": []}', '"t" must be a time from 1970 to the year 3000 (unix seconds), got inf'),
+    ('{"t": -1e12, "samples": []}', '"t" must be a time from 1970'),
+    ('{"t": 1e15, "samples": []}', '"t" must be a time from 1970'),
+    ('{"t": NaN, "samples": []}', "NaN is not a number a recording holds"),
+    ('{"t": 6, "samples": [{"name": "x", "labels": {}, "value": Infinity}]}', "Infinity is not a number"),
+    ('{"t": ' + "9" * 400 + ', "samples": []}', "a 400-digit number is not one a recording holds"),
+    ("[" * 100_000 + "]" * 100_000, "not a recorded line (JSON nested too deep)"),
 ]
 
 
 @pytest.mark.parametrize(("text", "message"), BAD)
-def test_a_bad_file_is_named_with_its_line(tmp_path: Path, text: str, message: str) -> None:
+def test_a_damaged_line_is_skipped_by_name_and_the_lines_after_it_are_read(
+    tmp_path: Path, text: str, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_text(text)
-    with pytest.raises(RecordingError) as caught:
-        list(replay(read_frames(path.read_text().splitlines(), str(path)), Config()))
-    assert str(caught.value).startswith(f"{path}:{message}")
+    path.write_text(f"{GOOD}\n{text}\n\n" + GOOD.replace("5", "7") + "\n")
+    frames = list(read_frames(path.read_text().splitlines(), str(path)))
+    assert [frame.t for frame in frames] == [5, 7]
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith(f"{path}:2: line skipped: {message}")
 
 
-def test_the_cli_reports_a_bad_file_without_a_traceback(tmp_path: Path) -> None:
-    path = tmp_path / "bad.jsonl"
-    path.write_text('{"t": 5, "samples": []}\n{"t": 4, "samples": []}\n')
-    none = tmp_path / "none.toml"
-    none.write_text("")
+def test_replay_skips_damaged_lines_and_starts_afresh_where_the_clock_went_back(tmp_path: Path) -> None:
+    """A crash or full disk cuts a line short; a clock set back makes t go back: every readable
+    line is still replayed, each damaged one named, no traceback, exit 0."""
+    lines = (SCENARIOS / "guest_near_oom.jsonl").read_text().splitlines()
+    path = tmp_path / "damaged.jsonl"
+    cut = lines[3][: len(lines[3]) // 2]  # a line cut short by SIGKILL, the next appended after it
+    path.write_text("\n".join([*lines[:3], cut, *lines[4:], lines[0]]) + "\n")
+    config = tmp_path / "none.toml"
+    config.write_text("[alerts]\nrenotify_s = 60\n")
     done = subprocess.run(
-        [sys.executable, "-m", "wslwatch", "replay", str(path), "--config", str(none)],
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-m", "wslwatch", "replay", str(path), "--config", str(config)],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{path}:4: line skipped: not JSON" in done.stderr
+    assert f"{path}:{len(lines) + 1}: the clock went back" in done.stderr
+    assert "Traceback" not in done.stderr
+    states = [(json.loads(line)["rule"], json.loads(line)["state"]) for line in done.stdout.splitlines()]
+    assert states == [("guest_memory_low", "pending"), ("guest_memory_low", "firing"), ("guest_memory_low", "resolved")]
+
+
+def test_replay_of_a_file_with_no_recorded_line_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("these are\nnot recorded lines\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "wslwatch", "replay", str(path), "--config", str(SCENARIOS / "data_on_mnt_c.toml")],
+        capture_output=True, text=True, check=False,
     )
     assert done.returncode == 2
-    assert done.stderr == f"wslwatch: {path}:2: time goes backwards (t=4 after t=5); lines must be in time order, as `wslwatch record` writes them\n"
+    assert f"{path}:1: line skipped: not JSON" in done.stderr
+    assert done.stderr.endswith(f"wslwatch: {path}: no recorded line in it; give a file written by `wslwatch record`\n")
     assert "Traceback" not in done.stderr
 
 
@@ -151,3 +180,29 @@ def test_record_runs_the_daemon_and_appends_lines(tmp_path: Path) -> None:
     assert len(frames) >= 3
     assert any(s.name == "wslwatch_host_memory_total_bytes" for s in frames[-1].samples)
     list(replay(frames, Config()))
+
+
+def test_an_overlong_line_is_skipped_without_being_held_whole(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A 200 MB line once cost 2 GB in replay; a line over MAX_LINE_CHARS is now read in bounded
+    pieces, skipped by name, and the lines after it are read."""
+    from wslwatch.exporters.recording import MAX_LINE_CHARS, bounded_lines
+
+    path = tmp_path / "long.jsonl"
+    filler = ",".join(['{"name": "x", "labels": {}, "value": 1}'] * (MAX_LINE_CHARS // 40 + 10))
+    path.write_text(f'{GOOD}\n{{"t": 6, "samples": [{filler}]}}\n{GOOD.replace("5", "7")}\n')
+    with path.open() as stream:
+        lines = list(bounded_lines(stream))
+        frames = list(read_frames(lines, str(path)))
+    assert max(len(line) for line in lines) == MAX_LINE_CHARS + 1
+    assert [frame.t for frame in frames] == [5, 7]
+    assert f"{path}:2: line skipped: longer than 8 MiB, which no recorded line is" in caplog.text
+
+
+def test_a_sample_that_is_not_a_finite_number_is_left_out_not_the_line(tmp_path: Path) -> None:
+    """A collector's NaN would make the whole line unreadable to replay and report; only the
+    sample is left out of the recording."""
+    store, out = live_store_with_recorder(tmp_path)
+    samples = [Sample("wslwatch_host_memory_total_bytes", {}, 32.0, T0), Sample("wslwatch_gpu_power_watts", {}, float("nan"), T0)]
+    store.record("mixed", samples, T0, 0.0)
+    (frame,) = read_frames(out.read_text().splitlines(), str(out))
+    assert [s.name for s in frame.samples] == ["wslwatch_host_memory_total_bytes"]

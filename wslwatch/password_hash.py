@@ -20,11 +20,14 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
-__all__ = ["ITERATIONS", "MIN_ITERATIONS", "SALT_BYTES", "DIGEST_BYTES", "PasswordHash", "hash_password", "hash_problem"]
+__all__ = ["ITERATIONS", "MAX_ITERATIONS", "MIN_ITERATIONS", "SALT_BYTES", "DIGEST_BYTES", "PasswordHash", "hash_password", "hash_problem", "iterations_problem"]
 
 SCHEME = "pbkdf2_sha256"
 ITERATIONS = 600_000  # OWASP's 2023 figure for PBKDF2-HMAC-SHA256
 MIN_ITERATIONS = 1_000
+#: About 5 s per check on a 2024 desktop core: more only delays logins past a scrape's timeout
+#: (and past 2**31 - 1 hashlib refuses the count outright).
+MAX_ITERATIONS = 10_000_000
 SALT_BYTES = 16
 DIGEST_BYTES = 32
 
@@ -42,8 +45,8 @@ class PasswordHash:
         parts = text.split("$")
         if len(parts) != 4 or parts[0] != SCHEME:
             raise ValueError(f"must look like {SCHEME}$<iterations>$<salt>$<hash> (make one with `wslwatch config hash-password`)")
-        if not parts[1].isdigit() or int(parts[1]) < MIN_ITERATIONS:
-            raise ValueError(f"iterations must be a whole number of at least {MIN_ITERATIONS}, got {parts[1]!r}")
+        if iterations_problem(parts[1]):
+            raise ValueError(f"iterations {iterations_problem(parts[1])}, got {parts[1][:20]!r}")
         try:
             salt = base64.b64decode(parts[2], validate=True)
             digest = base64.b64decode(parts[3], validate=True)
@@ -60,6 +63,13 @@ class PasswordHash:
     def __str__(self) -> str:
         salt, digest = (base64.b64encode(b).decode("ascii") for b in (self.salt, self.digest))
         return f"{SCHEME}${self.iterations}${salt}${digest}"
+
+
+def iterations_problem(text: str) -> str | None:
+    """What is wrong with `text` as a PBKDF2 round count, or None."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not MIN_ITERATIONS <= int(text) <= MAX_ITERATIONS:
+        return f"must be a whole number from {MIN_ITERATIONS} to {MAX_ITERATIONS}"
+    return None
 
 
 def _derive(password: str, salt: bytes, iterations: int) -> bytes:

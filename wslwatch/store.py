@@ -6,6 +6,7 @@ immutable `Snapshot` (a scrape is one attribute read) or a series' history.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from typing import Callable, Iterable, Mapping
 from wslwatch.core import Sample
 
 __all__ = ["Health", "SeriesKey", "Snapshot", "Store", "series_key"]
+
+log = logging.getLogger(__name__)
 
 SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
 
@@ -79,6 +82,7 @@ class Store:
         self._health: dict[str, Health] = {}
         self._snapshot = Snapshot(ts=0.0)
         self._listeners: list[Listener] = []
+        self._failed: set[int] = set()  # id() of each listener that failed once
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(snapshot)` after every update, on the updating thread."""
@@ -158,5 +162,12 @@ class Store:
         return self._snapshot
 
     def _notify(self, snapshot: Snapshot) -> None:
+        """Every listener gets every snapshot: one that raises costs the others nothing (its first
+        failure is logged with its traceback, later ones only at DEBUG, lest a full disk flood the log)."""
         for listener in self._listeners:
-            listener(snapshot)
+            try:
+                listener(snapshot)
+            except Exception:  # noqa: BLE001 - a listener's fault is its own
+                first = id(listener) not in self._failed
+                self._failed.add(id(listener))
+                log.log(logging.ERROR if first else logging.DEBUG, "a Store listener failed: %r", listener, exc_info=True)
