@@ -81,5 +81,6 @@ def test_the_run_value_starts_the_daemon_windowless_as_explorer_starts_it(clean_
         stop(rig, daemon)
     finally:
         if daemon.poll() is None:
+            rig.end_windows_processes()
             daemon.kill()
     assert "Traceback" not in console.read_text(encoding="utf-8")  # warnings reach it too, crashes must not

@@ -48,13 +48,8 @@ def low_memory_grep_output() -> bytes:
 @pytest.fixture
 def desktop_rig(wine_rig: WineRig, wsl_exe_build: Path, tmp_path: Path) -> Iterator[tuple[WineRig, str, WslStandIn]]:
     """A copy of the session's prefix whose wineserver (and so Explorer) runs on an Xvfb with trayer."""
-    with xvfb(320, 120) as display, trayer(display):
-        rig = wine_rig.copy(tmp_path / "desktop", display)
-        rig.start_server()
-        try:
-            yield rig, display, WslStandIn(rig, wsl_exe_build)
-        finally:
-            rig.stop_server()
+    with xvfb(320, 120) as display, trayer(display), wine_rig.on_display(tmp_path / "desktop", display) as rig:
+        yield rig, display, WslStandIn(rig, wsl_exe_build)
 
 
 def colour_counts(image: Image.Image) -> dict[str, int]:
@@ -112,6 +107,7 @@ def test_the_win32_icon_docks_and_turns_amber_on_an_alert(desktop_rig: tuple[Win
         stop(rig, daemon)
     finally:
         if daemon.poll() is None:
+            rig.end_windows_processes()
             daemon.kill()
     log = (rig.local_appdata / "wslwatch" / "Logs" / "wslwatch.log").read_text(encoding="utf-8")
     assert "tray icon shown (pystray win32 backend)" in log

@@ -314,6 +314,22 @@ class WineRig:
         """Kill every Windows process of this prefix and its wineserver."""
         subprocess.run(["wineserver", "-k"], env=self.env(), timeout=60)
 
+    def end_windows_processes(self) -> None:
+        """End every Windows program of this prefix but Wine's own services (after a failed test:
+        killing a launcher on the host leaves the Windows program it started running)."""
+        self.run(["taskkill", "/F", "/IM", "python.exe"], timeout=60)
+        self.run(["taskkill", "/F", "/IM", "pythonw.exe"], timeout=60)
+
+    @contextmanager
+    def on_display(self, target: Path, display: str) -> Iterator[WineRig]:
+        """A copy of this prefix in `target` whose own wineserver, and so Explorer, runs on `display`."""
+        rig = self.copy(target, display)
+        rig.start_server()
+        try:
+            yield rig
+        finally:
+            rig.stop_server()
+
     def copy(self, target: Path, display: str | None = None) -> WineRig:
         """A private copy of this rig's prefix in `target` (which must not exist yet)."""
         target.mkdir()
