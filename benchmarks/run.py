@@ -1,10 +1,12 @@
 """Every wslwatch benchmark in one run, appended to docs/benchmarks.md as one dated section.
 
-Run: `python benchmarks/run.py` (about 15 minutes: the footprint watches for 10)
+Run: `python benchmarks/run.py` (about 27 minutes: the footprint watches for 10, the scale
+     section runs three daemons for up to 4 minutes each)
      `python benchmarks/run.py --quick` (a smoke run of a minute; its numbers mean little)
 
 1. collection cost, 2. scrape latency next to node_exporter, 3. footprint next to
-node_exporter and glances, 4. start-up and imports. See benchmarks/README.md.
+node_exporter and glances, 4. start-up and imports, 5. scale: 0, 10 and 50 probed paths.
+See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from pathlib import Path
 
 import collection
 import footprint
+import scale
 import scrape
 import startup
 from common import DOC, RunStart, Section, append_to_doc, compile_wslwatch
 
-STEPS = ("collection", "scrape", "footprint", "startup")
+STEPS = ("collection", "scrape", "footprint", "startup", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
             found = scrape.measure(50 if args.quick else 2000)
         elif step == "footprint":
             found = footprint.measure(minutes, not args.no_install, glances=not args.no_glances)
-        else:
+        elif step == "startup":
             found = startup.measure(1 if args.quick else 10)
+        else:
+            found = scale.measure([0, 1] if args.quick else [0, 10, 50], 3.0 if args.quick else 60.0, 0.5)
         print(found.markdown(), flush=True)
         section.tables += found.tables
     if not args.no_doc:

@@ -39,7 +39,7 @@ from common import (
     wslwatch_argv,
 )
 
-COLLECTORS = frozenset({"host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "process"})
+COLLECTORS = frozenset({"host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "wsl_version", "process"})
 BUDGET_P99_MS = 5.0
 
 

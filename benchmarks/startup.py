@@ -43,7 +43,7 @@ from scrape import complete, serving
 
 BUDGET_S = 2.0
 #: Heavy imports, and the commands that need each (the others must not import it).
-HEAVY = {"PIL": "the tray", "pystray": "the tray", "pynvml": "the GPU collector"}
+HEAVY = {"PIL": "the tray", "pystray": "the tray", "pynvml": "the GPU collector", "apscheduler": "the daemon (run)"}
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
 
 
@@ -162,10 +162,10 @@ def measure(runs: int) -> Section:
             imports, wall = command_imports(argv, env)
             commands.append((label, imports, f"{wall:.2f} s to exit", needs))
         headless = daemon_imports(folder, env, "--headless")
-        commands.append(("wslwatch run --headless", headless, "to complete /metrics", {"pynvml"}))
+        commands.append(("wslwatch run --headless", headless, "to complete /metrics", {"pynvml", "apscheduler"}))
         if display is not None:
             commands.append(("wslwatch run (tray, under Xvfb)", daemon_imports(folder, {**env, "DISPLAY": display}),
-                             "to complete /metrics", {"pynvml", "PIL", "pystray"}))  # fmt: skip
+                             "to complete /metrics", {"pynvml", "PIL", "pystray", "apscheduler"}))  # fmt: skip
     return Section([startup, _commands_table(commands), _packages_table(headless)])
 
 

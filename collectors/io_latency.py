@@ -2,7 +2,8 @@
 
 One collector per configured path. Each `collect()` runs one probe in a child process
 (`collectors/probe.py`) and turns it into `wslwatch_path_info`, the cumulative
-`wslwatch_path_io_latency_seconds` histogram, `wslwatch_path_probe_status` and
+`wslwatch_path_io_latency_seconds` histogram (buckets for `BUCKETED_OPS`, a count and a sum
+for the other operations), `wslwatch_path_probe_status` and
 `wslwatch_path_probe_last_success_timestamp_seconds`. This process never touches the path:
 the child resolves it, the mount table tells where it lives.
 
@@ -23,7 +24,7 @@ from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.collectors.places import Place, PlaceFinder, default_place_finder, wsl_share_distro
 from wslwatch.collectors.probe import PathProber, ProbeResult, Status, plan_samples
 from wslwatch.core import CollectorError, NoData, Sample
-from wslwatch.histogram import Histogram
+from wslwatch.histogram import BUCKETED_OPS, LATENCY_BUCKETS_S, Histogram
 
 __all__ = ["IoLatencyCollector", "STATUSES"]
 
@@ -40,6 +41,11 @@ _DISK_FULL = (os.strerror(errno.ENOSPC), "not enough space on the disk")
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _histogram(op: str) -> Histogram:
+    """Buckets for the operations that earn them; the others only count and sum (+Inf)."""
+    return Histogram(LATENCY_BUCKETS_S if op in BUCKETED_OPS else ())
 
 
 def _platform_wsl() -> WslExe | None:
@@ -98,7 +104,9 @@ class IoLatencyCollector:
         if result.status == "ok":
             self._last_success = now
             for op, seconds in result.latencies.items():
-                histogram = self._histograms.setdefault(op, Histogram())
+                histogram = self._histograms.get(op)
+                if histogram is None:
+                    histogram = self._histograms[op] = _histogram(op)
                 for value in seconds:
                     histogram.observe(value)
         self._log_change(result)

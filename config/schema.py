@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from wslwatch.histogram import BUCKETED_OPS
 from wslwatch.password_hash import hash_problem
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "PathCrossOsConfig",
     "PathSlowConfig",
     "PathStalledConfig",
+    "ReclaimConfig",
     "ReclaimDisabledBloatConfig",
     "ReclaimGateBlockedConfig",
     "ReclaimStalledConfig",
@@ -43,6 +45,7 @@ __all__ = [
     "VramHeldIdleConfig",
     "VramHighConfig",
     "WslGuestConfig",
+    "WslVersionConfig",
     "WslconfigConfig",
     "WslconfigProblemConfig",
 ]
@@ -168,6 +171,13 @@ class WslconfigConfig(CollectorConfig):
 
 
 @dataclass(frozen=True)
+class WslVersionConfig(CollectorConfig):
+    interval_s: float = field(
+        default=600.0, metadata=_key("seconds between two collections", _between(0.1, 86400))
+    )
+
+
+@dataclass(frozen=True)
 class IoLatencyConfig:
     """How the directories under [[paths]] are probed (each on its own interval_s)."""
 
@@ -201,6 +211,7 @@ class CollectorsConfig:
     wsl_guest: WslGuestConfig = field(default_factory=WslGuestConfig)
     gpu: GpuConfig = field(default_factory=GpuConfig)
     wslconfig: WslconfigConfig = field(default_factory=WslconfigConfig)
+    wsl_version: WslVersionConfig = field(default_factory=WslVersionConfig)
     process: CollectorConfig = field(default_factory=CollectorConfig)
     io_latency: IoLatencyConfig = field(default_factory=IoLatencyConfig)
 
@@ -407,13 +418,17 @@ class PathCrossOsConfig(RuleConfig):
     clear_for_s: float = _seconds(0.0, "seconds the condition must be gone before the alert resolves")
 
 
-_METADATA_OPS = ("stat_dir", "listdir", "open_close", "create_fsync", "unlink")
+def _bucketed_ops(value: Any) -> str | None:
+    if not value:
+        return "must not be empty"
+    other = [op for op in value if op not in BUCKETED_OPS]
+    return f"has no latency buckets for {', '.join(map(str, other))}; choose from {', '.join(BUCKETED_OPS)}" if other else None
 
 
 @dataclass(frozen=True)
 class PathSlowConfig(RuleConfig):
     ops: tuple[str, ...] = field(
-        default=_METADATA_OPS, metadata=_key("probe operations whose pooled median is judged", _non_empty)
+        default=BUCKETED_OPS, metadata=_key("probe operations whose pooled median is judged", _bucketed_ops)
     )
     threshold_s: float = field(
         default=0.010, metadata=_key("median latency (seconds) of those operations that counts as slow", _between(0, 60))
@@ -460,6 +475,24 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class ReclaimConfig:
+    """The reclaim controller (docs/reclaim.md): off unless enabled."""
+
+    enabled: bool = field(default=False, metadata=_key("give the WSL VM's page cache back to Windows when Windows is short"))
+    available_ratio: float = _share(0.15, "act while host RAM available is below this share")
+    critical_ratio: float = _share(0.05, "below this share, act even while the guest is busy")
+    for_s: float = _seconds(60.0, "seconds Windows must be short before the controller acts")
+    min_cache_gib: float = _amount(1.0, "guest page cache (GiB) never given back: the floor")
+    step_gib: float = _amount(1.0, "GiB asked of memory.reclaim per step (memory.stat is re-read between steps)")
+    max_steps: int = field(default=32, metadata=_key("steps per action at most", _between(1, 1024)))
+    min_interval_s: float = _seconds(600.0, "seconds between two actions at least")
+    busy_cpu: float = _share(0.25, "guest non-idle CPU share (of all vCPUs) above which it counts as busy")
+
+    def cross_check(self) -> list[tuple[str, str]]:
+        return _below(self, "critical_ratio", "available_ratio")
+
+
+@dataclass(frozen=True)
 class Config:
     exporter: ExporterConfig = field(default_factory=ExporterConfig)
     history: HistoryConfig = field(default_factory=HistoryConfig)
@@ -468,3 +501,4 @@ class Config:
     paths: tuple[PathConfig, ...] = field(default=(), metadata=_key("directories to probe", _distinct_paths))
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    reclaim: ReclaimConfig = field(default_factory=ReclaimConfig)

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from wslwatch.config import default_config_path
 from wslwatch.config.schema import bind_problem
 from wslwatch.core import Notifier
-from wslwatch.daemon import logs
+from wslwatch.daemon import app_id, logs
 from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
+from wslwatch.daemon.reclaiming import Reclaiming
 from wslwatch.exporters.http import AddressError, PortForbiddenError, PortInUseError, TlsError
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ def serve_until_stopped(daemon: Daemon, args: argparse.Namespace, tray: bool = F
     try:
         log_file = logs.log_to_file()
         log.info("logging to %s", log_file)
+        app_id.adopt_bundle_app_id()
         history = _history(daemon, instance)
         try:
             return _serve(args, daemon, instance, tray, log_file)
@@ -125,6 +127,9 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
         )
     instance.publish(server.url)
     log.info("serving %s", server.url)
+    reclaiming = Reclaiming(daemon.config, daemon.store, daemon.notifications, probing=lambda: any(
+        runner.collecting for runner in daemon.runners if runner.name.startswith("io_latency:")
+    ))  # fmt: skip
     stopped = threading.Lock()
 
     def shutdown() -> None:
@@ -140,7 +145,7 @@ def _serve(args: argparse.Namespace, daemon: Daemon, instance: InstanceLock, tra
         instance.release()
 
     try:
-        if not (tray and _run_tray(daemon, server.url, log_file, stop, end_session)):
+        if not (tray and _run_tray(daemon, reclaiming, server.url, log_file, stop, end_session)):
             while not stop.wait(1.0):
                 pass
     finally:
@@ -171,7 +176,12 @@ def _history(daemon: Daemon, instance: InstanceLock) -> HistoryFile | None:
 
 
 def _run_tray(
-    daemon: Daemon, metrics_url: str, log_file: Path, stop: threading.Event, end_session: Callable[[], None]
+    daemon: Daemon,
+    reclaiming: Reclaiming,
+    metrics_url: str,
+    log_file: Path,
+    stop: threading.Event,
+    end_session: Callable[[], None],
 ) -> bool:
     """Run the tray until `stop` (`end_session` when Windows ends the session); False when no tray can be shown here."""
     # Imported here: Pillow and the tray cost a headless daemon memory it does not need.
@@ -191,7 +201,12 @@ def _run_tray(
         config_path=config_path,
         reload_config=daemon.reload_config if config_path is not None else None,
         log_path=log_file,
-        page_cache=PageCacheDropper.find(),
+        page_cache=PageCacheDropper(reclaiming.controller.give_back_now) if reclaiming.reachable else None,
+        reclaim=reclaiming.controller if reclaiming.reachable else None,
+        has_probes=lambda: bool(daemon.config.paths) and daemon.config.collectors.io_latency.enabled,
+        probes_paused_until=lambda: daemon.jobs.probes_paused_until,
+        pause_probes_until=daemon.jobs.pause_probes,
+        resume_probes=daemon.jobs.resume_probes,
     )
     try:
         tray = open_tray(daemon.store.snapshot, daemon.engine.alerts, actions, daemon.config.tray.update_s)

@@ -38,6 +38,8 @@ from wslwatch.daemon.cmd_where import advice
 from wslwatch.daemon.doctor_probes import tray_backend, who_serves
 from wslwatch.daemon.instance import read_info
 from wslwatch.daemon.logs import log_path
+from wslwatch.daemon.reclaiming import this_guest
+from wslwatch.daemon.rules._wsl import model_for
 from wslwatch.store import Health, Snapshot
 
 __all__ = ["Finding", "Status", "gather"]
@@ -49,7 +51,7 @@ System = Literal["windows", "wsl", "linux"]
 MAX_LISTED = 5
 _GIB = float(1 << 30)
 _RETRY_NOTE = re.compile(r" \(NVML init is tried again in \d+ collections?\)$")
-_PACKAGES = ("psutil", "nvidia-ml-py", "prometheus-client", "pystray", "pillow")
+_PACKAGES = ("psutil", "nvidia-ml-py", "prometheus-client", "apscheduler", "pystray", "pillow")
 _PSI_FIX = {
     "wsl": "add `kernelCommandLine = psi=1` under [wsl2] in .wslconfig, then `wsl --shutdown` "
     "(current WSL kernels build PSI in but switch it off; older ones lack it)",
@@ -110,7 +112,7 @@ def gather(
     snapshot = collect_once(_without_probes(config))
     context = _Context(config, snapshot, system, host, places or default_place_finder())
     checks: tuple[Callable[[_Context], list[Finding]], ...] = (
-        _vm_process, _guest, _wslconfig, _gpu, _paths, _exporter,
+        _vm_process, _guest, _wslconfig, _wsl_version, _reclaim, _gpu, _paths, _exporter,
     )  # fmt: skip
     findings = _about(system) + [_instance(), _log()] + config_findings
     for check in checks:
@@ -225,6 +227,14 @@ def _failed(check: str, health: Health, fix: str) -> Finding:
     return Finding(check, status, health.reason or "no reason given", fix if health.errors_total else "")
 
 
+def _unhealthy(ctx: _Context, check: str, collector: str, fix: str) -> list[Finding] | None:
+    """The findings of a collector that is off or could not report; None when it reported."""
+    health = _health(ctx.snapshot, collector)
+    if health is None:
+        return [_disabled(check, collector)]
+    return None if health.up else [_failed(check, health, fix)]
+
+
 def _vm_process(ctx: _Context) -> list[Finding]:
     check = "wsl.vm_process"
     health = _health(ctx.snapshot, "vmmem")
@@ -279,11 +289,9 @@ def _guest(ctx: _Context) -> list[Finding]:
 
 def _wslconfig(ctx: _Context) -> list[Finding]:
     check = "wsl.wslconfig"
-    health = _health(ctx.snapshot, "wslconfig")
-    if health is None:
-        return [_disabled(check, "wslconfig")]
-    if not health.up:
-        return [_failed(check, health, 'set collectors.wslconfig.path (e.g. "/mnt/c/Users/<you>/.wslconfig")')]
+    fix = 'set collectors.wslconfig.path (e.g. "/mnt/c/Users/<you>/.wslconfig")'
+    if (unhealthy := _unhealthy(ctx, check, "wslconfig", fix)) is not None:
+        return unhealthy
     snap = ctx.snapshot
     info = snap.series("wslwatch_wsl_config_info")[0].labels
     codes = sorted(s.labels["code"] for s in snap.series("wslwatch_wsl_config_problem"))
@@ -331,6 +339,32 @@ _GPU_VALUES = (
     ("temperature", "wslwatch_gpu_temperature_celsius"),
     ("power", "wslwatch_gpu_power_watts"),
 )
+
+
+def _wsl_version(ctx: _Context) -> list[Finding]:
+    check = "wsl.version"
+    if (unhealthy := _unhealthy(ctx, check, "wsl_version", "update WSL: `wsl --update` in a Windows terminal")) is not None:
+        return unhealthy
+    info = ctx.snapshot.series("wslwatch_wsl_info")[0].labels
+    model = model_for(info["version"])
+    judged = (
+        "user CPU, 10 min (dropCache) / 3 min (gradual)" if model.name == "released" else "all non-idle CPU, 2 min"
+    )
+    if not model.version:
+        return [Finding(check, "warn", f"WSL version unknown (kernel {info['kernel']}): the reclaim rules judge the guest "
+                        f"as released WSL (≤ 2.9.x) does: {judged}",
+                        "update WSL (`wsl --update`); inside WSL, `wslinfo --wsl-version` tells the version")]  # fmt: skip
+    return [Finding(check, "ok", f"WSL {model.version}, kernel {info['kernel']}: its reclaim thread judges {judged}")]
+
+
+def _reclaim(ctx: _Context) -> list[Finding]:
+    check = "reclaim.controller"
+    if not ctx.config.reclaim.enabled:
+        return [Finding(check, "info", "the reclaim controller is off ([reclaim] enabled = false; docs/reclaim.md)")]
+    guest = this_guest(ctx.config)()
+    if isinstance(guest, str):
+        return [Finding(check, "warn", f"the reclaim controller is on but cannot act now: {guest}")]
+    return [Finding(check, "ok", "the reclaim controller is on and can reach the guest as root")]
 
 
 def _gpu(ctx: _Context) -> list[Finding]:

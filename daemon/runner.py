@@ -42,6 +42,7 @@ class _Worker:
         self._idle_s = idle_s
         self._lock = threading.Lock()
         self._ended = False
+        self.collecting = False
         threading.Thread(target=self._serve, name=f"collect-{name}", daemon=True).start()
 
     def submit(self, now: float) -> bool:
@@ -63,10 +64,12 @@ class _Worker:
                         return
                 continue
             outcome: Outcome
+            self.collecting = True
             try:
                 outcome = self._collect(now)
             except BaseException as exc:  # noqa: BLE001 - every failure becomes health, never a crash
                 outcome = exc
+            self.collecting = False
             self.results.put(outcome)
 
 
@@ -89,13 +92,35 @@ class CollectorRunner:
         self._worker: _Worker | None = None
         self._stuck: _Worker | None = None  # its collection outlived the deadline and has not ended yet
         self._last_reason: str | None = None
+        self._turn = threading.Lock()  # one run at a time; retire() waits for the one under way
+        self._retired = False  # replaced or removed: a turn still queued for it does nothing
 
     @property
     def name(self) -> str:
         return self.collector.name
 
+    @property
+    def collecting(self) -> bool:
+        """Whether a collection is under way (one stuck past its deadline included)."""
+        return any(worker is not None and worker.collecting for worker in (self._worker, self._stuck))
+
     def run(self) -> None:
-        """One collection: record its samples, or why there are none."""
+        """One collection: record its samples, or why there are none (nothing once retired)."""
+        with self._turn:
+            if not self._retired:
+                self._run()
+
+    def retire(self) -> None:
+        """No collection starts from now on; returns once the one under way (bounded by the deadline) ended."""
+        with self._turn:
+            self._retired = True
+
+    def close(self) -> None:
+        """Retire, then release the collector."""
+        self.retire()
+        self.collector.close()
+
+    def _run(self) -> None:
         now = self._clock()
         if self._stuck is not None:
             try:

@@ -72,6 +72,15 @@ CATALOGUE: dict[str, Family] = _families(
     Family("wslwatch_wsl_config_memory_limit_bytes", "gauge", "Memory the WSL VM may use (.wslconfig memory)."),
     Family("wslwatch_wsl_config_swap_bytes", "gauge", "Swap size of the WSL VM (.wslconfig swap)."),
     Family("wslwatch_wsl_config_problem", "gauge", "1 for each problem found in .wslconfig.", ("code",)),
+    # WSL itself and the reclaim controller (docs/reclaim.md)
+    Family("wslwatch_wsl_info", "gauge", "The running WSL's version and its kernel.", ("version", "kernel")),
+    Family(
+        "wslwatch_reclaim_actions_total",
+        "counter",
+        "Give-backs by the reclaim controller, by method (memory.reclaim, drop_caches) and result (ok, partial, failed).",
+        ("method", "result"),
+    ),
+    Family("wslwatch_reclaim_freed_bytes_total", "counter", "Guest page cache freed by the reclaim controller."),
     # GPU (NVML)
     Family("wslwatch_gpu_info", "gauge", "GPU identity.", ("gpu", "uuid", "name", "driver_version")),
     Family("wslwatch_gpu_memory_total_bytes", "gauge", "Total VRAM.", _GPU),
@@ -105,6 +114,13 @@ CATALOGUE: dict[str, Family] = _families(
     Family("wslwatch_collector_up", "gauge", "1 if the collector's last run succeeded.", ("collector",)),
     Family("wslwatch_collector_duration_seconds", "gauge", "How long the collector's last run took.", ("collector",)),
     Family("wslwatch_collector_errors_total", "counter", "Failed runs of the collector.", ("collector",)),
+    Family(
+        "wslwatch_collector_skipped_total",
+        "counter",
+        "Turns of the collector that did not run: missed (too late) or still_running (the last one had not ended).",
+        ("collector", "reason"),
+    ),
+    Family("wslwatch_probes_paused", "gauge", "1 while the I/O probes are paused (from the tray)."),
     Family(
         "wslwatch_collector_last_success_timestamp_seconds",
         "gauge",

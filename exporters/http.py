@@ -11,6 +11,7 @@ import errno
 import ipaddress
 import logging
 import socket
+import socketserver
 import ssl
 import sys
 import threading
@@ -23,17 +24,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 
 from wslwatch.exporters.auth import BasicAuth
 
-__all__ = [
-    "AddressError",
-    "MetricsServer",
-    "PortForbiddenError",
-    "PortInUseError",
-    "TlsError",
-    "address_problem",
-    "exposure_warning",
-    "serve",
-    "tls_problem",
-]
+__all__ = ["AddressError", "MetricsServer", "PortForbiddenError", "PortInUseError", "TlsError", "address_problem", "tls_problem", "exposure_warning", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +36,6 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 class PortInUseError(OSError):
     """The address is taken by another process."""
-
-
-class AddressError(OSError):
-    """The address is not one this machine has (or cannot be resolved); `strerror` names it."""
 
 
 class PortForbiddenError(OSError):
@@ -68,6 +55,10 @@ else:
     )
 
 
+class AddressError(OSError):
+    """The address is not one this machine has (or cannot be resolved); `strerror` names it."""
+
+
 class TlsError(Exception):
     """The certificate or key cannot be used; the message names the file and the reason."""
 
@@ -85,7 +76,12 @@ class _ExclusiveServer(ThreadingWSGIServer):
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
         if ":" in self.server_address[0]:
             self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        super().server_bind()
+        # TCPServer's bind, not HTTPServer's: that one asks DNS for the host's name (a reverse
+        # lookup that can take seconds, and loads the resolver and the IDNA codec)
+        # only for the SERVER_NAME that /metrics never reads.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+        self.setup_environ()
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         """In the request's thread: the TLS handshake (if any), bounded by a timeout, then the request."""
@@ -116,6 +112,36 @@ _INDEX = (
     b"<!doctype html><title>wslwatch</title><h1>wslwatch</h1>"
     b'<p><a href="/metrics">/metrics</a></p>'
 )
+
+
+def _cached(metrics: WSGIApp, state: Callable[[], tuple[object, ...]]) -> WSGIApp:
+    """Serve the bytes `metrics` rendered for the same request while `state()` is the same objects.
+
+    The exposition stays prometheus-client's; a scrape between two collections only copies it.
+    """
+    cache: dict[tuple[str, ...], tuple[str, list[tuple[str, str]], bytes]] = {}
+    seen: list[tuple[object, ...]] = [()]  # the state the cache was rendered for (kept alive: ids stay unique)
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        now = state()
+        if len(now) != len(seen[0]) or any(a is not b for a, b in zip(now, seen[0])):
+            cache.clear()
+            seen[0] = now
+        request = tuple(str(environ.get(key, "")) for key in ("HTTP_ACCEPT", "HTTP_ACCEPT_ENCODING", "QUERY_STRING"))
+        hit = cache.get(request)
+        if hit is None:
+            answer: list[Any] = []
+
+            def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+                answer[:] = [status, headers]
+                return lambda data: None
+
+            body = b"".join(metrics(environ, keep))
+            hit = cache[request] = (answer[0], answer[1], body)
+        start_response(hit[0], list(hit[1]))
+        return [hit[2]]
+
+    return app
 
 
 def _routes(metrics: WSGIApp) -> WSGIApp:
@@ -172,15 +198,18 @@ def serve(
     certfile: str = "",
     keyfile: str = "",
     users: Mapping[str, str] | None = None,
+    state: Callable[[], tuple[object, ...]] | None = None,
 ) -> MetricsServer:
     """Serve `registry` on `bind:port` in a daemon thread; raise `PortInUseError` if taken,
     `PortForbiddenError` if the system refuses it, another `OSError` if it cannot be bound.
 
     With `certfile` it serves HTTPS (`TlsError` if the files are unusable); with `users`
-    (`name -> pbkdf2_sha256 hash`) every request needs one of their passwords.
+    (`name -> pbkdf2_sha256 hash`) every request needs one of their passwords. With `state`
+    (the objects the registry reads), a page is rendered once for each new state.
     """
     server_class = _IPv6Server if ":" in bind else _ExclusiveServer
-    app = _routes(make_wsgi_app(registry))
+    metrics = make_wsgi_app(registry)
+    app = _routes(metrics if state is None else _cached(metrics, state))
     if users:
         app = BasicAuth(app, users)
     tls = _tls_context(certfile, keyfile) if certfile or keyfile else None

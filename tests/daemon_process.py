@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 _SERVING = re.compile(r"serving (https?://\S+/metrics)")
 
-COLLECTORS = ("host_memory", "vmmem", "wsl_guest", "gpu", "process", "wslconfig")
+COLLECTORS = ("host_memory", "vmmem", "wsl_guest", "gpu", "process", "wslconfig", "wsl_version")
 
 
 def fast_collectors(interval_s: float = 0.5, **intervals: float) -> str:

@@ -10,7 +10,7 @@ from typing import Callable
 
 from daemon_process import Series, scrape
 
-COLLECTORS = ("host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "process")
+COLLECTORS = ("host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "wsl_version", "process")
 #: Other tests on this machine start processes named vmmemWSL; these tests look for this name.
 VM_NAME = f"vmfault{os.getpid()}"
 

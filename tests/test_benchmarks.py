@@ -14,7 +14,7 @@ import pytest
 from rigs import need
 
 ROOT = Path(__file__).resolve().parents[1]
-COLLECTORS = ("host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "process")
+COLLECTORS = ("host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "wsl_version", "process")
 
 
 def rows(markdown: str, title_start: str) -> list[list[str]]:
@@ -68,6 +68,11 @@ def test_quick_run_produces_every_table_and_appends_one_dated_section(tmp_path: 
     commands = {row[0]: row for row in rows(text, "Imports per command")}
     assert commands["wslwatch run --headless"][-1] == "ok", "no Pillow or pystray without the tray"
     assert rows(text, "Import time of `wslwatch run --headless`")
+
+    scale = {row[0]: row for row in rows(text, "Scale")}
+    assert set(scale) == {"0", "1"}, "the quick run scales from 0 to 1 probed path"
+    assert 0 < int(scale["1"][2]) <= 60, "one probed path adds at most 60 series"
+    assert re.fullmatch(r"[\d.]+ ms", scale["1"][3]) and re.fullmatch(r"[\d.]+ MB", scale["1"][8])
 
 
 def test_the_interop_read_benchmark_runs_and_names_what_it_could_not_measure() -> None:

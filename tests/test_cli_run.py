@@ -22,7 +22,7 @@ def test_run_serves_the_catalogue_within_two_seconds(tmp_path: Path) -> None:
     started = time.monotonic()
     daemon = start_daemon(config)
     try:
-        everyone = {"host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "process"}
+        everyone = {"host_memory", "vmmem", "wsl_guest", "gpu", "wslconfig", "wsl_version", "process"}
         reported: set[str] = set()
         while time.monotonic() - started < 2.0 and reported != everyone:
             metrics = scrape(daemon.url)

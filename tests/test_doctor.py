@@ -114,7 +114,7 @@ def test_this_machine_in_json(tmp_path: Path) -> None:
     assert tray["status"] == "info" and tray["detail"].startswith("no display")
     assert found["tray.notifications"]["detail"] == "none without a tray: alerts go to the log and to /metrics"
     groups = list(dict.fromkeys(check.split(".")[0] for check in found))
-    assert groups == ["wslwatch", "config", "wsl", "gpu", "exporter", "tray"]
+    assert groups == ["wslwatch", "config", "wsl", "reclaim", "gpu", "exporter", "tray"]
 
 
 def test_text_report_is_grouped_and_fits_a_screen(tmp_path: Path) -> None:
@@ -498,6 +498,31 @@ def test_inside_wsl_without_interop(tmp_path: Path) -> None:
     wslconfig = found["wsl.wslconfig"]
     assert wslconfig["status"] == "fail" and "cmd.exe is not on PATH" in wslconfig["detail"]
     assert "collectors.wslconfig.path" in wslconfig["fix"]
+
+
+def test_an_unknown_wsl_version_is_judged_as_released_wsl_and_said(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"  # inside WSL without wslinfo (WSL before 2.0)
+    bin_dir.mkdir()
+    env = clean_env(WSL_DISTRO_NAME="Ubuntu", PATH=f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}:/usr/bin:/bin")
+    found = findings(write_config(tmp_path), env)
+    assert found["wsl.version"]["status"] == "warn"
+    assert "WSL version unknown" in found["wsl.version"]["detail"]
+    assert "as released WSL (≤ 2.9.x) does: user CPU, 10 min (dropCache) / 3 min (gradual)" in found["wsl.version"]["detail"]
+    assert found["reclaim.controller"]["status"] == "info"
+
+
+def test_a_known_wsl_version_names_its_reclaim_model_and_the_controller_can_act_as_root(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "wslinfo").write_text("#!/bin/sh\necho 2.10.1\n")  # a stand-in for WSL's wslinfo
+    (bin_dir / "wslinfo").chmod(0o755)
+    env = clean_env(WSL_DISTRO_NAME="Ubuntu", PATH=f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}:/usr/bin:/bin")
+    found = findings(write_config(tmp_path, "[reclaim]\nenabled = true\n"), env)
+    assert found["wsl.version"]["status"] == "ok"
+    assert found["wsl.version"]["detail"].startswith("WSL 2.10.1, kernel ")
+    assert found["wsl.version"]["detail"].endswith("its reclaim thread judges all non-idle CPU, 2 min")
+    expected = "ok" if os.geteuid() == 0 else "warn"
+    assert found["reclaim.controller"]["status"] == expected
 
 
 def test_an_unreadable_vm_process_gets_advice_that_does_not_blame_the_user() -> None:

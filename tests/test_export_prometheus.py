@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import time
@@ -13,7 +14,7 @@ import pytest
 import yaml
 
 from daemon_process import start_daemon
-
+from readme import readme_command
 from rigs import need
 from rigs.prometheus import PROMETHEUS, PROMTOOL, start_prometheus
 from rigs.tls import self_signed
@@ -44,6 +45,15 @@ def test_export_writes_the_shipped_files_and_the_targets(tmp_path: Path, capsys:
     config = yaml.safe_load((folder / "prometheus.yml").read_text())
     assert config["rule_files"] == [RULES_FILE]
     assert f"wrote {folder / 'prometheus.yml'}" in capsys.readouterr().out
+
+
+def test_the_readmes_export_command(tmp_path: Path) -> None:
+    done = subprocess.run(
+        shlex.split(readme_command("wslwatch config export-prometheus")), cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert targets_in(tmp_path / "DIR", "targets/wslwatch.json") == ["ws01:9477", "ws02:9477"]
+    assert targets_in(tmp_path / "DIR", "alertmanagers/alertmanagers.json") == ["localhost:9093"]
 
 
 def test_default_target_is_this_machine_on_the_configured_port(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def test_the_catalogue_follows_prometheus_naming() -> None:
         assert name.startswith("wslwatch_")
         assert name.endswith("_total") == (family.kind == "counter"), name
         assert not any(unit in name for unit in ("_mib", "_percent", "_ms")), name
-    assert HISTOGRAM_BUCKETS[0] == 1e-6 and HISTOGRAM_BUCKETS[-1] == 10.0
+    assert HISTOGRAM_BUCKETS[0] == 1e-4 and HISTOGRAM_BUCKETS[-1] == 0.25
     assert list(HISTOGRAM_BUCKETS) == sorted(set(HISTOGRAM_BUCKETS))
 
 

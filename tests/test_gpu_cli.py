@@ -24,6 +24,8 @@ enabled = false
 enabled = false
 [collectors.wslconfig]
 enabled = false
+[collectors.wsl_version]
+enabled = false
 [collectors.process]
 enabled = false
 [collectors.gpu]

@@ -17,6 +17,7 @@ from wslwatch.collectors._probe_child import AREA, OPS
 from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.collectors.io_latency import IoLatencyCollector
 from wslwatch.collectors.mounts import read_mount_table
+from wslwatch.config.schema import PathSlowConfig
 from wslwatch.core import Sample
 from wslwatch.daemon.runner import CollectorRunner
 from wslwatch.store import Store
@@ -44,9 +45,11 @@ def test_histogram_buckets_are_cumulative_with_sum_and_count() -> None:
     assert all(s.labels["op"] == "stat_dir" for s in samples)
 
 
-def test_the_bounds_span_1_us_to_10_s_and_are_the_catalogues() -> None:
-    assert LATENCY_BUCKETS_S[0] == 1e-6 and LATENCY_BUCKETS_S[-1] == 10.0
+def test_the_bounds_span_100_us_to_250_ms_hold_the_slow_lines_and_are_the_catalogues() -> None:
+    assert LATENCY_BUCKETS_S[0] == 1e-4 and LATENCY_BUCKETS_S[-1] == 0.25
     assert list(LATENCY_BUCKETS_S) == sorted(LATENCY_BUCKETS_S)
+    slow = PathSlowConfig()
+    assert {slow.threshold_s, slow.clear_threshold_s} <= set(LATENCY_BUCKETS_S), "the rule's lines are bounds"
     assert HISTOGRAM_BUCKETS is LATENCY_BUCKETS_S
 
 
@@ -67,6 +70,9 @@ def test_one_probe_gives_status_info_last_success_and_a_histogram_per_operation(
     assert [s.value for s in by_name(samples, "wslwatch_path_probe_last_success_timestamp_seconds")] == [now]
     counts = {s.labels["op"]: s.value for s in by_name(samples, "wslwatch_path_io_latency_seconds_count")}
     assert set(counts) | {"read_direct"} == set(OPS) and set(counts.values()) == {2.0}
+    unmeasured_here = 3 * (len(OPS) - len(counts))  # an op without buckets: +Inf, sum, count
+    per_collector = 6  # collector_up, _duration_seconds, _errors_total, _last_success, 2 × _skipped_total
+    assert len(samples) + unmeasured_here + per_collector <= 60, "a probed path costs at most 60 series"
     again = collector.collect(now + 60)
     counts = {s.labels["op"]: s.value for s in by_name(again, "wslwatch_path_io_latency_seconds_count")}
     assert set(counts.values()) == {4.0}  # cumulative, as a Prometheus histogram is
@@ -106,6 +112,9 @@ def test_the_exporter_serves_the_histogram_with_the_catalogue_buckets(tmp_path: 
     stat_dir = [s for s in histogram.samples if s.labels.get("op") == "stat_dir"]
     bounds = [float(s.labels["le"]) for s in stat_dir if s.name.endswith("_bucket")]
     assert bounds == [*LATENCY_BUCKETS_S, float("inf")]
+    listdir = [s for s in histogram.samples if s.labels.get("op") == "listdir"]
+    assert [s.labels.get("le") for s in listdir if s.name.endswith("_bucket")] == ["+Inf"], "count and sum only"
+    assert [s.value for s in listdir if s.name.endswith("_count")] == [3.0]
     counts = [s.value for s in stat_dir if s.name.endswith("_bucket")]
     assert counts == sorted(counts) and counts[-1] == 3
     assert registry.get_sample_value(

@@ -18,8 +18,9 @@ FORBIDDEN = {
     "collectors": {"daemon", "exporters", "tray"},
     "exporters": {"daemon", "tray"},
     "tray": {"daemon"},
-    "config": {"daemon", "collectors", "exporters", "tray"},
-    "wslwatch": {"daemon", "collectors", "exporters", "tray", "config"},
+    "reclaim": {"daemon", "exporters", "tray"},
+    "config": {"daemon", "collectors", "exporters", "tray", "reclaim"},
+    "wslwatch": {"daemon", "collectors", "exporters", "tray", "config", "reclaim"},
 }
 
 

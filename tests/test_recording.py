@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from wslwatch.config import Config
+from readme import readme_command
 from wslwatch.core import Sample
 from wslwatch.daemon.cli import main
 from wslwatch.daemon.line_file import LineFile
-from wslwatch.daemon.recording import REPLAYED, Recorder, read_frames, replay
+from wslwatch.daemon.recording import REPLAYED, Recorder, read_frames
 from wslwatch.store import Snapshot, Store
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -156,20 +159,18 @@ def test_the_cli_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFi
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_record_runs_the_daemon_and_appends_lines(tmp_path: Path) -> None:
-    """`wslwatch record` end to end: the real daemon's collectors, then the file replays."""
+def test_the_readmes_record_and_replay_commands(tmp_path: Path) -> None:
+    """The README's `wslwatch record` and `wslwatch replay` lines, verbatim (the user's config
+    in its usual place): the real daemon's collectors record, and the file replays."""
     pytest.importorskip("wslwatch.collectors.host_memory", reason="the collectors are merged from their branches")
-    out = tmp_path / "rec.jsonl"
-    config = tmp_path / "c.toml"
-    config.write_text("[collectors.host_memory]\ninterval_s = 0.2\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wslwatch", "record", str(out), "--config", str(config), "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    config = tmp_path / "xdg-config/wslwatch/wslwatch.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[exporter]\nport = 0\n[collectors.host_memory]\ninterval_s = 0.2\n")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(config.parent.parent)}
+    record = shlex.split(readme_command("wslwatch record"), comments=True)
+    out = tmp_path / record[-1]
+    proc = subprocess.Popen(record, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     try:
-        import time
-
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 3):
             time.sleep(0.1)
@@ -179,7 +180,13 @@ def test_record_runs_the_daemon_and_appends_lines(tmp_path: Path) -> None:
     frames = list(read_frames(out.read_text().splitlines(), str(out)))
     assert len(frames) >= 3
     assert any(s.name == "wslwatch_host_memory_total_bytes" for s in frames[-1].samples)
-    list(replay(frames, Config()))
+    (tmp_path / "strict.toml").write_text("[rules.host_memory_low]\nfor_s = 0.0\n")
+    done = subprocess.run(
+        shlex.split(readme_command("wslwatch replay"), comments=True),
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert all(json.loads(line)["rule"] for line in done.stdout.splitlines())
 
 
 def test_an_overlong_line_is_skipped_without_being_held_whole(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from daemon_process import scrape, start_daemon
 
-from wslwatch.config import Config
+from wslwatch.config import Config, load
+from wslwatch.daemon.app import Daemon
 from wslwatch.daemon.reload import ConfigWatcher
 
 
@@ -91,3 +92,39 @@ def test_a_running_daemon_follows_its_config_file(tmp_path: Path) -> None:
         assert "gpu" not in up and "host_memory" in up, "the last good configuration stays in force"
     finally:
         assert daemon.stop() == 0
+
+
+WSLCONFIG = Path(__file__).parent / "fixtures" / "wslconfig" / "wsl-issue10759-reclaim-under-wsl2.wslconfig"
+
+
+def test_an_edited_interval_takes_effect_in_place_keeping_history_and_alerts(tmp_path: Path) -> None:
+    """The running scheduler gets the new spacing; the Store's history and the firing alerts stay."""
+    config_path = tmp_path / "wslwatch.toml"
+    settings = f"[collectors.wslconfig]\npath = '{WSLCONFIG}'\ninterval_s = 0.2\n[collectors.host_memory]\n"
+    config_path.write_text(settings + "interval_s = 0.1\n")
+    daemon = Daemon.create(load(config_path), config_path)
+    daemon.start(bind="127.0.0.1", port=0)
+    try:
+        assert wait_for(lambda: len(host_points(daemon)) >= 8 and daemon.engine.alerts())
+        firing = [(a.rule, a.since) for a in daemon.engine.alerts()]
+        assert ("wslconfig_problem", firing[0][1]) in firing
+        before = host_points(daemon)
+        runners = list(daemon.runners)
+        config_path.write_text(settings + "interval_s = 0.5\n")
+        assert daemon.reload_config()  # as the tray's "Reload config file" (the watcher would in 2 s)
+        edited = time.time()
+        assert wait_for(lambda: len([t for t in host_points(daemon) if t > edited]) >= 4)
+    finally:
+        daemon.stop()
+    after = [t for t in host_points(daemon) if t > edited]
+    gaps = [b - a for a, b in zip(after, after[1:])]
+    assert all(0.4 <= gap <= 0.8 for gap in gaps), f"the new interval (0.5 s) is in force: {gaps}"
+    assert host_points(daemon)[: len(before)] == before, "the history from before the reload is kept"
+    assert [(a.rule, a.since) for a in daemon.engine.alerts()] == firing, "the alert fired once, and still fires"
+    assert daemon.runners[0] is not runners[0], "host_memory was rebuilt"
+    assert all(a is b for a, b in zip(daemon.runners[1:], runners[1:])), "the other collectors ran on untouched"
+
+
+def host_points(daemon: Daemon) -> list[float]:
+    history = daemon.store.history("wslwatch_host_memory_total_bytes")
+    return [ts for points in history.values() for ts, _ in points]

@@ -92,3 +92,28 @@ def test_a_snapshot_never_changes_after_it_is_taken() -> None:
     before = store.snapshot()
     store.record("a", [s("x", 2, 2)], now=2, duration_s=0)
     assert before.value("x") == 1 and store.snapshot().value("x") == 2
+
+
+def test_the_daemons_own_series_replace_each_other_and_go_with_their_collector() -> None:
+    store = Store()
+    told: list[Snapshot] = []
+    store.subscribe(told.append)
+    store.record("a", [s("x", 1, 10)], now=10, duration_s=0)
+    store.put([s("skipped", 0, 10, collector="a"), s("skipped", 0, 10, collector="b"), s("paused", 0, 10)])
+    store.put([s("skipped", 2, 11, collector="a"), s("paused", 1, 11)])
+    snap = store.snapshot()
+    assert snap.value("skipped", collector="a") == 2 and snap.value("skipped", collector="b") == 0
+    assert snap.value("paused") == 1 and snap.value("x") == 1
+    assert len(told) == 1, "no rule reads them: listeners are not told"
+    store.forget("a")
+    assert store.snapshot().value("skipped", collector="a") is None
+    assert store.snapshot().value("skipped", collector="b") == 0 and store.snapshot().value("paused") == 1
+
+
+def test_history_points_compare_and_slice_like_tuples() -> None:
+    store = Store(history_s=100, max_points=3)
+    for t in range(0, 50, 10):
+        store.record("a", [s("x", t * 2, t)], now=t, duration_s=0)
+    points = store.history("x")[series_key("x", {})]
+    assert points == ((20, 40), (30, 60), (40, 80)) and points[-1] == (40, 80)
+    assert points[1:] == [(30, 60), (40, 80)] and len(points) == 3

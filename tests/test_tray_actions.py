@@ -16,7 +16,10 @@ import pytest
 from fake_wsl import FakeWsl, fake_wsl
 
 from wslwatch.collectors._wsl_exe import WslExe
-from wslwatch.tray.actions import DROP_PAGE_CACHE, PageCacheDropper, open_path
+from wslwatch.config.schema import ReclaimConfig
+from wslwatch.reclaim.controller import Controller
+from wslwatch.reclaim.guest import running_wsl_guest
+from wslwatch.tray.actions import PageCacheDropper, open_path
 
 __all__ = ["fake_wsl"]  # the fixture, used by name
 
@@ -50,51 +53,59 @@ def bin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def test_the_drop_command_is_a_constant() -> None:
-    assert DROP_PAGE_CACHE == ("-u", "root", "--exec", "sh", "-c", "sync; echo 1 > /proc/sys/vm/drop_caches")
+def _dropper(wsl: WslExe, told: list[str] | None = None) -> PageCacheDropper:
+    """The tray's dropper as the daemon wires it on Windows: the reclaim controller's give-back
+    through `wsl` in a running distro."""
+    controller = Controller(ReclaimConfig(), lambda: running_wsl_guest(wsl), lambda: None, (told if told is not None else []).append)
+    return PageCacheDropper(controller.give_back_now)
 
 
-def test_no_wsl_exe_no_dropper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert PageCacheDropper.find() is None
-
-
-def test_drop_runs_the_fixed_argv_in_a_running_distro_with_wsl_utf8(
-    fake_wsl: FakeWsl, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_drop_runs_the_controllers_constant_commands_in_a_running_distro_with_wsl_utf8(
+    fake_wsl: FakeWsl, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    monkeypatch.setenv("PATH", f"{fake_wsl.folder}{os.pathsep}{os.environ['PATH']}")
     fake_wsl.change(installed=["Ubuntu-20.04", "docker-desktop"], running=["docker-desktop"])  # default stopped
-    dropper = PageCacheDropper.find()
-    assert dropper is not None
+    told: list[str] = []
     outcomes: list[str] = []
-    dropper.start(outcomes.append).join(10)
-    assert fake_wsl.calls() == [["--list", "--running", "--quiet"], ["-d", "docker-desktop", *DROP_PAGE_CACHE]]
+    _dropper(WslExe(fake_wsl.path), told).start(outcomes.append).join(10)
+    as_root = ["-d", "docker-desktop", "-u", "root", "--exec"]  # recorded; the stand-in answers nothing
+    write = ["sh", "-c", 'printf "%s" "$1" > "$2"', "wslwatch-reclaim", "1"]
+    assert fake_wsl.calls() == [
+        ["--list", "--running", "--quiet"],
+        as_root + ["cat", "/sys/fs/cgroup/memory.stat"],
+        as_root + ["cat", "/proc/meminfo"],
+        as_root + write + ["/proc/sys/vm/drop_caches"],
+        as_root + write + ["/proc/sys/vm/compact_memory"],
+        as_root + ["cat", "/sys/fs/cgroup/memory.stat"],
+        as_root + ["cat", "/proc/meminfo"],
+    ]
     assert fake_wsl.utf8_requests() == {"1"}
-    assert outcomes == ["dropped the WSL page cache"]
-    assert "dropped the WSL page cache" in caplog.text
+    assert outcomes[0].startswith("freed 0.0 GB of page cache in the WSL guest (drop_caches) in ")
+    assert told == outcomes and outcomes[0] in caplog.text
 
 
 def test_with_no_distro_running_nothing_is_started(fake_wsl: FakeWsl) -> None:
     fake_wsl.change(running=[])
-    outcome = PageCacheDropper(WslExe(fake_wsl.path)).run()
-    assert outcome == "no WSL distro is running, so there is no page cache to drop (nothing was started)"
+    outcome = _dropper(WslExe(fake_wsl.path)).run()
+    assert outcome == "did not give memory back: no WSL distro runs, and the VM is never woken to give memory back"
     assert fake_wsl.execs() == []
 
 
 def test_a_failed_drop_says_why(fake_wsl: FakeWsl, caplog: pytest.LogCaptureFixture) -> None:
     fake_wsl.change(installed=["Other"])  # unregistered after it was listed as running
-    outcome = PageCacheDropper(WslExe(fake_wsl.path)).run()
-    assert outcome.startswith("dropping the WSL page cache failed (exit 255): There is no distribution with the")
+    outcome = _dropper(WslExe(fake_wsl.path)).run()
+    assert outcome.startswith(
+        "could not give memory back to Windows: cannot read the guest's memory: There is no distribution with the"
+    )
     assert outcome in caplog.text
 
 
 def test_a_missing_or_hanging_wsl_exe(fake_wsl: FakeWsl, tmp_path: Path) -> None:
-    assert PageCacheDropper(WslExe(str(tmp_path / "absent.exe"))).run().startswith(
-        f"cannot drop the WSL page cache: {tmp_path / 'absent.exe'} was not found: WSL is not installed"
+    assert _dropper(WslExe(str(tmp_path / "absent.exe"))).run().startswith(
+        f"did not give memory back: {tmp_path / 'absent.exe'} was not found: WSL is not installed"
     )
     fake_wsl.change(sleep=30)
-    slow = PageCacheDropper(WslExe(fake_wsl.path, timeout_s=0.3))
+    slow = _dropper(WslExe(fake_wsl.path, timeout_s=0.3))
     assert slow.run().endswith("--list --running --quiet` did not finish within 0.3s and was stopped")
 
 

@@ -6,11 +6,16 @@ import threading
 import time
 from pathlib import Path
 
+from collectors_for_tests import Steady
 from tray_inputs import alert, snapshot
 
-from wslwatch.collectors._wsl_exe import WslExe
+from wslwatch.config.schema import ReclaimConfig
+from wslwatch.daemon.jobs import Jobs
+from wslwatch.daemon.runner import CollectorRunner
+from wslwatch.reclaim.controller import Controller
+from wslwatch.store import Store
 from wslwatch.tray.actions import PageCacheDropper
-from wslwatch.tray.menu import SEPARATOR, SNOOZE_S, Entry, MenuActions, build_menu
+from wslwatch.tray.menu import PROBE_PAUSE_S, SEPARATOR, SNOOZE_S, Entry, MenuActions, build_menu
 from wslwatch.tray.readings import Readings
 
 
@@ -110,7 +115,7 @@ def test_optional_items_appear_when_configured(tmp_path: Path) -> None:
         config_path=config,
         reload_config=lambda: reloads.append(1),
         log_path=logfile,
-        page_cache=PageCacheDropper(WslExe()),
+        page_cache=PageCacheDropper(lambda: "gave back 1.0 GB to Windows"),
     )
     entries = build_menu(Readings.of(snapshot(vm_up=True)), [], do)
     items = by_text(entries)
@@ -128,6 +133,56 @@ def test_optional_items_appear_when_configured(tmp_path: Path) -> None:
 
 
 def test_the_page_cache_item_needs_a_running_vm() -> None:
-    do = make_actions(Opened(), SnoozeState(), threading.Event(), page_cache=PageCacheDropper(WslExe()))
+    do = make_actions(Opened(), SnoozeState(), threading.Event(), page_cache=PageCacheDropper(lambda: "gave back 1.0 GB to Windows"))
     for vm in (snapshot(vm_up=False), snapshot()):
         assert "Drop WSL page cache now…" not in by_text(build_menu(Readings.of(vm), [], do))
+
+
+def test_the_reclaim_switch_turns_the_controller_on_and_off() -> None:
+    controller = Controller(ReclaimConfig(), lambda: "no WSL distro runs", lambda: None, lambda message: None)
+    do = make_actions(Opened(), SnoozeState(), threading.Event(), reclaim=controller)
+    off = by_text(build_menu(Readings.of(snapshot()), [], do))["Give memory back to Windows automatically: off (turn on)"]
+    assert off.action is not None
+    off.action()
+    assert controller.enabled
+    on = by_text(build_menu(Readings.of(snapshot()), [], do))["Give memory back to Windows automatically: on (turn off)"]
+    assert on.action is not None
+    on.action()
+    assert not controller.enabled
+    no_switch = make_actions(Opened(), SnoozeState(), threading.Event())
+    assert not any("automatically" in e.text for e in build_menu(Readings.of(snapshot()), [], no_switch))
+
+
+def test_the_probes_pause_for_an_hour_and_resume_from_the_menu() -> None:
+    """Wired as `wslwatch run` wires it: to the daemon's real scheduler, with one probed path."""
+    store = Store()
+    jobs = Jobs(store)
+    jobs.start([CollectorRunner(Steady("io_latency:data", 60.0), store, 1.0)])
+    try:
+        do = make_actions(
+            Opened(),
+            SnoozeState(),
+            threading.Event(),
+            has_probes=lambda: True,
+            probes_paused_until=lambda: jobs.probes_paused_until,
+            pause_probes_until=jobs.pause_probes,
+            resume_probes=jobs.resume_probes,
+        )
+        readings = Readings.of(snapshot())
+        pause = by_text(build_menu(readings, [], do))["Pause I/O probes for 1 hour"].action
+        assert pause is not None
+        before = time.time()
+        pause()
+        until = jobs.probes_paused_until
+        assert until is not None and before + PROBE_PAUSE_S <= until <= time.time() + PROBE_PAUSE_S
+        assert store.snapshot().value("wslwatch_probes_paused") == 1.0
+        items = by_text(build_menu(readings, [], do))
+        resume = items[f"Resume I/O probes (paused until {time.strftime('%H:%M', time.localtime(until))})"].action
+        assert resume is not None and "Pause I/O probes for 1 hour" not in items
+        resume()
+        assert jobs.probes_paused_until is None and store.snapshot().value("wslwatch_probes_paused") == 0.0
+        assert "Pause I/O probes for 1 hour" in by_text(build_menu(readings, [], do))
+    finally:
+        jobs.stop()
+    no_paths = make_actions(Opened(), SnoozeState(), threading.Event())
+    assert not [e for e in build_menu(readings, [], no_paths) if "probes" in e.text], "no paths: no item"

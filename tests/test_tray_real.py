@@ -121,7 +121,8 @@ def test_the_icon_docks_when_the_tray_host_starts_after_wslwatch(tmp_path: Path)
             code = daemon.stop()
     log = "".join(daemon.log)
     assert code == 0, log
-    assert "asking it again" in log, log
+    assert "a tray host started; asking it to dock the icon" in log, "heard the panel's MANAGER message"
+    assert "asking it again" not in log, "docked by listening, with no retry"
     assert "Failed to dock icon" not in log and "Traceback" not in log, log
 
 

@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from wslwatch.core import Alert
+from wslwatch.reclaim.controller import Controller
 from wslwatch.tray import actions
 from wslwatch.tray.actions import PageCacheDropper
 from wslwatch.tray.readings import Readings
 from wslwatch.tray.status import status_lines
 
-__all__ = ["SEPARATOR", "SNOOZE_S", "Entry", "MenuActions", "build_menu"]
+__all__ = ["PROBE_PAUSE_S", "SEPARATOR", "SNOOZE_S", "Entry", "MenuActions", "build_menu"]
 
 SNOOZE_S = 3600.0
+PROBE_PAUSE_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class MenuActions:
     reload_config: Callable[[], object] | None = None
     log_path: Path | None = None
     page_cache: PageCacheDropper | None = None
+    reclaim: Controller | None = None  # the switch for giving memory back automatically
+    has_probes: Callable[[], bool] = lambda: False  # read at each redraw: paths come and go with reloads
+    probes_paused_until: Callable[[], float | None] = lambda: None  # None: the probes run
+    pause_probes_until: Callable[[float], None] = lambda until: None
+    resume_probes: Callable[[], None] = lambda: None
     open_url: Callable[[str], None] = field(default=actions.open_url)
     open_path: Callable[[Path], None] = field(default=actions.open_path)
 
@@ -62,12 +69,18 @@ def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> 
     entries = [Entry(line) for line in status_lines(readings, alerts)]
     until = do.snoozed_until()
     if until is not None:
-        entries.append(Entry(f"Notifications snoozed until {time.strftime('%H:%M', time.localtime(until))}"))
+        entries.append(Entry(f"Notifications snoozed until {_clock(until)}"))
     entries.append(SEPARATOR)
     if until is None:
         entries.append(Entry("Snooze notifications for 1 hour", lambda: do.snooze_until(time.time() + SNOOZE_S)))
     else:
         entries.append(Entry("Resume notifications", do.resume))
+    if do.has_probes():
+        paused = do.probes_paused_until()
+        if paused is None:
+            entries.append(Entry("Pause I/O probes for 1 hour", lambda: do.pause_probes_until(time.time() + PROBE_PAUSE_S)))
+        else:
+            entries.append(Entry(f"Resume I/O probes (paused until {_clock(paused)})", do.resume_probes))
     entries.append(Entry("Open /metrics", lambda: do.open_url(do.metrics_url), default=True))
     grafana = do.grafana_url()
     if grafana:
@@ -75,6 +88,11 @@ def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> 
     if do.page_cache is not None and readings.vm_up:
         confirm = Entry("Confirm: drop page cache", do.page_cache.start)
         entries.append(Entry("Drop WSL page cache now…", submenu=(confirm,)))
+    reclaim = do.reclaim
+    if reclaim is not None:
+        on = reclaim.enabled
+        text = f"Give memory back to Windows automatically: {'on (turn off)' if on else 'off (turn on)'}"
+        entries.append(Entry(text, lambda: reclaim.set_enabled(not on)))
     config_path, log_path = do.config_path, do.log_path
     if config_path is not None:
         entries.append(Entry("Open config file", lambda: do.open_path(config_path)))
@@ -84,3 +102,7 @@ def build_menu(readings: Readings, alerts: Iterable[Alert], do: MenuActions) -> 
         entries.append(Entry("Open log file", lambda: do.open_path(log_path)))
     entries += [SEPARATOR, Entry("Quit wslwatch", do.quit)]
     return tuple(entries)
+
+
+def _clock(ts: float) -> str:
+    return time.strftime("%H:%M", time.localtime(ts))

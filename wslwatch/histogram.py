@@ -10,12 +10,14 @@ from typing import Mapping
 
 from wslwatch.core import Sample
 
-__all__ = ["LATENCY_BUCKETS_S", "Histogram"]
+__all__ = ["BUCKETED_OPS", "LATENCY_BUCKETS_S", "Histogram"]
 
-#: Latency bucket upper bounds in seconds, 1 µs to 10 s (1-2.5-5 per decade).
-LATENCY_BUCKETS_S: tuple[float, ...] = tuple(
-    round(m * 10.0**e, 9) for e in range(-6, 1) for m in (1.0, 2.5, 5.0)
-) + (10.0,)
+#: Latency bucket upper bounds in seconds, 100 µs to 250 ms: 1-5 per decade, so that the
+#: `path_slow` lines (10 ms, clear below 5 ms) are bounds, not guesses inside a bucket.
+LATENCY_BUCKETS_S: tuple[float, ...] = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.25)
+#: The probe operations whose latency gets those buckets (the ones `path_slow` pools): a lookup,
+#: an open, a durable create. The others get `_sum`/`_count` only (their mean), see docs/io-latency.md.
+BUCKETED_OPS: tuple[str, ...] = ("stat_dir", "open_close", "create_fsync")
 
 
 def _le(bound: float) -> str:

@@ -1,13 +1,15 @@
 """Signals derived from the WSL series: reclaim mode, guest memory, guest CPU busy share.
 
 Facts from WSL's source (research/wsl-memory-and-nvml.md §2.3): the reclaim thread counts
-the guest idle when its CPU use stays at or below 0.5 % of all vCPUs, for 10 min in
-dropCache mode and 3 min in gradual mode (released WSL up to 2.9.x; later builds wait less).
+the guest idle when its CPU use stays at or below 0.5 % of all vCPUs over a window. Released
+WSL (up to 2.9.x) counts user CPU only, in 30 s ticks, over 20 ticks (dropCache) or 6 (gradual);
+the rewrite (microsoft/WSL#41096, after 2.9.x) counts all non-idle CPU, in 10 s ticks, over 2 min.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from wslwatch.daemon.view import Points, View
 
@@ -16,18 +18,67 @@ __all__ = [
     "GuestMemory",
     "MODE_NAMES",
     "RECLAIM_DELAY_S",
+    "RELEASED",
+    "REWRITE",
+    "ReclaimModel",
     "WSL_IDLE_GATE",
     "cpu_share",
     "guest_memory",
     "idle_since",
+    "model_for",
     "reclaim_mode",
+    "reclaim_model",
     "vm_running",
     "vm_working_set",
 ]
 
 WSL_IDLE_GATE = 0.005
-RECLAIM_DELAY_S = {"dropcache": 600.0, "gradual": 180.0}
 MODE_NAMES = {"dropcache": "dropCache", "gradual": "gradual", "disabled": "disabled"}
+
+
+
+@dataclass(frozen=True)
+class ReclaimModel:
+    """How one WSL version's reclaim thread judges the guest."""
+
+    name: str  # "released" (≤ 2.9.x) or "rewrite" (#41096)
+    counts: str  # the CpuShare field its gate counts: "user" or "busy"
+    tick_s: float
+    window_s: dict[str, float]  # per reclaim mode
+    version: str = ""  # "" when the version is not known (the released model is assumed)
+
+    @property
+    def gate_modes(self) -> tuple[str, ...]:
+        """The /proc/stat modes its idle test counts as busy."""
+        return ("user",) if self.counts == "user" else _BUSY_MODES
+
+    def delay_s(self, mode: str) -> float:
+        """How long the guest must be idle before this version's thread acts (one tick's
+        slack beyond it is inside the rules' own margin, `for_s`)."""
+        return self.window_s[mode]
+
+
+RELEASED = ReclaimModel("released", "user", 30.0, {"dropcache": 20 * 30.0, "gradual": 6 * 30.0})
+REWRITE = ReclaimModel("rewrite", "busy", 10.0, {"dropcache": 120.0, "gradual": 120.0})
+#: Released WSL's delays, which the shipped PromQL rules use (they cannot see the version).
+RECLAIM_DELAY_S = RELEASED.window_s
+_VERSION = re.compile(r"(\d+)\.(\d+)")
+
+
+def model_for(version: str) -> ReclaimModel:
+    """The reclaim model of a WSL version ("2.7.10.0"); released when it cannot be read."""
+    found = _VERSION.match(version)
+    if found is None:
+        return RELEASED
+    model = REWRITE if (int(found.group(1)), int(found.group(2))) > (2, 9) else RELEASED
+    return replace(model, version=version)
+
+
+def reclaim_model(view: View) -> ReclaimModel:
+    """The model of the running WSL's version (`wslwatch_wsl_info`); released when unknown."""
+    versions = [sample.labels.get("version", "") for sample in view.series("wslwatch_wsl_info")]
+    return model_for(versions[0] if versions else "")
+
 
 _CPU = "wslwatch_guest_cpu_seconds_total"
 _BUSY_MODES = ("user", "nice", "system", "irq", "softirq", "steal")
@@ -104,14 +155,15 @@ def cpu_share(view: View, seconds: float) -> CpuShare | None:
     return CpuShare(increases["user"] / total, busy / total)
 
 
-def idle_since(view: View, gate: float = WSL_IDLE_GATE) -> float | None:
+def idle_since(view: View, gate: float = WSL_IDLE_GATE, counted: tuple[str, ...] = _BUSY_MODES) -> float | None:
     """When the guest's current idle run began (every collection interval since then at or
-    below `gate` busy); None if the last interval was busy or nothing is known.
+    below `gate` busy, counting the `counted` modes as busy); None if the last interval was
+    busy or nothing is known.
 
     Walks back from the newest reading only as far as the run goes; every mode's series has
     a point per collection, so the k-th newest points of all modes belong together.
     """
-    present = [(mode in _BUSY_MODES, points) for mode in _ALL_MODES if (points := view.points(_CPU, {"mode": mode}))]
+    present = [(mode in counted, points) for mode in _ALL_MODES if (points := view.points(_CPU, {"mode": mode}))]
     if len(present) < 2:
         return None
     newer = _reading(present, 1)

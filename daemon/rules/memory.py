@@ -19,11 +19,13 @@ from wslwatch.daemon.rules._text import DROP_CACHES, GIB, MIB, gb, mb, pct
 from wslwatch.daemon.rules._wsl import (
     MODE_NAMES,
     RECLAIM_DELAY_S,
+    ReclaimModel,
     WSL_IDLE_GATE,
     cpu_share,
     guest_memory,
     idle_since,
     reclaim_mode,
+    reclaim_model,
     vm_running,
     vm_working_set,
 )
@@ -53,30 +55,61 @@ def _vm_holds(view: View) -> str:
 
 
 class ReclaimStalled(ConfiguredRule[ReclaimStalledConfig]):
-    """The guest is idle by WSL's own gate, past the mode's delay, and its cache did not go."""
+    """The guest is idle by WSL's own gate (as the running version judges it), past the mode's
+    delay, and its cache did not go. Two such idle runs in a row: released WSL's thread is dead."""
 
     name = "reclaim_stalled"
+
+    def __init__(self, config: ReclaimStalledConfig) -> None:
+        super().__init__(config)
+        self._stalled_runs: list[float] = []  # when each idle run that went past the gate began
 
     def evaluate(self, view: View, active: Active) -> Iterator[Finding]:
         mode = reclaim_mode(view)
         memory = guest_memory(view)
         if mode not in RECLAIM_DELAY_S or not vm_running(view) or memory is None or memory.reclaimable is None:
             return
-        since = idle_since(view)
+        model = reclaim_model(view)
+        since = idle_since(view, counted=model.gate_modes)
         if since is None:
             return
         at_start = _first_at_or_after(view.points("wslwatch_guest_memory_reclaimable_bytes", _NO_LABELS), since)
         min_drop = self.config.dropcache_min_drop if mode == "dropcache" else self.config.gradual_min_drop
         cache = memory.reclaimable
-        if at_start is None or cache < self.config.min_cache_gib * GIB or cache <= (1 - min_drop) * at_start:
+        if at_start is not None and cache <= (1 - min_drop) * at_start:
+            self._stalled_runs = []  # WSL's thread reclaimed: it is alive
             return
+        if at_start is None or cache < self.config.min_cache_gib * GIB:
+            return
+        delay = model.delay_s(mode)
+        if view.now - since >= delay and _new_run(view, since, self._stalled_runs):
+            self._stalled_runs = [*self._stalled_runs[-1:], since]
         yield Finding(
             _NO_LABELS,
             f"{_vm_holds(view)}the guest uses {gb(memory.used_without_cache)} ({gb(cache)} page cache), "
             f"idle for {format_duration(view.now - since)}",
-            f"autoMemoryReclaim ({MODE_NAMES[mode]}) is not reclaiming. Try: {DROP_CACHES}",
-            for_s=RECLAIM_DELAY_S[mode] + self.config.for_s,
+            f"autoMemoryReclaim ({MODE_NAMES[mode]}) is not reclaiming. {self._advice(view, model)}",
+            for_s=delay + self.config.for_s,
         )
+
+    def _advice(self, view: View, model: ReclaimModel) -> str:
+        if model.name != "released" or len(self._stalled_runs) < 2:
+            return f"Try: {DROP_CACHES}"
+        covering = view.value("wslwatch_reclaim_freed_bytes_total") is not None
+        cover = "wslwatch's reclaim controller is covering for it until then" if covering else f"until then: {DROP_CACHES}"
+        return (
+            "WSL's reclaim thread has likely died (released WSL ends it for the VM's life on any failed write), "
+            f"and only a restart of WSL brings it back; {cover}. Try: wsl --shutdown"
+        )
+
+
+def _new_run(view: View, since: float, known: list[float]) -> bool:
+    """Whether the idle run that began at `since` is one not counted yet: a later start than the
+    last counted, found after a busy interval (not where the kept history of a long run begins)."""
+    if known and since <= known[-1]:
+        return False
+    oldest = view.points("wslwatch_guest_cpu_seconds_total", {"mode": "idle"})
+    return not known or not oldest or since > oldest[0][0]
 
 
 def _first_at_or_after(points: Points, ts: float) -> float | None:
@@ -127,13 +160,16 @@ class ReclaimGateBlocked(ConfiguredRule[ReclaimGateBlockedConfig]):
         cache = memory.reclaimable
         if cache < max(c.min_cache_gib * GIB, c.min_cache_ratio * memory.total):
             return
-        # Over WSL's gate window and over the last interval alike: not idle even by released
-        # WSL's user-time test, yet little CPU in all (a run's busy tail in the window is not it).
-        cpu = cpu_share(view, RECLAIM_DELAY_S[mode])
+        # Over WSL's gate window and over the last interval alike: not idle by the running
+        # version's test (user CPU for released WSL, all non-idle CPU for the rewrite), yet little
+        # CPU in all (a run's busy tail in the window is not it).
+        model = reclaim_model(view)
+        cpu = cpu_share(view, model.window_s[mode])
         last = cpu_share(view, _LAST_INTERVAL)
         if cpu is None or last is None:
             return
-        if min(cpu.user, last.user) <= WSL_IDLE_GATE or max(cpu.busy, last.busy) > c.max_cpu:
+        gate = min(getattr(cpu, model.counts), getattr(last, model.counts))
+        if gate <= WSL_IDLE_GATE or max(cpu.busy, last.busy) > c.max_cpu:
             return
         working_set = vm_working_set(view)
         held = "" if working_set is None else f" (WSL VM {gb(working_set)})"

