@@ -11,10 +11,11 @@ import pytest
 from home_guard import ISOLATED, changes, snapshot, user_places
 
 from rigs import need
-from rigs import wine
+from rigs import wine, wsl_standin
 from rigs.fake_nvml import FakeNvml, build
 from rigs.slowfs_rig import SlowFsMount, slowfs_available
 from rigs.wine import WineRig
+from rigs.wsl_standin import WslStandIn
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -75,3 +76,17 @@ def wine_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WineRig]:
     need(missing is None, missing or "")
     with wine.rig_session(wine.build_own_wheel(tmp_path_factory.mktemp("wheel"))) as rig:
         yield rig
+
+
+@pytest.fixture(scope="session")
+def wsl_exe_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mingw-built stand-in `wsl.exe` (tests/rigs/fake_wsl_exe.c), built once per session."""
+    return wsl_standin.build(tmp_path_factory.mktemp("wsl-exe"))
+
+
+@pytest.fixture
+def wsl_exe(wine_rig: WineRig, wsl_exe_build: Path) -> Iterator[WslStandIn]:
+    """The stand-in as the rig's `C:\\windows\\system32\\wsl.exe`, with no replies yet; gone after the test."""
+    standin = WslStandIn(wine_rig, wsl_exe_build)
+    yield standin
+    standin.remove()

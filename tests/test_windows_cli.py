@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import pytest
+from wine_checks import READ, grep_output
 
+from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
 from rigs.wine import WineRig
+from rigs.wsl_standin import WslStandIn
 
 pytestmark = pytest.mark.rig
 
@@ -21,3 +26,75 @@ def test_once_json_has_host_ram_and_no_traceback(wine_rig: WineRig) -> None:
     assert names["wslwatch_host_memory_total_bytes"] > names["wslwatch_host_memory_available_bytes"] > 0
     assert "wslwatch_host_swap_total_bytes" not in names
     assert "host_memory" not in report["errors"]
+
+
+def test_probe_of_a_windows_path_with_a_space_times_it_and_cleans_up(wine_rig: WineRig, tmp_path: Path) -> None:
+    data = tmp_path / "training data"
+    data.mkdir()
+    done = wine_rig.wslwatch("probe", wine_rig.windows_path(data), "--json", "--samples", "3")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    (path,) = json.loads(done.stdout)["paths"]
+    assert path["path"] == wine_rig.windows_path(data)
+    assert path["status"] == "ok" and not path["cross_os"]
+    assert all(op["n"] == 3 and op["min_s"] > 0 for op in path["ops"].values())
+    assert list(data.iterdir()) == []  # the probe's own folder is gone again
+
+
+def test_doctor_reads_the_guest_through_wsl_exe_and_names_what_fails(wine_rig: WineRig, wsl_exe: WslStandIn) -> None:
+    wsl_exe.reply("--list --running --quiet", "Ubuntu\n")
+    wsl_exe.reply("--list --quiet", "Ubuntu\n")
+    wsl_exe.reply(READ, grep_output(), mode="raw")
+    done = wine_rig.wslwatch("doctor", "--json")
+    assert "Traceback" not in done.stderr, done.stderr
+    findings = {f["check"]: f for f in json.loads(done.stdout)["findings"]}
+    assert findings["wslwatch.os"]["detail"].startswith("Windows")
+    assert findings["wsl.guest"]["status"] == "ok", findings["wsl.guest"]
+    # Wine's NtQuerySystemInformation cannot list processes (psutil: OSError 22): said, with a next step.
+    vm = findings["wsl.vm_process"]
+    assert vm["status"] == "fail" and "NtQuerySystemInformation" in vm["detail"] and vm["fix"]
+
+
+def probe_children() -> list[str]:
+    """Command lines of live probe processes (Wine shows a Windows process's command line in /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "_probe_child.py" in text:
+            found.append(text)
+    return found
+
+
+def test_a_probe_stuck_on_a_hung_mount_is_reported_stalled_at_its_deadline(
+    wine_rig: WineRig, slowfs: SlowFsMount  # noqa: F811
+) -> None:
+    """A directory listing that never returns (FUSE leaves it unanswered: a real kernel-level stall
+    under the Windows process, which no signal ends) is reported stalled at the deadline, and
+    wslwatch does not wait for the stuck process: it kills it and goes on. The killed process ends
+    once the listing returns (as a process stuck in a hung driver on Windows)."""
+    data = slowfs.mountpoint / "data"
+    data.mkdir()
+    slowfs.set(ops=["readdir"], hang=True)
+    started = time.monotonic()
+    cli = wine_rig.popen([wine_rig.script("wslwatch"), "probe", wine_rig.windows_path(data), "--json", "--timeout", "4"])
+    try:
+        cli.wait(60)  # its pipes may stay open: the stuck process holds them under Wine
+        took = time.monotonic() - started
+        assert probe_children(), "the stuck probe process is still in its listing"
+    finally:
+        slowfs.set()  # the listing returns: the killed process ends
+    out, err = cli.communicate(timeout=60)
+    assert "Traceback" not in err, err
+    (path,) = json.loads(out)["paths"]
+    assert path["status"] == "stalled", path
+    # Wine lists a directory to look a new file name up case-insensitively, so the stall already
+    # shows while the probe prepares its folder, not first in its timed listing as on Linux.
+    assert "the probe process was killed" in path["reason"]
+    assert took < 4 + 15, f"the command took {took:.1f} s with a 4 s deadline"
+    deadline = time.monotonic() + 30
+    while probe_children():
+        assert time.monotonic() < deadline, "the killed probe process lived on after its listing returned"
+        time.sleep(0.2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
+from wine_checks import metrics, running_url, stop
 
 from rigs.wine import WineRig
 
@@ -63,3 +64,23 @@ def test_uninstall_leaves_a_foreign_run_value_alone(clean_run_key: WineRig) -> N
     assert done.returncode == 0, done.stderr
     assert rig.reg_query(RUN, "wslwatch") == r"C:\Tools\other.exe"
     assert "left" in done.stdout
+
+
+def test_the_run_value_starts_the_daemon_windowless_as_explorer_starts_it(clean_run_key: WineRig) -> None:
+    """The value, started verbatim by CreateProcess as Explorer does at login (Windows splits the
+    quoted path with its spaces), runs the daemon with no console: /metrics serves, `stop` ends it."""
+    rig = clean_run_key
+    console = rig.local_appdata / "wslwatch" / "Logs" / "console.log"
+    console.unlink(missing_ok=True)  # what an earlier test's windowless run said
+    assert rig.wslwatch("install", "--headless").returncode == 0
+    command = rig.reg_query(RUN, "wslwatch")
+    assert command is not None
+    daemon = rig.start_like_explorer(command.replace(" run --headless", " run --headless --port 0"))
+    try:
+        assert "wslwatch_build_info" in metrics(running_url(rig))
+        stop(rig, daemon)
+    finally:
+        if daemon.poll() is None:
+            rig.end_windows_processes()
+            daemon.kill()
+    assert "Traceback" not in console.read_text(encoding="utf-8")  # warnings reach it too, crashes must not

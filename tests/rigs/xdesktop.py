@@ -9,13 +9,14 @@ import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from PIL import Image, ImageGrab
 
 from rigs import need
 
-__all__ = ["bus_name_owned", "dunst", "screenshot", "session_bus", "trayer", "window_box", "xvfb"]
+__all__ = ["bus_name_owned", "close_window", "dunst", "screenshot", "session_bus", "trayer", "window_box",
+           "window_titled", "xvfb"]
 
 # A session bus that starts no services by itself: the test decides what runs on it.
 _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -159,25 +160,71 @@ def dunst(display: str, bus: str, log: Path) -> Iterator[subprocess.Popen[bytes]
         _stop(proc)
 
 
+def _mapped_windows(display: Any) -> Iterator[Any]:
+    """Every mapped window under the root, top-level first."""
+    from Xlib import X, error
+
+    pending = [display.screen().root]
+    while pending:
+        window = pending.pop()
+        try:
+            if window.get_attributes().map_state == X.IsViewable:
+                yield window
+            pending.extend(window.query_tree().children)
+        except error.XError:
+            continue  # a window that went away meanwhile
+
+
+def window_titled(display_name: str, title: str) -> int | None:
+    """The id of a mapped window whose title (WM_NAME) is `title`."""
+    from Xlib import error
+    from Xlib import display as xdisplay
+
+    display = xdisplay.Display(display_name)
+    try:
+        for window in _mapped_windows(display):
+            try:
+                if window.get_wm_name() == title:
+                    return int(window.id)
+            except error.XError:
+                continue
+        return None
+    finally:
+        display.close()
+
+
+def close_window(display_name: str, window_id: int) -> None:
+    """Ask a window to close, as a window manager's close button does (WM_DELETE_WINDOW)."""
+    from Xlib import X
+    from Xlib import display as xdisplay
+    from Xlib.protocol import event
+
+    display = xdisplay.Display(display_name)
+    try:
+        window = display.create_resource_object("window", window_id)
+        protocols, delete = display.intern_atom("WM_PROTOCOLS"), display.intern_atom("WM_DELETE_WINDOW")
+        message = event.ClientMessage(window=window, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
+        window.send_event(message, event_mask=X.NoEventMask)
+        display.flush()
+    finally:
+        display.close()
+
+
 def window_box(display_name: str, wm_class: str) -> tuple[int, int, int, int] | None:
     """`(left, top, right, bottom)` on the screen of the mapped window whose WM_CLASS is `wm_class`."""
-    from Xlib import X, error
+    from Xlib import error
     from Xlib import display as xdisplay
 
     display = xdisplay.Display(display_name)
     try:
         root = display.screen().root
-        pending = [root]
-        while pending:
-            window = pending.pop()
+        for window in _mapped_windows(display):
             try:
                 found = window.get_wm_class()
-                mapped = window.get_attributes().map_state == X.IsViewable
-                if found and found[0] == wm_class and mapped:
+                if found and found[0] == wm_class:
                     geometry = window.get_geometry()
                     origin = root.translate_coords(window, 0, 0)
                     return origin.x, origin.y, origin.x + geometry.width, origin.y + geometry.height
-                pending.extend(window.query_tree().children)
             except error.XError:
                 continue  # a window that went away meanwhile
         return None
