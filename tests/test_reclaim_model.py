@@ -70,9 +70,10 @@ def test_kernel_work_keeps_the_rewrite_busy_but_not_released_wsl() -> None:
 
 
 def _two_idle_runs() -> Scenario:
-    """Idle 10 min+ twice, a busy burst between; the cache never goes: released WSL's thread is dead."""
-    user = steps(0.6, (600, IDLE_USER), (2400, 0.6), (2700, IDLE_USER))
-    return _idle_with_cache("dead", user, steps(0.07, (600, IDLE_SYSTEM), (2400, 0.07), (2700, IDLE_SYSTEM)), 5400)
+    """Idle 10 min+ twice, a busy burst between (longer than reclaim_stalled's clear_for, so the
+    first alert resolves); the cache never goes: released WSL's thread is dead."""
+    user = steps(0.6, (600, IDLE_USER), (2400, 0.6), (2900, IDLE_USER))
+    return _idle_with_cache("dead", user, steps(0.07, (600, IDLE_SYSTEM), (2400, 0.07), (2900, IDLE_SYSTEM)), 5400)
 
 
 def test_a_gate_missed_twice_says_the_thread_is_dead_and_only_a_restart_helps() -> None:
