@@ -12,9 +12,17 @@ from typing import Callable, TypeVar
 
 from rigs.wine import WineRig
 
+from wslwatch.collectors.wsl_guest import HOLDERS_SCRIPT
+
 PROC = Path(__file__).parent / "fixtures" / "proc-debian-vm"  # captured on a Debian 12 VM, see fixtures/README.md
 FILES = ("meminfo", "vmstat", "stat", "pressure/memory")
-READ = "-d Ubuntu --exec grep -s -H ^ " + " ".join(f"/proc/{name}" for name in FILES)
+# The one read, as the default config makes it (who holds the memory included): the fixed script,
+# its proc and cgroup roots, then the files. The stand-in answers it with the files' lines alone,
+# as a guest would where no process or cgroup is readable.
+READ = " ".join(
+    ["-d", "Ubuntu", "--exec", "/bin/sh", "-c", HOLDERS_SCRIPT, "wslwatch", "/proc", "/sys/fs/cgroup"]
+    + [f"/proc/{name}" for name in FILES]
+)
 
 
 def grep_output() -> bytes:
