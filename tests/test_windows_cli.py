@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from wine_checks import READ, grep_output
 
-from rigs.slowfs_rig import SlowFsMount, slowfs  # noqa: F401 - the fixture
+from rigs.slowfs_rig import SlowFsMount
 from rigs.wine import WineRig
 from rigs.wsl_standin import WslStandIn
 
