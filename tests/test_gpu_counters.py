@@ -20,7 +20,7 @@ from wslwatch.collectors._gpu_counters import (
     nvidia_adapter,
     parse_instance,
 )
-from wslwatch.collectors.gpu_holders import GpuHoldersCollector
+from wslwatch.collectors.gpu_holders import SERIES, GpuHoldersCollector
 from wslwatch.core import NoData
 
 TITAN = "0x00000000_0x000095CA"  # the NVIDIA adapter of the Rainmeter post
@@ -134,3 +134,32 @@ def test_the_wsl_vm_process_is_named_the_wsl_vm() -> None:
 def test_off_windows_there_is_no_data_and_a_reason() -> None:
     with pytest.raises(NoData, match="only on Windows"):
         GpuHoldersCollector(15.0, top_n=5, reader=None).collect(1.0)
+
+
+def test_vram_high_names_the_largest_dedicated_holder_not_shared_memory_or_the_rest() -> None:
+    """The counters' series as `gpu_holders` exports them: a browser maps more shared system RAM
+    than python.exe holds VRAM, and the rest is larger still; the summary names python.exe."""
+    from wslwatch.config.schema import RulesConfig
+    from wslwatch.core import Sample
+    from wslwatch.daemon.rules.gpu import VramHigh
+    from wslwatch.daemon.view import View
+    from wslwatch.store import Store
+
+    gib = 2**30
+    gpu = {"gpu": "0", "uuid": "GPU-1"}
+
+    def held(pid: str, process: str, kind: str, size: float) -> Sample:
+        return Sample(SERIES, {**gpu, "pid": pid, "process": process, "kind": kind}, size * gib, 0.0)
+
+    store = Store()
+    store.record("gpu", [
+        Sample("wslwatch_gpu_memory_total_bytes", gpu, 24 * gib, 0.0),
+        Sample("wslwatch_gpu_memory_free_bytes", gpu, 1 * gib, 0.0),
+    ], 0.0, 0.0)
+    store.record("gpu_holders", [
+        held("4242", "python.exe", "dedicated", 17.8),
+        held("7", "msedge.exe", "shared", 20.0),
+        held("", "rest", "dedicated", 19.0),
+    ], 0.0, 0.0)
+    findings = list(VramHigh(RulesConfig().vram_high).evaluate(View(store.snapshot(), store.history), lambda *_: False))
+    assert findings and all(f.what.endswith("; largest: python.exe (pid 4242), 17.8 GB") for f in findings)
