@@ -172,6 +172,9 @@ class GpuConfig(CollectorConfig):
 
 @dataclass(frozen=True)
 class GpuHoldersConfig(CollectorConfig):
+    enabled: bool = field(
+        default=False, metadata=_key("Windows only: read who holds each GPU's memory from the GPU performance counters")
+    )
     top_n: int = field(
         default=5,
         metadata=_key("largest VRAM holders exported per GPU and kind (dedicated, shared), plus a rest", _between(0, 100)),

@@ -121,7 +121,7 @@ CATALOGUE: dict[str, Family] = _families(
     Family(
         "wslwatch_gpu_process_memory_bytes",
         "gauge",
-        "GPU memory held by one process: from NVML where it reports it (no kind); on Windows from the GPU "
+        "GPU memory held by one process: from NVML where it reports it (dedicated); on Windows from the GPU "
         "performance counters, top N plus pid=\"\" process=\"rest\", kind dedicated (VRAM) or shared (system RAM).",
         _GPU + ("pid", "process", "kind"),
     ),
