@@ -105,7 +105,7 @@ class GpuCollector:
                 yield Sample("wslwatch_gpu_power_watts", ids, power / 1000, now)
             if self._per_process:
                 for pid, used in sorted(device.process_memory().items()):
-                    labels = {**ids, "pid": str(pid), "process": _process_name(pid)}
+                    labels = {**ids, "pid": str(pid), "process": _process_name(pid), "kind": "dedicated"}
                     yield Sample("wslwatch_gpu_process_memory_bytes", labels, float(used), now)
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "Config",
     "ExporterConfig",
     "GpuConfig",
+    "GpuHoldersConfig",
     "FillingConfig",
     "GuestMemoryFillingConfig",
     "GuestMemoryLowConfig",
@@ -170,6 +171,17 @@ class GpuConfig(CollectorConfig):
 
 
 @dataclass(frozen=True)
+class GpuHoldersConfig(CollectorConfig):
+    enabled: bool = field(
+        default=False, metadata=_key("Windows only: read who holds each GPU's memory from the GPU performance counters")
+    )
+    top_n: int = field(
+        default=5,
+        metadata=_key("largest VRAM holders exported per GPU and kind (dedicated, shared), plus a rest", _between(0, 100)),
+    )
+
+
+@dataclass(frozen=True)
 class WslconfigConfig(CollectorConfig):
     interval_s: float = field(
         default=60.0, metadata=_key("seconds between two collections", _between(0.1, 86400))
@@ -220,6 +232,7 @@ class CollectorsConfig:
     vmmem: VmmemConfig = field(default_factory=VmmemConfig)
     wsl_guest: WslGuestConfig = field(default_factory=WslGuestConfig)
     gpu: GpuConfig = field(default_factory=GpuConfig)
+    gpu_holders: GpuHoldersConfig = field(default_factory=GpuHoldersConfig)
     wslconfig: WslconfigConfig = field(default_factory=WslconfigConfig)
     wsl_version: WslVersionConfig = field(default_factory=WslVersionConfig)
     process: CollectorConfig = field(default_factory=CollectorConfig)

@@ -64,6 +64,7 @@ class Planned:
 def plan_collectors(config: Config) -> list[Planned]:
     """Every enabled collector, in a fixed order (the explicit table)."""
     from wslwatch.collectors.gpu import GpuCollector
+    from wslwatch.collectors.gpu_holders import GpuHoldersCollector, counter_reader
     from wslwatch.collectors.host_memory import HostMemoryCollector
     from wslwatch.collectors.io_latency import IoLatencyCollector
     from wslwatch.collectors.process import ProcessCollector
@@ -104,6 +105,11 @@ def plan_collectors(config: Config) -> list[Planned]:
             ),
         ),
         (c.gpu, c.gpu, lambda: GpuCollector(c.gpu.interval_s, c.gpu.per_process)),
+        (
+            c.gpu_holders,
+            c.gpu_holders,
+            lambda: GpuHoldersCollector(c.gpu_holders.interval_s, c.gpu_holders.top_n, counter_reader()),
+        ),
         (c.wslconfig, c.wslconfig, lambda: wslconfig),
         (c.wsl_version, c.wsl_version, lambda: WslVersionCollector(c.wsl_version.interval_s)),
         (c.process, c.process, lambda: ProcessCollector(c.process.interval_s)),

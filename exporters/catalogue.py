@@ -121,8 +121,9 @@ CATALOGUE: dict[str, Family] = _families(
     Family(
         "wslwatch_gpu_process_memory_bytes",
         "gauge",
-        "VRAM used by one process (only where NVML reports it; never under WDDM).",
-        _GPU + ("pid", "process"),
+        "GPU memory held by one process: from NVML where it reports it (dedicated); on Windows from the GPU "
+        "performance counters, top N plus pid=\"\" process=\"rest\", kind dedicated (VRAM) or shared (system RAM).",
+        _GPU + ("pid", "process", "kind"),
     ),
     # per-path I/O
     Family(

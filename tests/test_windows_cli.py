@@ -28,6 +28,19 @@ def test_once_json_has_host_ram_and_no_traceback(wine_rig: WineRig) -> None:
     assert "host_memory" not in report["errors"]
 
 
+def test_without_gpu_counters_per_process_vram_is_not_available_with_a_reason(wine_rig: WineRig, tmp_path: Path) -> None:
+    """Wine's PDH has no `GPU Process Memory` set (as Windows before 1709 or without a WDDM 2.x
+    driver): the real win32pdh read fails, and `once` says so instead of exporting or crashing."""
+    config = tmp_path / "wslwatch.toml"
+    config.write_text("[collectors.gpu_holders]\nenabled = true\n")
+    done = wine_rig.wslwatch("once", "--json", "--config", wine_rig.windows_path(config))
+    assert "Traceback" not in done.stderr, done.stderr
+    report = json.loads(done.stdout)
+    assert not [s for s in report["samples"] if s["name"] == "wslwatch_gpu_process_memory_bytes"]
+    reason = report["errors"]["gpu_holders"]
+    assert "GPU Process Memory is not available here" in reason and "gpu_holders] enabled = false" in reason
+
+
 def test_probe_of_a_windows_path_with_a_space_times_it_and_cleans_up(wine_rig: WineRig, tmp_path: Path) -> None:
     data = tmp_path / "training data"
     data.mkdir()

@@ -75,9 +75,14 @@ def largest_guest_holder(snapshot: Snapshot, kind: str = "anon") -> Held | None:
 
 
 def largest_gpu_holder(snapshot: Snapshot, uuid: str) -> Held | None:
-    """The process holding the most of GPU `uuid`'s VRAM."""
-    held = _named(snapshot.series(GPU_PROCESS), "pid", uuid=uuid)
+    """The process holding the most of GPU `uuid`'s VRAM (dedicated, not shared system RAM)."""
+    held = _vram(_named(snapshot.series(GPU_PROCESS), "pid", uuid=uuid))
     return Held(_process(held[0].labels), held[0].value) if held else None
+
+
+def _vram(samples: list[Sample]) -> list[Sample]:
+    """The VRAM samples: NVML's (no `kind`) and the counters' `dedicated`, not `shared` system RAM."""
+    return [s for s in samples if s.labels.get("kind", "dedicated") == "dedicated"]
 
 
 def busiest_guest_processes(snapshot: Snapshot, most: int = 3) -> list[tuple[str, float]]:
@@ -98,7 +103,8 @@ def holder_lists(snapshot: Snapshot) -> list[HolderList]:
     ]
     gpus = sorted({(s.labels.get("gpu", ""), s.labels.get("uuid", "")) for s in snapshot.series(GPU_PROCESS)})
     for gpu, uuid in gpus:
-        lists.append(HolderList(f"GPU {gpu} VRAM", _held(snapshot.series(GPU_PROCESS), "pid", _process, uuid=uuid)))
+        vram = _vram(list(snapshot.series(GPU_PROCESS)))
+        lists.append(HolderList(f"GPU {gpu} VRAM", _held(tuple(vram), "pid", _process, uuid=uuid)))
     return [found for found in lists if found.holders]
 
 

@@ -79,7 +79,7 @@ def declared_dependencies() -> list[str]:
 
 
 def cache_key() -> str:
-    inputs = "\n".join([_FORMAT, _wine_version(), PYTHON_EMBED, str(PYTHON_DIR), *declared_dependencies()])
+    inputs = "\n".join([_FORMAT, _wine_version(), PYTHON_EMBED, str(PYTHON_DIR), *WINDOWS_ONLY, *declared_dependencies()])
     return hashlib.sha256(inputs.encode()).hexdigest()[:16]
 
 
