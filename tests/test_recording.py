@@ -175,7 +175,12 @@ def test_the_readmes_record_and_replay_commands(tmp_path: Path) -> None:
     proc = subprocess.Popen(record, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 3):
+        # three lines, one of them with a guest reading (who holds the memory makes that read the slowest)
+        while time.monotonic() < deadline and not (
+            out.exists()
+            and len(out.read_text().splitlines()) >= 3
+            and "wslwatch_guest_memory_available_bytes" in out.read_text()
+        ):
             time.sleep(0.1)
     finally:
         proc.terminate()
