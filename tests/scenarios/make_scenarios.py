@@ -254,7 +254,7 @@ def _gpu(index: int, g: Gpu, c: float) -> Iterator[dict[str, object]]:
     yield _s("gpu_temperature_celsius", round(38 + 40 * utilization), c, **ids)
     yield _s("gpu_power_watts", round(22 + 400 * utilization, 1), c, **ids)
     for (pid, process), held in g.processes.items():
-        yield _s("gpu_process_memory_bytes", round(held(c)), c, **ids, pid=pid, process=process)
+        yield _s("gpu_process_memory_bytes", round(held(c)), c, **ids, pid=pid, process=process, kind="dedicated")
 
 
 _PROBES_PER_CYCLE = 5
