@@ -9,6 +9,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -72,7 +73,11 @@ def test_the_readme_run_command_serves_metrics(pipx_user: dict[str, str]) -> Non
     daemon = DaemonProcess(shlex.split(readme_command("wslwatch run")), _with_system(pipx_user))
     try:
         url = daemon.wait_serving(timeout=30)
+        deadline = time.monotonic() + 30  # serving comes first; the collectors report just after
         body = urllib.request.urlopen(url, timeout=10).read().decode()
+        while "wslwatch_host_memory_total_bytes " not in body and time.monotonic() < deadline:
+            time.sleep(0.2)
+            body = urllib.request.urlopen(url, timeout=10).read().decode()
     finally:
         assert daemon.stop() == 0, "".join(daemon.log)
     assert 'wslwatch_build_info{version="' in body
