@@ -57,9 +57,9 @@ TARGET_CPU_MS = 20.0
 TARGET_P99_MS = 50.0
 TARGET_RSS_MB = 60.0
 MB = 1e6
-
-
+#: series of the guest's memory holders: a top N whose members change from one page to the next
 _HOLDERS = (b"wslwatch_guest_process_", b"wslwatch_guest_cgroup_")
+
 
 def paths_config(folder: Path, count: int) -> str:
     """`count` [[paths]] tables, each a fresh directory under `folder`."""
