@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rigs import need
-from rigs.wine import WineRig
+from rigs.wine import WineRig, build_exe
 from rigs.xdesktop import trayer, xvfb
 
 pytestmark = pytest.mark.rig
@@ -121,20 +120,12 @@ def test_signing_out_stops_it_cleanly_through_the_tray_window(wine_rig: WineRig,
             rig.stop_server()
 
 
-def mingw_build(source: Path, target: Path) -> Path:
-    """`source` (tests/rigs/*.c) built into a Windows program with mingw-w64."""
-    compiler = shutil.which("x86_64-w64-mingw32-gcc")
-    need(compiler is not None, "x86_64-w64-mingw32-gcc not installed (Debian package gcc-mingw-w64-x86-64)")
-    subprocess.run([str(compiler), "-O2", "-o", str(target), str(source)], check=True, timeout=120)
-    return target
-
-
 def test_windows_own_wsl_exe_runs_never_one_in_the_current_directory(wine_rig: WineRig, tmp_path: Path) -> None:
     """A bare `wsl.exe` is looked for in the current directory before System32: a `wsl.exe` lying in
     the folder wslwatch was started from must never run."""
     rig = wine_rig.copy(tmp_path / "rig")
     system32 = rig.linux_path("C:\\windows\\system32")
-    mingw_build(RIGS / "wsl_recorder.c", system32 / "wsl.exe")
+    build_exe(RIGS / "wsl_recorder.c", system32 / "wsl.exe")
     folder = tmp_path / "Downloads"
     folder.mkdir()
     shutil.copy(system32 / "wsl.exe", folder / "wsl.exe")
