@@ -9,8 +9,10 @@ probed every 60 s as configured by default. Once every collector and every path 
 alone for `--seconds` (its quiet CPU), then scraped every `--every` seconds for `--seconds`
 (gzip, as Prometheus asks), every path being probed once meanwhile: scrapes meet probe runs.
 
-- series: samples on the page; per path: (series at N − series at 0) / N, the guest's memory
-  holders left out of both (who is in the top N changes from one page to the next);
+- series: samples on the page; per path: the samples that name a probed path (its `path`
+  label, or its `io_latency:<name>` collector's series) divided by N; counted on the page itself rather
+  than as a difference from the page at 0, which alerts and the guest's top holders coming and
+  going between two daemons would skew;
 - CPU per scrape: the daemon's CPU (user + system, its probe children not included) while
   scraped, minus its quiet CPU over as long, divided by the scrapes;
 - RSS when every path had reported, and at the end; the Store keeps 2 h of every series
@@ -57,8 +59,6 @@ TARGET_CPU_MS = 20.0
 TARGET_P99_MS = 50.0
 TARGET_RSS_MB = 60.0
 MB = 1e6
-#: series of the guest's memory holders: a top N whose members change from one page to the next
-_HOLDERS = (b"wslwatch_guest_process_", b"wslwatch_guest_cgroup_")
 
 
 def paths_config(folder: Path, count: int) -> str:
@@ -121,13 +121,13 @@ def measure_one(count: int, seconds: float, every: float, python: str, root: Pat
         busy = cpu_s(process) - scraped_from
         scraped_s = time.monotonic() - began
         _, page = get(port)
+        own = (f'path="{folder}{os.sep}p'.encode(), b'collector="io_latency:')
         rss_end = process.memory_info().rss
         elapsed = time.monotonic() - started
     measured = stats(latencies)
     return {
         "series": float(sum(1 for line in page.split(b"\n") if line and not line.startswith(b"#"))),
-        # the guest's holders come and go between two daemons' pages: left out of the per-path count
-        "steady": float(sum(1 for line in page.split(b"\n") if line and not line.startswith((b"#", *_HOLDERS)))),
+        "path_series": float(sum(1 for line in page.split(b"\n") if any(label in line for label in own))),
         "cpu_ms": max(0.0, busy - quiet * scraped_s / seconds) / len(latencies) * 1000,
         "p50": measured.median,
         "p99": measured.p99,
@@ -150,9 +150,8 @@ def measure(counts: list[int], seconds: float, every: float, python: str = sys.e
         ["paths", "series", "per path", "CPU per scrape", "scrape p50", "p99", "max", "RSS: all reported → end",
          "RSS at full history (projected)"],
     )  # fmt: skip
-    base = found[min(counts)]["steady"]
     for count, one in found.items():
-        per_path = f"{(one['steady'] - base) / count:.0f}" if count else "—"
+        per_path = f"{one['path_series'] / count:.0f}" if count else "—"
         table.add(
             count, f"{one['series']:,.0f}", per_path, f"{one['cpu_ms']:.2f} ms", f"{one['p50']:.2f} ms",
             f"{one['p99']:.2f} ms", f"{one['max']:.2f} ms", f"{one['rss_reported']:.1f} → {one['rss_end']:.1f} MB",
@@ -160,7 +159,7 @@ def measure(counts: list[int], seconds: float, every: float, python: str = sys.e
         )  # fmt: skip
     most = max(counts)
     top = found[most]
-    per_path = (top["steady"] - base) / most if most else 0.0
+    per_path = top["path_series"] / most if most else 0.0
     checks = [
         (per_path <= TARGET_SERIES_PER_PATH, f"{per_path:.0f} series per path"),
         (top["cpu_ms"] <= TARGET_CPU_MS, f"{top['cpu_ms']:.2f} ms CPU per scrape"),
