@@ -20,13 +20,29 @@ from prometheus_client.registry import Collector as PromCollector
 
 from wslwatch.core import Alert, Sample
 from wslwatch.store import Health, Snapshot
-from wslwatch.exporters.catalogue import CATALOGUE, Family
+from wslwatch.exporters.catalogue import CATALOGUE, Family, Kind
 
 __all__ = ["StoreCollector"]
 
 log = logging.getLogger(__name__)
 
-_HISTOGRAM_PARTS = ("_bucket", "_sum", "_count")
+#: The names a family's samples carry, after the family's name: a histogram's come in three parts.
+_SAMPLE_SUFFIXES: dict[Kind, tuple[str, ...]] = {
+    "gauge": ("",),
+    "counter": ("",),
+    "histogram": ("_bucket", "_sum", "_count"),
+}
+#: Each sample name the catalogue knows -> the name of its family.
+_FAMILY_NAME = {
+    family.name + suffix: family.name for family in CATALOGUE.values() for suffix in _SAMPLE_SUFFIXES[family.kind]
+}
+#: The prometheus-client family of each kind (a flat one takes one value per label set).
+_Flat = type[GaugeMetricFamily] | type[CounterMetricFamily]
+_FLAT: dict[Kind, _Flat] = {
+    "gauge": GaugeMetricFamily,
+    "counter": CounterMetricFamily,
+}
+_METRIC: dict[Kind, _Flat | type[HistogramMetricFamily]] = {**_FLAT, "histogram": HistogramMetricFamily}
 
 
 class StoreCollector(PromCollector):
@@ -62,39 +78,24 @@ class StoreCollector(PromCollector):
             yield from _families_of(self._derived())
 
 
-def _family_name(sample_name: str) -> str:
-    """`x_bucket`/`x_sum`/`x_count` belong to histogram `x`; other samples to their own name."""
-    for part in _HISTOGRAM_PARTS:
-        base = sample_name.removesuffix(part)
-        if base != sample_name and base in CATALOGUE and CATALOGUE[base].kind == "histogram":
-            return base
-    return sample_name
-
-
 def _families_of(samples: Iterable[Sample]) -> Iterator[Metric]:
     grouped: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
-        grouped[_family_name(sample.name)].append(sample)
+        grouped[_FAMILY_NAME.get(sample.name, sample.name)].append(sample)
     for name, members in grouped.items():
         family = CATALOGUE.get(name)
         if family is None:
             log.error("sample %s is not in the metric catalogue; not exported", name)
-        elif family.kind == "histogram":
-            yield _histogram(family, members)
         else:
-            yield _simple(family, members)
+            yield _ASSEMBLE[family.kind](family, members)
 
 
 def _empty(family: Family) -> Metric:
-    if family.kind == "histogram":
-        return HistogramMetricFamily(family.name, family.help, labels=family.labels)
-    return _flat(family)
+    return _METRIC[family.kind](family.name, family.help, labels=family.labels)
 
 
 def _flat(family: Family) -> GaugeMetricFamily | CounterMetricFamily:
-    if family.kind == "counter":
-        return CounterMetricFamily(family.name, family.help, labels=family.labels)
-    return GaugeMetricFamily(family.name, family.help, labels=family.labels)
+    return _FLAT[family.kind](family.name, family.help, labels=family.labels)
 
 
 def _simple(family: Family, samples: list[Sample]) -> Metric:
@@ -124,6 +125,14 @@ def _histogram(family: Family, samples: list[Sample]) -> Metric:
         buckets = sorted(one.buckets, key=lambda bucket: float(bucket[0]))
         metric.add_metric(list(key), buckets, one.total)
     return metric
+
+
+#: How the samples of a family of each kind become one metric family.
+_ASSEMBLE: dict[Kind, Callable[[Family, list[Sample]], Metric]] = {
+    "gauge": _simple,
+    "counter": _simple,
+    "histogram": _histogram,
+}
 
 
 def _health_families(health: Iterable[Health]) -> Iterator[Metric]:

@@ -91,13 +91,28 @@ def test_histogram_samples_become_one_histogram() -> None:
     assert m["wslwatch_path_io_latency_seconds_sum"][(("op", "stat_dir"), ("path", "/data"))] == 0.02
 
 
-def test_an_unknown_name_is_logged_not_exported(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_histogram_without_its_sum_still_shows_its_count() -> None:
+    """A collector that forgot `_sum` loses the sum (read as 0), not the histogram."""
+    labels = {"path": "/data", "op": "stat_dir"}
+    name = "wslwatch_path_io_latency_seconds"
+    samples = [Sample(f"{name}_bucket", {**labels, "le": le}, n, 1.0) for le, n in (("0.01", 2), ("+Inf", 3))]
     store = Store()
-    store.record("x", [Sample("wslwatch_made_up_thing", {}, 1.0, 1.0)], now=1.0, duration_s=0.0)
+    store.record("io_latency", samples, now=1.0, duration_s=0.0)
+    m = scrape(store)
+    series = (("op", "stat_dir"), ("path", "/data"))
+    assert m[f"{name}_count"][series] == 3
+    assert m[f"{name}_sum"][series] == 0
+
+
+# A gauge's name with a histogram part's suffix is no sample of that gauge (only histograms have parts).
+@pytest.mark.parametrize("name", ["wslwatch_made_up_thing", "wslwatch_host_memory_total_bytes_sum"])
+def test_an_unknown_name_is_logged_not_exported(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    store = Store()
+    store.record("x", [Sample(name, {}, 1.0, 1.0)], now=1.0, duration_s=0.0)
     with caplog.at_level(logging.ERROR):
         m = scrape(store)
-    assert "wslwatch_made_up_thing" not in m
-    assert "not in the metric catalogue" in caplog.text
+    assert name not in m and "wslwatch_host_memory_total_bytes" not in m
+    assert f"sample {name} is not in the metric catalogue" in caplog.text
 
 
 def test_the_catalogue_follows_prometheus_naming() -> None:
