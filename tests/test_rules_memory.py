@@ -35,6 +35,7 @@ T0 = 1_785_000_000.0
 STEP = 30.0
 GIB = 2**30
 DROP = 'wsl -u root sh -c "echo 1 > /proc/sys/vm/drop_caches"'
+CPU = "guest_cpu_seconds_total"
 Reading = tuple[str, float, dict[str, str]]
 
 
@@ -42,20 +43,24 @@ def r(name: str, value: float, **labels: str) -> Reading:
     return (f"wslwatch_{name}", value, labels)
 
 
-def store_of(frames: Iterable[list[Reading]]) -> Store:
-    """One collection per frame, STEP seconds apart."""
-    store = Store()
-    for i, frame in enumerate(frames):
-        t = T0 + i * STEP
-        store.record("all", [Sample(name, labels, value, t) for name, value, labels in frame], t, 0.0)
-    return store
+def collect(store: Store, i: int, frame: list[Reading], step: float = STEP) -> None:
+    """The i-th collection, `step` seconds after the previous one."""
+    t = T0 + i * step
+    store.record("all", [Sample(name, labels, value, t) for name, value, labels in frame], t, 0.0)
 
 
-def judge(rule: Rule, frames: list[list[Reading]], active: bool = False) -> list[Finding]:
-    """The rule's findings on the newest frame (`active`: its alert is already pending or firing)."""
-    store = store_of(frames)
+def findings(rule: Rule, store: Store, active: bool = False) -> list[Finding]:
+    """The rule's findings now (`active`: its alert is already pending or firing)."""
     keys = [(rule.severity, ())] if active else []
     return list(rule.evaluate(View(store.snapshot(), store.history), Active(keys)))
+
+
+def judge(rule: Rule, frames: Iterable[list[Reading]], active: bool = False) -> list[Finding]:
+    """The rule's findings after the last of `frames`, collected STEP seconds apart."""
+    store = Store()
+    for i, frame in enumerate(frames):
+        collect(store, i, frame)
+    return findings(rule, store, active)
 
 
 def guest(total: float, free: float, available: float, cache: float | None = None) -> list[Reading]:
@@ -68,18 +73,24 @@ def vm(working_set: float, up: float = 1.0) -> list[Reading]:
     return [r("vmmem_up", up), r("vmmem_working_set_bytes", working_set, process="vmmemWSL")]
 
 
+def stopped(frames: list[list[Reading]]) -> list[list[Reading]]:
+    """`frames` with the VM process gone at the last."""
+    last = [reading for reading in frames[-1] if reading[0] != "wslwatch_vmmem_up"]
+    return [*frames[:-1], last + [r("vmmem_up", 0.0)]]
+
+
 def reclaim(mode: str) -> list[Reading]:
     return [r("wsl_config_info", 1.0, auto_memory_reclaim=mode, section="experimental", path="C:/.wslconfig")]
 
 
-def cpu_frames(shares: list[float], ncpu: int = 8) -> list[list[Reading]]:
-    """Guest CPU counters with `share` of all CPU time as user time in each STEP interval."""
+def cpu_frames(shares: list[float], step: float = STEP, ncpu: int = 8) -> list[list[Reading]]:
+    """Guest CPU counters with `share` of all CPU time as user time in each `step` interval."""
     user = idle = 0.0
     frames = []
     for share in [0.0, *shares]:
-        user += share * STEP * ncpu
-        idle += (1 - share) * STEP * ncpu
-        frames.append([r("guest_cpu_seconds_total", user, mode="user"), r("guest_cpu_seconds_total", idle, mode="idle")])
+        user += share * step * ncpu
+        idle += (1 - share) * step * ncpu
+        frames.append([r(CPU, user, mode="user"), r(CPU, idle, mode="idle")])
     return frames
 
 
@@ -93,16 +104,35 @@ def test_vm_not_releasing_says_how_much_the_vm_holds_beyond_the_guest() -> None:
     )
 
 
-def test_vm_not_releasing_holds_between_its_clear_and_start_lines() -> None:
-    # Working set 20 GiB: start line max(1.5 GiB, 20 % = 4 GiB), clear line max(1 GiB, 15 % = 3 GiB).
-    frame = vm(20 * GIB) + guest(32 * GIB, free=15.5 * GIB, available=20 * GIB)  # gap 3.5 GiB
-    rule = VmNotReleasing(VmNotReleasingConfig())
-    assert judge(rule, [frame]) == []
-    assert len(judge(rule, [frame], active=True)) == 1
+@pytest.mark.parametrize(
+    ("working_set", "used", "active", "fires"),
+    [
+        # Working set 20 GiB: start line max(1.5 GiB, 20 % = 4 GiB), clear line max(1 GiB, 15 % = 3 GiB).
+        (20, 16, False, True),  # a gap of 4 GiB: at the line
+        (20, 16.5, False, False),  # 3.5 GiB: between the lines, not yet
+        (20, 16.5, True, True),  # ... but an alert already on holds
+        (20, 18, True, False),  # 2 GiB: under the clear line
+        # Working set 5 GiB: the GiB lines are the larger, start 1.5 GiB, clear 1 GiB.
+        (5, 3.8, False, False),  # a gap of 1.2 GiB
+        (5, 3.4, False, True),  # 1.6 GiB
+        (5, 4.2, True, False),  # 0.8 GiB
+    ],
+)
+def test_vm_not_releasing_starts_and_clears_at_its_lines(
+    working_set: float, used: float, active: bool, fires: bool
+) -> None:
+    frame = vm(working_set * GIB) + guest(32 * GIB, free=(32 - used) * GIB, available=20 * GIB)
+    assert len(judge(VmNotReleasing(VmNotReleasingConfig()), [frame], active)) == int(fires)
 
 
-def test_vm_not_releasing_is_silent_while_the_vm_is_stopped() -> None:
-    frame = vm(20 * GIB, up=0.0) + guest(32 * GIB, free=28 * GIB, available=28 * GIB)
+@pytest.mark.parametrize(
+    "frame",
+    [
+        vm(20 * GIB, up=0.0) + guest(32 * GIB, free=28 * GIB, available=28 * GIB),  # the VM is stopped
+        vm(20 * GIB),  # the guest is not read
+    ],
+)
+def test_vm_not_releasing_is_silent_without_a_running_vm_and_its_guest(frame: list[Reading]) -> None:
     assert judge(VmNotReleasing(VmNotReleasingConfig()), [frame]) == []
 
 
@@ -110,6 +140,22 @@ def test_reclaim_disabled_bloat_gives_the_vms_share_of_ram() -> None:
     frame = reclaim("disabled") + vm(12 * GIB) + [r("host_memory_total_bytes", 16 * GIB)]
     (finding,) = judge(ReclaimDisabledBloat(ReclaimDisabledBloatConfig()), [frame])
     assert finding.what == "autoMemoryReclaim is disabled and the WSL VM holds 12.0 GB (75 % of RAM)"
+
+
+@pytest.mark.parametrize(
+    ("frame", "active", "fires"),
+    [
+        (reclaim("disabled") + vm(4 * GIB), False, True),  # 40 % of 10 GiB: at the line
+        (reclaim("disabled") + vm(3.6 * GIB), False, False),  # 36 %
+        (reclaim("disabled") + vm(3.6 * GIB), True, True),  # an advice already on holds down to 35 %
+        (reclaim("gradual") + vm(8 * GIB), False, False),
+        (reclaim("disabled") + [r("vmmem_up", 1.0)], False, False),  # the working set is not measured
+        (reclaim("disabled") + vm(8 * GIB, up=0.0), False, False),
+    ],
+)
+def test_reclaim_disabled_bloat_starts_at_its_share_of_ram(frame: list[Reading], active: bool, fires: bool) -> None:
+    frame = frame + [r("host_memory_total_bytes", 10 * GIB)]
+    assert len(judge(ReclaimDisabledBloat(ReclaimDisabledBloatConfig()), [frame], active)) == int(fires)
 
 
 HOST_LOW = vm(20 * GIB) + [r("host_memory_total_bytes", 32 * GIB), r("host_memory_available_bytes", 1.6 * GIB)]
@@ -127,9 +173,37 @@ CLOSE = "Try: close programs in WSL, or wsl --shutdown if the VM is not needed"
         ([], "", CLOSE),  # the guest is not read
     ],
 )
-def test_host_memory_low_offers_the_cache_only_where_there_is_one(guest_memory: list[Reading], held: str, fix: str) -> None:
+def test_host_memory_low_offers_the_cache_only_where_there_is_one(
+    guest_memory: list[Reading], held: str, fix: str
+) -> None:
     (finding,) = judge(HostMemoryLow(HostMemoryLowConfig()), [HOST_LOW + guest_memory])
     assert finding.summary == f"{HOST_LOW_WHAT}{held} — Windows will page hard and programs may fail. {fix}"
+
+
+@pytest.mark.parametrize(
+    ("available", "working_set", "active", "fires"),
+    [
+        (0.10, 0.5, False, True),  # available 10 % of RAM: at the line
+        (0.11, 0.5, False, False),
+        (0.14, 0.5, True, True),  # an alert already on holds while under 15 %
+        (0.15, 0.5, True, False),
+        (0.05, 0.25, False, True),  # the VM holds 25 % of RAM: enough to be the cause
+        (0.05, 0.2, False, False),
+    ],
+)
+def test_host_memory_low_starts_and_clears_at_its_lines(
+    available: float, working_set: float, active: bool, fires: bool
+) -> None:
+    total = 32 * GIB  # a power of two: the shares below are exact
+    frame = vm(working_set * total) + [r("host_memory_total_bytes", total)]
+    frame.append(r("host_memory_available_bytes", available * total))
+    assert len(judge(HostMemoryLow(HostMemoryLowConfig()), [frame], active)) == int(fires)
+
+
+@pytest.mark.parametrize("left_out", ["wslwatch_host_memory_available_bytes", "wslwatch_vmmem_working_set_bytes"])
+def test_host_memory_low_is_silent_without_its_readings(left_out: str) -> None:
+    frame = [reading for reading in HOST_LOW if reading[0] != left_out]
+    assert judge(HostMemoryLow(HostMemoryLowConfig()), [frame]) == []
 
 
 def swap_frames(pages_in_per_min: float, pages_out_per_min: float) -> list[list[Reading]]:
@@ -141,22 +215,42 @@ def swap_frames(pages_in_per_min: float, pages_out_per_min: float) -> list[list[
 
 
 def test_guest_swap_thrash_gives_the_traffic_per_minute() -> None:
-    # 8192 pages of 4 KiB in and 12288 out per minute: 32 + 48 MiB.
-    (finding,) = judge(GuestSwapThrash(GuestSwapThrashConfig()), swap_frames(8192, 12288))
+    # 786432 pages of 4 KiB in and 12288 out per minute: 3072 + 48 MiB.
+    (finding,) = judge(GuestSwapThrash(GuestSwapThrashConfig()), swap_frames(786432, 12288))
     assert finding.summary == (
-        "The WSL guest swaps 80 MB per minute (in 32 MB, out 48 MB) — memory is too tight and the run slows to "
-        "disk speed. Try: a smaller batch size, or a larger memory= under [wsl2] in .wslconfig"
+        "The WSL guest swaps 3120 MB per minute (in 3072 MB, out 48 MB) — memory is too tight and the run slows "
+        "to disk speed. Try: a smaller batch size, or a larger memory= under [wsl2] in .wslconfig"
     )
 
 
-def test_guest_swap_thrash_is_silent_under_its_line() -> None:
-    assert judge(GuestSwapThrash(GuestSwapThrashConfig()), swap_frames(4096, 4096)) == []  # 32 MiB/min < 64
+@pytest.mark.parametrize(
+    ("pages_in", "pages_out", "active", "fires"),
+    [
+        (8192, 8192, False, True),  # 32 + 32 MiB per minute: at the 64 MiB line
+        (8192, 4096, False, False),  # 48 MiB
+        (8192, 4096, True, True),  # an alert already on holds down to 32 MiB
+        (4096, 2048, True, False),  # 24 MiB
+    ],
+)
+def test_guest_swap_thrash_starts_and_clears_at_its_lines(
+    pages_in: float, pages_out: float, active: bool, fires: bool
+) -> None:
+    assert len(judge(GuestSwapThrash(GuestSwapThrashConfig()), swap_frames(pages_in, pages_out), active)) == int(fires)
 
 
-def gate_blocked_frames(cache: float, mode: str = "dropcache", busiest: bool = True) -> list[list[Reading]]:
+def test_guest_swap_thrash_is_silent_without_both_counters_or_a_running_vm() -> None:
+    rule = GuestSwapThrash(GuestSwapThrashConfig())
+    only_in = [[reading for reading in frame if "swap_in" in reading[0]] for frame in swap_frames(786432, 0)]
+    assert judge(rule, only_in) == []
+    assert judge(rule, stopped(swap_frames(786432, 12288))) == []
+
+
+def gate_blocked_frames(
+    cache: float | None, mode: str = "dropcache", busiest: bool = True, total: float = 16 * GIB
+) -> list[list[Reading]]:
     """22 readings (over released WSL's 600 s dropCache window) at 2 % user CPU: above WSL's 0.5 % gate."""
     frames = cpu_frames([0.02] * 21)
-    now = reclaim(mode) + vm(12 * GIB) + guest(16 * GIB, free=2 * GIB, available=10 * GIB, cache=cache)
+    now = reclaim(mode) + vm(12 * GIB) + guest(total, free=2 * GIB, available=10 * GIB, cache=cache)
     if busiest:
         now.append(r("guest_process_cpu_user_ratio", 0.015, pid="4242", process="python"))
         now.append(r("guest_process_cpu_user_ratio", 0.004, pid="77", process="node"))
@@ -174,57 +268,128 @@ def test_reclaim_gate_blocked_names_the_busiest_processes() -> None:
         "(the busiest processes; top in WSL)"
     )
     assert finding.holder == "python (pid 4242)"
-    (finding,) = judge(rule, gate_blocked_frames(8 * GIB, busiest=False))
-    assert "busiest:" not in finding.what and finding.holder == ""
+    frames = gate_blocked_frames(8 * GIB, busiest=False)
+    frames[-1] = [reading for reading in frames[-1] if reading[0] != "wslwatch_vmmem_working_set_bytes"]
+    (finding,) = judge(rule, frames)
+    assert finding.what == (
+        "The guest holds 8.0 GB of page cache and is never idle enough for autoMemoryReclaim: "
+        "2.0 % CPU busy, WSL waits for under 0.5 %"
+    )
+    assert finding.holder == ""
 
 
 def test_reclaim_gate_blocked_needs_a_cache_worth_reclaiming_and_reclaim_on() -> None:
     rule = ReclaimGateBlocked(ReclaimGateBlockedConfig())
     assert judge(rule, gate_blocked_frames(3 * GIB)) == []  # over 2 GiB, but under 25 % of 16 GiB
+    assert len(judge(rule, gate_blocked_frames(4 * GIB))) == 1  # 25 %: at the line
+    assert judge(rule, gate_blocked_frames(1.5 * GIB, total=4 * GIB)) == []  # over 25 %, but under 2 GiB
+    assert len(judge(rule, gate_blocked_frames(2 * GIB, total=4 * GIB))) == 1
+    assert judge(rule, gate_blocked_frames(None)) == []  # the cache is not read
+    assert judge(rule, stopped(gate_blocked_frames(8 * GIB))) == []
     assert judge(rule, gate_blocked_frames(8 * GIB, mode="disabled")) == []
     frames = gate_blocked_frames(8 * GIB)
     frames[-1] = [reading for reading in frames[-1] if reading[0] != "wslwatch_wsl_config_info"]
     assert judge(rule, frames) == []  # the mode is not known
 
 
-def stalled_frames(cpu: list[float], cache: float, version: str = "") -> list[list[Reading]]:
-    frames = cpu_frames(cpu)
+def stalled_frames(
+    cpu: list[float], cache: float | None = 8 * GIB, version: str = "", step: float = STEP, mode: str = "dropcache"
+) -> list[list[Reading]]:
+    frames = cpu_frames(cpu, step)
     info = [r("wsl_info", 1.0, version=version, kernel="6.6.87.2")] if version else []
     for frame in frames:
-        frame += reclaim("dropcache") + info + vm(12 * GIB) + guest(16 * GIB, 2 * GIB, 10 * GIB, cache=cache)
+        frame += reclaim(mode) + info + vm(12 * GIB) + guest(16 * GIB, 2 * GIB, 10 * GIB, cache=cache)
     return frames
 
 
-def judge_every_step(rule: Rule, frames: list[list[Reading]]) -> list[Finding]:
+def judge_every_step(
+    rule: Rule, frames: list[list[Reading]], step: float = STEP, history_s: float = 7200.0
+) -> list[Finding]:
     """Evaluate after each collection, as the engine does (the rule remembers the idle runs it saw)."""
-    findings: list[Finding] = []
-    for n in range(1, len(frames) + 1):
-        findings = judge(rule, frames[:n])
-    return findings
+    store, found = Store(history_s=history_s), []
+    for i, frame in enumerate(frames):
+        collect(store, i, frame, step)
+        found = findings(rule, store)
+    return found
 
 
 IDLE, BUSY = 0.001, 0.5
+STALLED = ReclaimStalledConfig()
 
 
-def test_reclaim_stalled_is_silent_with_little_cache_left() -> None:
-    rule = ReclaimStalled(ReclaimStalledConfig())
-    assert judge_every_step(rule, stalled_frames([BUSY] + [IDLE] * 25, cache=0.5 * GIB)) == []
-    assert len(judge_every_step(rule, stalled_frames([BUSY] + [IDLE] * 25, cache=8 * GIB))) == 1
+@pytest.mark.parametrize(
+    ("cache", "fires"),
+    [(0.5 * GIB, False), (1 * GIB, True), (8 * GIB, True)],  # nothing to reclaim under 1 GiB
+)
+def test_reclaim_stalled_needs_a_cache_to_reclaim(cache: float, fires: bool) -> None:
+    found = judge_every_step(ReclaimStalled(STALLED), stalled_frames([BUSY] + [IDLE] * 25, cache=cache))
+    assert len(found) == int(fires)
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        stalled_frames([BUSY] + [IDLE] * 25, mode="disabled"),
+        stalled_frames([BUSY] + [IDLE] * 25, cache=None),  # the cache is not read
+        stopped(stalled_frames([BUSY] + [IDLE] * 25)),
+    ],
+)
+def test_reclaim_stalled_is_silent_without_reclaim_its_cache_or_a_running_vm(frames: list[list[Reading]]) -> None:
+    assert judge_every_step(ReclaimStalled(STALLED), frames) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "now", "fires"),
+    [
+        ("dropcache", 4.0, False),  # dropCache freed half the cache since the run began: reclaim works
+        ("dropcache", 6.4, True),  # a fifth: gradual's share, not dropCache's
+        ("gradual", 7.2, False),  # gradual freed a tenth
+        ("gradual", 7.6, True),
+    ],
+)
+def test_reclaim_stalled_asks_each_mode_for_its_own_drop(mode: str, now: float, fires: bool) -> None:
+    frames = stalled_frames([BUSY] + [IDLE] * 25, mode=mode)
+    frames[-1] = [reading for reading in frames[-1] if reading[0] != "wslwatch_guest_memory_reclaimable_bytes"]
+    frames[-1].append(r("guest_memory_reclaimable_bytes", now * GIB))  # from 8 GiB
+    assert len(judge_every_step(ReclaimStalled(STALLED), frames)) == int(fires)
+
+
+DEAD = (
+    "WSL's reclaim thread has likely died (released WSL ends it for the VM's life on any failed write), "
+    f"and only a restart of WSL brings it back; until then: {DROP}. Try: wsl --shutdown"
+)
 
 
 @pytest.mark.parametrize(
     ("version", "advice"),
+    [("2.6.1.0", DEAD), ("2.10.1.0", f"Try: {DROP}")],  # the rewrite (#41096) has no such failure
+)
+@pytest.mark.parametrize(
+    ("before", "step"),
     [
-        (
-            "2.6.1.0",  # released WSL: its thread ends on a failed write
-            "WSL's reclaim thread has likely died (released WSL ends it for the VM's life on any failed write), "
-            f"and only a restart of WSL brings it back; until then: {DROP}. Try: wsl --shutdown",
-        ),
-        ("2.10.1.0", f"Try: {DROP}"),  # the rewrite (#41096) has no such failure
+        ([BUSY], STEP),
+        ([], STEP),  # the first run begins with the history
+        ([BUSY], 45.0),  # readings that never fall exactly on the delay
     ],
 )
-def test_reclaim_stalled_twice_in_a_row_blames_a_dead_thread_only_on_released_wsl(version: str, advice: str) -> None:
-    # Two idle runs of 25 readings (750 s, past dropCache's 600 s), a busy reading between them.
-    frames = stalled_frames([BUSY] + [IDLE] * 25 + [BUSY] + [IDLE] * 25, cache=8 * GIB, version=version)
-    (finding,) = judge_every_step(ReclaimStalled(ReclaimStalledConfig()), frames)
+def test_reclaim_stalled_twice_in_a_row_blames_a_dead_thread_only_on_released_wsl(
+    version: str, advice: str, before: list[float], step: float
+) -> None:
+    # Two idle runs of 25 readings (over 600 s, dropCache's delay), a busy reading between them.
+    frames = stalled_frames(before + [IDLE] * 25 + [BUSY] + [IDLE] * 25, version=version, step=step)
+    (finding,) = judge_every_step(ReclaimStalled(STALLED), frames, step)
     assert finding.advice == f"autoMemoryReclaim (dropCache) is not reclaiming. {advice}"
+
+
+@pytest.mark.parametrize(
+    ("frames", "history_s"),
+    [
+        (stalled_frames([BUSY] + [IDLE] * 10 + [BUSY] + [IDLE] * 25), 7200.0),  # the first run was too short
+        (stalled_frames([BUSY] + [IDLE] * 60), 900.0),  # one run longer than the history kept
+    ],
+)
+def test_reclaim_stalled_counts_only_runs_past_the_delay_and_each_once(
+    frames: list[list[Reading]], history_s: float
+) -> None:
+    (finding,) = judge_every_step(ReclaimStalled(STALLED), frames, history_s=history_s)
+    assert finding.advice == f"autoMemoryReclaim (dropCache) is not reclaiming. Try: {DROP}"

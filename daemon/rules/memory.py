@@ -96,7 +96,7 @@ class ReclaimStalled(ConfiguredRule[ReclaimStalledConfig]):
         )
 
     def _advice(self, view: View, model: ReclaimModel) -> str:
-        if model.name != "released" or len(self._stalled_runs) < 2:
+        if not model.thread_dies or len(self._stalled_runs) < 2:
             return f"Try: {DROP_CACHES}"
         covering = view.value("wslwatch_reclaim_freed_bytes_total") is not None
         cover = "wslwatch's reclaim controller is covering for it until then" if covering else f"until then: {DROP_CACHES}"
