@@ -6,10 +6,9 @@ The numbers in the expected texts are worked out by hand from the readings each 
 
 from __future__ import annotations
 
-from typing import Iterable
-
 import pytest
 
+from rule_readings import GIB, STEP, Reading, judge, judge_every_step, r
 from wslwatch.config.schema import (
     GuestSwapThrashConfig,
     HostMemoryLowConfig,
@@ -18,8 +17,6 @@ from wslwatch.config.schema import (
     ReclaimStalledConfig,
     VmNotReleasingConfig,
 )
-from wslwatch.core import Sample
-from wslwatch.daemon.alerting import Active, Finding, Rule
 from wslwatch.daemon.rules.memory import (
     GuestSwapThrash,
     HostMemoryLow,
@@ -28,39 +25,9 @@ from wslwatch.daemon.rules.memory import (
     ReclaimStalled,
     VmNotReleasing,
 )
-from wslwatch.daemon.view import View
-from wslwatch.store import Store
 
-T0 = 1_785_000_000.0
-STEP = 30.0
-GIB = 2**30
 DROP = 'wsl -u root sh -c "echo 1 > /proc/sys/vm/drop_caches"'
 CPU = "guest_cpu_seconds_total"
-Reading = tuple[str, float, dict[str, str]]
-
-
-def r(name: str, value: float, **labels: str) -> Reading:
-    return (f"wslwatch_{name}", value, labels)
-
-
-def collect(store: Store, i: int, frame: list[Reading], step: float = STEP) -> None:
-    """The i-th collection, `step` seconds after the previous one."""
-    t = T0 + i * step
-    store.record("all", [Sample(name, labels, value, t) for name, value, labels in frame], t, 0.0)
-
-
-def findings(rule: Rule, store: Store, active: bool = False) -> list[Finding]:
-    """The rule's findings now (`active`: its alert is already pending or firing)."""
-    keys = [(rule.severity, ())] if active else []
-    return list(rule.evaluate(View(store.snapshot(), store.history), Active(keys)))
-
-
-def judge(rule: Rule, frames: Iterable[list[Reading]], active: bool = False) -> list[Finding]:
-    """The rule's findings after the last of `frames`, collected STEP seconds apart."""
-    store = Store()
-    for i, frame in enumerate(frames):
-        collect(store, i, frame)
-    return findings(rule, store, active)
 
 
 def guest(total: float, free: float, available: float, cache: float | None = None) -> list[Reading]:
@@ -300,17 +267,6 @@ def stalled_frames(
     for frame in frames:
         frame += reclaim(mode) + info + vm(12 * GIB) + guest(16 * GIB, 2 * GIB, 10 * GIB, cache=cache)
     return frames
-
-
-def judge_every_step(
-    rule: Rule, frames: list[list[Reading]], step: float = STEP, history_s: float = 7200.0
-) -> list[Finding]:
-    """Evaluate after each collection, as the engine does (the rule remembers the idle runs it saw)."""
-    store, found = Store(history_s=history_s), []
-    for i, frame in enumerate(frames):
-        collect(store, i, frame, step)
-        found = findings(rule, store)
-    return found
 
 
 IDLE, BUSY = 0.001, 0.5
