@@ -75,7 +75,8 @@ def test_vram_high_starts_and_clears_at_its_lines(free: float, active: str | boo
 
 
 def test_vram_high_judges_each_gpu_by_its_own_memory() -> None:
-    frame = card(16 * GIB, free=8 * GIB) + card(24 * GIB, GPU1, free=1 * GIB) + card(0.0, {"gpu": "2", "uuid": "GPU-c"}, free=0.0)
+    frame = card(16 * GIB, free=8 * GIB) + card(24 * GIB, GPU1, free=1 * GIB)
+    frame += card(0.0, {"gpu": "2", "uuid": "GPU-c"}, free=0.0)  # no memory at all
     frame += card(8 * GIB, {"gpu": "3", "uuid": "GPU-d"})  # no free memory read
     assert [finding.labels for finding in judge(VramHigh(VramHighConfig()), [frame])] == [GPU1]
 

@@ -43,7 +43,7 @@ class PathCrossOs(_PathRule[PathCrossOsConfig]):
     def evaluate(self, view: View, active: Active) -> Iterator[Finding]:
         for sample in view.series("wslwatch_path_info"):
             path = sample.labels.get("path", "")
-            if not {sample.labels.get("data", ""), sample.labels.get("cross_os", "")} <= _TRUE:
+            if sample.labels.get("data") not in _TRUE or sample.labels.get("cross_os") not in _TRUE:
                 continue
             fstype, kind = sample.labels.get("fstype", "?"), sample.labels.get("kind", "?")
             yield Finding(
