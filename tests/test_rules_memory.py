@@ -213,10 +213,16 @@ def test_guest_swap_thrash_is_silent_without_both_counters_or_a_running_vm() -> 
 
 
 def gate_blocked_frames(
-    cache: float | None, mode: str = "dropcache", busiest: bool = True, total: float = 16 * GIB
+    cache: float | None,
+    mode: str = "dropcache",
+    busiest: bool = True,
+    total: float = 16 * GIB,
+    share: float = 0.02,
+    ncpu: int = 8,
 ) -> list[list[Reading]]:
-    """22 readings (over released WSL's 600 s dropCache window) at 2 % user CPU: above WSL's 0.5 % gate."""
-    frames = cpu_frames([0.02] * 21)
+    """22 readings (over released WSL's 600 s dropCache window) at `share` user CPU (2 %: above
+    WSL's 0.5 % gate)."""
+    frames = cpu_frames([share] * 21, ncpu=ncpu)
     now = reclaim(mode) + vm(12 * GIB) + guest(total, free=2 * GIB, available=10 * GIB, cache=cache)
     if busiest:
         now.append(r("guest_process_cpu_user_ratio", 0.015, pid="4242", process="python"))
@@ -259,6 +265,21 @@ def test_reclaim_gate_blocked_needs_a_cache_worth_reclaiming_and_reclaim_on() ->
     assert judge(rule, frames) == []  # the mode is not known
 
 
+@pytest.mark.parametrize(
+    ("share", "ncpu", "config", "fires"),
+    [
+        (0.005, 40, ReclaimGateBlockedConfig(), False),  # exactly WSL's gate: idle to WSL, so it reclaims
+        (0.0625, 8, ReclaimGateBlockedConfig(max_cpu=0.0625), True),  # the most a person calls idle
+        (0.0625, 8, ReclaimGateBlockedConfig(max_cpu=0.0624), False),
+    ],
+)  # shares of 6/1200 and 15/240 s of CPU: exact
+def test_reclaim_gate_blocked_between_wsls_gate_and_a_busy_guest(
+    share: float, ncpu: int, config: ReclaimGateBlockedConfig, fires: bool
+) -> None:
+    found = judge(ReclaimGateBlocked(config), gate_blocked_frames(8 * GIB, share=share, ncpu=ncpu))
+    assert len(found) == int(fires)
+
+
 def stalled_frames(
     cpu: list[float], cache: float | None = 8 * GIB, version: str = "", step: float = STEP, mode: str = "dropcache"
 ) -> list[list[Reading]]:
@@ -294,6 +315,14 @@ def test_reclaim_stalled_is_silent_without_reclaim_its_cache_or_a_running_vm(fra
     assert judge_every_step(ReclaimStalled(STALLED), frames) == []
 
 
+def test_reclaim_stalled_counts_a_drop_from_the_first_reading_of_the_run() -> None:
+    frames = stalled_frames([BUSY] + [IDLE] * 25)
+    for frame in frames[2:]:  # the cache halves in the run's first interval, and stays
+        frame[:] = [reading for reading in frame if reading[0] != "wslwatch_guest_memory_reclaimable_bytes"]
+        frame.append(r("guest_memory_reclaimable_bytes", 4 * GIB))
+    assert judge_every_step(ReclaimStalled(STALLED), frames) == []
+
+
 @pytest.mark.parametrize(
     ("mode", "now", "fires"),
     [
@@ -321,18 +350,19 @@ DEAD = (
     [("2.6.1.0", DEAD), ("2.10.1.0", f"Try: {DROP}")],  # the rewrite (#41096) has no such failure
 )
 @pytest.mark.parametrize(
-    ("before", "step"),
+    ("before", "step", "run"),
     [
-        ([BUSY], STEP),
-        ([], STEP),  # the first run begins with the history
-        ([BUSY], 45.0),  # readings that never fall exactly on the delay
+        ([BUSY], STEP, 25),  # two idle runs of 750 s, over dropCache's 600 s delay
+        ([], STEP, 25),  # the first run begins with the history
+        ([BUSY], 45.0, 25),  # readings that never fall exactly on the delay
+        ([BUSY], STEP, 20),  # runs exactly as long as the delay
     ],
 )
 def test_reclaim_stalled_twice_in_a_row_blames_a_dead_thread_only_on_released_wsl(
-    version: str, advice: str, before: list[float], step: float
+    version: str, advice: str, before: list[float], step: float, run: int
 ) -> None:
-    # Two idle runs of 25 readings (over 600 s, dropCache's delay), a busy reading between them.
-    frames = stalled_frames(before + [IDLE] * 25 + [BUSY] + [IDLE] * 25, version=version, step=step)
+    # Two idle runs of `run` readings, a busy reading between them.
+    frames = stalled_frames(before + [IDLE] * run + [BUSY] + [IDLE] * run, version=version, step=step)
     (finding,) = judge_every_step(ReclaimStalled(STALLED), frames, step)
     assert finding.advice == f"autoMemoryReclaim (dropCache) is not reclaiming. {advice}"
 
