@@ -28,6 +28,7 @@ from wslwatch.daemon.rules.memory import (
 
 DROP = 'wsl -u root sh -c "echo 1 > /proc/sys/vm/drop_caches"'
 CPU = "guest_cpu_seconds_total"
+CACHE = "guest_memory_reclaimable_bytes"
 
 
 def guest(total: float, free: float, available: float, cache: float | None = None) -> list[Reading]:
@@ -40,10 +41,17 @@ def vm(working_set: float, up: float = 1.0) -> list[Reading]:
     return [r("vmmem_up", up), r("vmmem_working_set_bytes", working_set, process="vmmemWSL")]
 
 
+def unread(frames: list[list[Reading]], name: str, since: int = -1) -> list[list[Reading]]:
+    """`frames` without series `wslwatch_<name>` from frame `since` on (the last alone by default)."""
+    kept = [[reading for reading in frame if reading[0] != f"wslwatch_{name}"] for frame in frames[since:]]
+    return frames[:since] + kept
+
+
 def stopped(frames: list[list[Reading]]) -> list[list[Reading]]:
     """`frames` with the VM process gone at the last."""
-    last = [reading for reading in frames[-1] if reading[0] != "wslwatch_vmmem_up"]
-    return [*frames[:-1], last + [r("vmmem_up", 0.0)]]
+    frames = unread(frames, "vmmem_up")
+    frames[-1].append(r("vmmem_up", 0.0))
+    return frames
 
 
 def reclaim(mode: str) -> list[Reading]:
@@ -242,7 +250,7 @@ def test_reclaim_gate_blocked_names_the_busiest_processes() -> None:
     )
     assert finding.holder == "python (pid 4242)"
     frames = gate_blocked_frames(8 * GIB, busiest=False)
-    frames[-1] = [reading for reading in frames[-1] if reading[0] != "wslwatch_vmmem_working_set_bytes"]
+    frames = unread(frames, "vmmem_working_set_bytes")
     (finding,) = judge(rule, frames)
     assert finding.what == (
         "The guest holds 8.0 GB of page cache and is never idle enough for autoMemoryReclaim: "
@@ -258,11 +266,10 @@ def test_reclaim_gate_blocked_needs_a_cache_worth_reclaiming_and_reclaim_on() ->
     assert judge(rule, gate_blocked_frames(1.5 * GIB, total=4 * GIB)) == []  # over 25 %, but under 2 GiB
     assert len(judge(rule, gate_blocked_frames(2 * GIB, total=4 * GIB))) == 1
     assert judge(rule, gate_blocked_frames(None)) == []  # the cache is not read
+    assert judge(rule, gate_blocked_frames(8 * GIB)[-10:]) == []  # 270 s of CPU readings: under WSL's window
     assert judge(rule, stopped(gate_blocked_frames(8 * GIB))) == []
     assert judge(rule, gate_blocked_frames(8 * GIB, mode="disabled")) == []
-    frames = gate_blocked_frames(8 * GIB)
-    frames[-1] = [reading for reading in frames[-1] if reading[0] != "wslwatch_wsl_config_info"]
-    assert judge(rule, frames) == []  # the mode is not known
+    assert judge(rule, unread(gate_blocked_frames(8 * GIB), "wsl_config_info")) == []  # the mode is not known
 
 
 @pytest.mark.parametrize(
@@ -308,6 +315,7 @@ def test_reclaim_stalled_needs_a_cache_to_reclaim(cache: float, fires: bool) -> 
     [
         stalled_frames([BUSY] + [IDLE] * 25, mode="disabled"),
         stalled_frames([BUSY] + [IDLE] * 25, cache=None),  # the cache is not read
+        unread(stalled_frames([BUSY] + [IDLE] * 25), CACHE),  # ... read before, not now
         stopped(stalled_frames([BUSY] + [IDLE] * 25)),
     ],
 )
@@ -316,10 +324,9 @@ def test_reclaim_stalled_is_silent_without_reclaim_its_cache_or_a_running_vm(fra
 
 
 def test_reclaim_stalled_counts_a_drop_from_the_first_reading_of_the_run() -> None:
-    frames = stalled_frames([BUSY] + [IDLE] * 25)
+    frames = unread(stalled_frames([BUSY] + [IDLE] * 25), CACHE, since=2)
     for frame in frames[2:]:  # the cache halves in the run's first interval, and stays
-        frame[:] = [reading for reading in frame if reading[0] != "wslwatch_guest_memory_reclaimable_bytes"]
-        frame.append(r("guest_memory_reclaimable_bytes", 4 * GIB))
+        frame.append(r(CACHE, 4 * GIB))
     assert judge_every_step(ReclaimStalled(STALLED), frames) == []
 
 
@@ -333,9 +340,8 @@ def test_reclaim_stalled_counts_a_drop_from_the_first_reading_of_the_run() -> No
     ],
 )
 def test_reclaim_stalled_asks_each_mode_for_its_own_drop(mode: str, now: float, fires: bool) -> None:
-    frames = stalled_frames([BUSY] + [IDLE] * 25, mode=mode)
-    frames[-1] = [reading for reading in frames[-1] if reading[0] != "wslwatch_guest_memory_reclaimable_bytes"]
-    frames[-1].append(r("guest_memory_reclaimable_bytes", now * GIB))  # from 8 GiB
+    frames = unread(stalled_frames([BUSY] + [IDLE] * 25, mode=mode), CACHE)
+    frames[-1].append(r(CACHE, now * GIB))  # from 8 GiB
     assert len(judge_every_step(ReclaimStalled(STALLED), frames)) == int(fires)
 
 
