@@ -75,9 +75,9 @@ def test_vram_high_starts_and_clears_at_its_lines(free: float, active: str | boo
 
 
 def test_vram_high_judges_each_gpu_by_its_own_memory() -> None:
-    frame = card(16 * GIB, free=8 * GIB) + card(24 * GIB, GPU1, free=1 * GIB)
-    frame += card(0.0, {"gpu": "2", "uuid": "GPU-c"}, free=0.0)  # no memory at all
+    frame = card(0.0, {"gpu": "2", "uuid": "GPU-c"}, free=0.0)  # no memory at all
     frame += card(8 * GIB, {"gpu": "3", "uuid": "GPU-d"})  # no free memory read
+    frame += card(16 * GIB, free=8 * GIB) + card(24 * GIB, GPU1, free=1 * GIB)
     assert [finding.labels for finding in judge(VramHigh(VramHighConfig()), [frame])] == [GPU1]
 
 
@@ -148,7 +148,7 @@ def test_vram_held_idle_needs_a_gib_held_on_a_small_gpu(held: float, fires: bool
 
 @pytest.mark.parametrize(
     ("later", "fires"),
-    [(23 * HOUR, True), (24 * HOUR, False)],  # the baseline is the lowest use of the last 24 hours
+    [(23 * HOUR, True), (24 * HOUR, False), (30 * HOUR, False)],  # the lowest use of the last 24 hours
 )
 def test_vram_held_idle_forgets_a_baseline_a_day_old(later: float, fires: bool) -> None:
     found = held_idle(VramHeldIdle(VramHeldIdleConfig()), (T0, 2 * GIB), T0 + later, [12 * GIB] * 5)
@@ -162,3 +162,12 @@ def test_vram_held_idle_needs_the_utilization_and_two_minutes_of_history() -> No
     for i in range(6):
         collect(store, T0 + i * STEP, card(24 * GIB, used=(2 if i == 0 else 12) * GIB))
     assert findings(VramHeldIdle(VramHeldIdleConfig()), store) == []
+
+
+def test_vram_held_idle_judges_each_gpu_by_its_own_memory() -> None:
+    rule, store = VramHeldIdle(VramHeldIdleConfig()), Store()
+    for i, used in enumerate([2 * GIB] + [12 * GIB] * 5):
+        unread = card(8 * GIB, {"gpu": "3", "uuid": "GPU-d"}, utilization=0.0)  # no used memory read
+        collect(store, T0 + i * STEP, unread + card(24 * GIB, GPU1, used=used, utilization=0.0))
+        found = findings(rule, store)
+    assert [finding.labels for finding in found] == [GPU1]
