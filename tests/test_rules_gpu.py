@@ -165,9 +165,16 @@ def test_vram_held_idle_needs_the_utilization_and_two_minutes_of_history() -> No
 
 
 def test_vram_held_idle_judges_each_gpu_by_its_own_memory() -> None:
+    # Ahead of the held one: GPUs without a reading of used memory, busy, holding little, changing.
+    others = [
+        lambda i: card(8 * GIB, {"gpu": "3", "uuid": "GPU-d"}, utilization=0.0),
+        lambda i: card(8 * GIB, {"gpu": "4", "uuid": "GPU-e"}, used=(1 if i == 0 else 6) * GIB, utilization=0.5),
+        lambda i: card(8 * GIB, {"gpu": "5", "uuid": "GPU-f"}, used=1 * GIB, utilization=0.0),
+        lambda i: card(8 * GIB, {"gpu": "6", "uuid": "GPU-g"}, used=(1 + i) * GIB, utilization=0.0),
+    ]
     rule, store = VramHeldIdle(VramHeldIdleConfig()), Store()
     for i, used in enumerate([2 * GIB] + [12 * GIB] * 5):
-        unread = card(8 * GIB, {"gpu": "3", "uuid": "GPU-d"}, utilization=0.0)  # no used memory read
-        collect(store, T0 + i * STEP, unread + card(24 * GIB, GPU1, used=used, utilization=0.0))
+        frame = [reading for other in others for reading in other(i)]
+        collect(store, T0 + i * STEP, frame + card(24 * GIB, GPU1, used=used, utilization=0.0))
         found = findings(rule, store)
     assert [finding.labels for finding in found] == [GPU1]
