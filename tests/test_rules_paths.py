@@ -17,8 +17,8 @@ from wslwatch.daemon.rules.paths import PathCrossOs, PathSlow, PathStalled
 from wslwatch.store import Store
 
 MOVE = "Try: keep the data on the side where training runs (in WSL: the Linux filesystem, e.g. under ~)"
-BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, math.inf)
-FAST, SLOW = 0.002, 0.02  # one observation in (1, 2.5] ms, one in (10, 25] ms
+BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.25, 0.5, math.inf)
+FAST, SLOW, SLOWER = 0.002, 0.02, 0.3  # an observation in (1, 2.5] ms, in (10, 25] ms, in (250, 500] ms
 CYCLE = 60.0
 
 
@@ -35,6 +35,11 @@ def test_path_cross_os_names_the_data_and_its_filesystem() -> None:
         "Training data 'imagenet' (/mnt/c/data) is on 9p (wsl-9p-from-windows), shared between Windows and WSL",
         f"every file operation crosses the VM boundary, many times slower than a local disk. {MOVE}",
     )
+
+
+def test_path_cross_os_judges_each_path_by_its_own_labels() -> None:
+    frame = [info("/mnt/c/models", data="false"), info("/mnt/c/data")]
+    assert [finding.labels for finding in judge(PathCrossOs(PathCrossOsConfig(), []), [frame])] == [{"path": "/mnt/c/data"}]
 
 
 @pytest.mark.parametrize(
@@ -85,13 +90,15 @@ def histogram(path: str, op: str, observations: list[float]) -> list[Reading]:
 
 
 def probes(cycles: list[dict[str, list[float]]], path: str = "/data", every: float = CYCLE) -> Store:
-    """One report per cycle, `every` seconds apart, each adding its observations per op."""
+    """One report per cycle, `every` seconds apart, each adding its observations per op (an op
+    named `path:op` is of that other path)."""
     store, seen = Store(), {op: [] for cycle in cycles for op in cycle}
     for i, cycle in enumerate(cycles):
         frame: list[Reading] = []
         for op, observations in seen.items():
             observations += cycle.get(op, [])
-            frame += histogram(path, op, observations)
+            where, _, name = op.rpartition(":")
+            frame += histogram(where or path, name, observations)
         collect(store, T0 + i * every, frame)
     return store
 
@@ -103,14 +110,25 @@ def slow(
 
 
 def test_path_slow_gives_the_median_of_the_last_probe() -> None:
-    store = probes([{"stat_dir": [FAST] * 5}, {"stat_dir": [SLOW] * 5}])
+    store = probes([{"stat_dir": [FAST] * 5}, {"stat_dir": [SLOWER] * 5}])
     (finding,) = slow(store, [PathConfig(path="/data", name="data")])
     assert finding == Finding(
         {"path": "/data"},
-        "Path 'data' (/data): file operations (open, stat, create) take 17.5 ms "
-        "(median of the last probe; slow above 10 ms)",  # (10, 25] ms holds them all: its middle
+        "Path 'data' (/data): file operations (open, stat, create) take 375.0 ms "
+        "(median of the last probe; slow above 10 ms)",  # (250, 500] ms holds them all: its middle
         f"reading many small files from it will be slow. {MOVE}",
     )
+
+
+def test_path_slow_judges_each_path_by_its_own_probe() -> None:
+    # Ahead of /data: a path whose last probe is old, and a fast one.
+    cycles = [
+        {"/old:stat_dir": [SLOW] * 5, "/fast:stat_dir": [FAST], "stat_dir": [FAST]},
+        {"/fast:stat_dir": [FAST] * 5},
+        {"/fast:stat_dir": [FAST] * 5},
+        {"/fast:stat_dir": [FAST] * 5, "stat_dir": [SLOW] * 5},
+    ]
+    assert [finding.labels for finding in slow(probes(cycles))] == [{"path": "/data"}]
 
 
 def test_path_slow_pools_the_configured_operations() -> None:
