@@ -39,7 +39,8 @@ def test_path_cross_os_names_the_data_and_its_filesystem() -> None:
 
 def test_path_cross_os_judges_each_path_by_its_own_labels() -> None:
     frame = [info("/mnt/c/models", data="false"), info("/mnt/c/data")]
-    assert [finding.labels for finding in judge(PathCrossOs(PathCrossOsConfig(), []), [frame])] == [{"path": "/mnt/c/data"}]
+    found = judge(PathCrossOs(PathCrossOsConfig(), []), [frame])
+    assert [finding.labels for finding in found] == [{"path": "/mnt/c/data"}]
 
 
 @pytest.mark.parametrize(
