@@ -111,7 +111,7 @@ def slow(
 
 
 def test_path_slow_gives_the_median_of_the_last_probe() -> None:
-    store = probes([{"stat_dir": [FAST] * 5}, {"stat_dir": [SLOWER] * 5}])
+    store = probes([{"stat_dir": [0.6] * 5}, {"stat_dir": [SLOWER] * 5}])  # 600 ms before: not the last probe
     (finding,) = slow(store, [PathConfig(path="/data", name="data")])
     assert finding == Finding(
         {"path": "/data"},
