@@ -14,6 +14,7 @@ T0 = 1_785_000_000.0
 STEP = 30.0
 GIB = 2**30
 MIB = 2**20
+CPU = "guest_cpu_seconds_total"
 Reading = tuple[str, float, dict[str, str]]
 
 
@@ -55,3 +56,15 @@ def judge_every_step(
         collect(store, T0 + i * step, frame)
         found = findings(rule, store)
     return found
+
+
+def cpu_frames(shares: list[float], step: float = STEP, ncpu: int = 8) -> list[list[Reading]]:
+    """The guest's CPU counters, a reading every `step` seconds, with `share` of all CPU time
+    spent as user time in each interval (the rest idle)."""
+    user = idle = 0.0
+    frames = []
+    for share in [0.0, *shares]:
+        user += share * step * ncpu
+        idle += (1 - share) * step * ncpu
+        frames.append([r(CPU, user, mode="user"), r(CPU, idle, mode="idle")])
+    return frames

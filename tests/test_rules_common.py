@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rule_readings import GIB, MIB, T0, Reading, collect, judge, r
+from rule_readings import GIB, MIB, T0, Reading, collect, cpu_frames, judge, r
 from wslwatch.config.schema import WslconfigProblemConfig
 from wslwatch.daemon.alerting import Finding
 from wslwatch.daemon.rules._text import gb, largest, mb, pct
@@ -13,6 +13,7 @@ from wslwatch.daemon.rules._wsl import (
     RELEASED,
     cpu_share,
     guest_memory,
+    idle_since,
     model_for,
     reclaim_mode,
     reclaim_model,
@@ -132,6 +133,12 @@ def test_cpu_shares_count_user_time_and_all_busy_time() -> None:
 @pytest.mark.parametrize("seconds", [{"idle": 240.0}, {"user": 240.0}, {"user": 0.0, "idle": 0.0}])
 def test_no_cpu_share_without_user_and_idle_time(seconds: dict[str, float]) -> None:
     assert cpu_share(view_of(*cpu(**seconds)), 30.0) is None
+
+
+def test_an_idle_run_begins_after_the_last_busy_interval() -> None:
+    # A long quiet time, one interval at 2 % (over WSL's 0.5 % gate), three quiet ones: the run
+    # is those three, however little the busy interval weighs against all the quiet before it.
+    assert idle_since(view_of(*cpu_frames([0.0] * 10 + [0.02] + [0.0] * 3))) == T0 + 11 * 30
 
 
 def problem(code: str, value: float = 1.0) -> Reading:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rule_readings import GIB, STEP, Reading, judge, judge_every_step, r
+from rule_readings import GIB, STEP, Reading, cpu_frames, judge, judge_every_step, r
 from wslwatch.config.schema import (
     GuestSwapThrashConfig,
     HostMemoryLowConfig,
@@ -27,7 +27,6 @@ from wslwatch.daemon.rules.memory import (
 )
 
 DROP = 'wsl -u root sh -c "echo 1 > /proc/sys/vm/drop_caches"'
-CPU = "guest_cpu_seconds_total"
 CACHE = "guest_memory_reclaimable_bytes"
 
 
@@ -56,17 +55,6 @@ def stopped(frames: list[list[Reading]]) -> list[list[Reading]]:
 
 def reclaim(mode: str) -> list[Reading]:
     return [r("wsl_config_info", 1.0, auto_memory_reclaim=mode, section="experimental", path="C:/.wslconfig")]
-
-
-def cpu_frames(shares: list[float], step: float = STEP, ncpu: int = 8) -> list[list[Reading]]:
-    """Guest CPU counters with `share` of all CPU time as user time in each `step` interval."""
-    user = idle = 0.0
-    frames = []
-    for share in [0.0, *shares]:
-        user += share * step * ncpu
-        idle += (1 - share) * step * ncpu
-        frames.append([r(CPU, user, mode="user"), r(CPU, idle, mode="idle")])
-    return frames
 
 
 def test_vm_not_releasing_says_how_much_the_vm_holds_beyond_the_guest() -> None:

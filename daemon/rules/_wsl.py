@@ -43,7 +43,6 @@ class ReclaimModel:
 
     name: str  # "released" (≤ 2.9.x) or "rewrite" (#41096)
     counts: str  # the CpuShare field its gate counts: "user" or "busy"
-    tick_s: float
     window_s: dict[str, float]  # per reclaim mode
     thread_dies: bool  # whether its reclaim thread ends for the VM's life on any failed write
     version: str = ""  # "" when the version is not known (the released model is assumed)
@@ -59,8 +58,9 @@ class ReclaimModel:
         return self.window_s[mode]
 
 
-RELEASED = ReclaimModel("released", "user", 30.0, {"dropcache": 20 * 30.0, "gradual": 6 * 30.0}, thread_dies=True)
-REWRITE = ReclaimModel("rewrite", "busy", 10.0, {"dropcache": 120.0, "gradual": 120.0}, thread_dies=False)
+#: Released WSL counts 30 s ticks, the rewrite 10 s ticks (its 2 min window is 12 of them).
+RELEASED = ReclaimModel("released", "user", {"dropcache": 20 * 30.0, "gradual": 6 * 30.0}, thread_dies=True)
+REWRITE = ReclaimModel("rewrite", "busy", {"dropcache": 120.0, "gradual": 120.0}, thread_dies=False)
 #: Released WSL's delays, which the shipped PromQL rules use (they cannot see the version).
 RECLAIM_DELAY_S = RELEASED.window_s
 _VERSION = re.compile(r"(\d+)\.(\d+)")
