@@ -11,6 +11,7 @@ from wslwatch.daemon.alerting import Finding
 from wslwatch.daemon.rules._text import gb, largest, mb, pct
 from wslwatch.daemon.rules._wsl import (
     RELEASED,
+    REWRITE,
     cpu_share,
     guest_memory,
     idle_since,
@@ -66,6 +67,27 @@ def test_the_reclaim_model_follows_the_wsl_version(version: str, name: str, know
     got = reclaim_model(view_of([r("wsl_info", 1.0, version=version, kernel="6.6")]))
     assert (got.name, got.version, got.thread_dies) == (name, known, name == "released")
     assert model_for(version) == got
+
+
+@pytest.mark.parametrize(
+    ("version", "mode", "delay"),
+    [
+        ("2.6.1.0", "dropcache", 600.0),  # released WSL: 20 ticks of 30 s
+        ("2.6.1.0", "gradual", 180.0),  # 6 ticks
+        ("2.10.0.0", "dropcache", 120.0),  # the rewrite: 2 min in either mode
+        ("2.10.0.0", "gradual", 120.0),
+    ],
+)  # research/wsl-memory-and-nvml.md §2.3
+def test_wsl_reclaims_after_its_versions_idle_delay(version: str, mode: str, delay: float) -> None:
+    assert model_for(version).delay_s(mode) == delay
+
+
+def test_released_wsl_counts_only_user_time_the_rewrite_all_busy_time() -> None:
+    # 2 % of the CPUs in the kernel (system), no user time: idle to released WSL, busy to the rewrite.
+    seconds = {"user": 0.0, "system": 4.8, "idle": 235.2}  # per 30 s interval of 8 CPUs
+    frames = [[r("guest_cpu_seconds_total", i * spent, mode=mode) for mode, spent in seconds.items()] for i in range(4)]
+    assert idle_since(view_of(*frames), counted=RELEASED.gate_modes) == T0
+    assert idle_since(view_of(*frames), counted=REWRITE.gate_modes) is None
 
 
 def test_no_wsl_version_is_the_released_model() -> None:
@@ -128,6 +150,8 @@ def test_cpu_shares_count_user_time_and_all_busy_time() -> None:
     share = cpu_share(view_of(*frames), 30.0)
     assert share is not None and (share.user, share.busy) == (0.1, 0.25)
     assert cpu_share(view_of(*frames), 31.0) is None  # a window the history does not cover
+    share = cpu_share(view_of(*cpu(user=24, idle=216)), 30.0)  # modes not read count for nothing
+    assert share is not None and (share.user, share.busy) == (0.1, 0.1)
 
 
 @pytest.mark.parametrize("seconds", [{"idle": 240.0}, {"user": 240.0}, {"user": 0.0, "idle": 0.0}])
@@ -139,6 +163,7 @@ def test_an_idle_run_begins_after_the_last_busy_interval() -> None:
     # A long quiet time, one interval at 2 % (over WSL's 0.5 % gate), three quiet ones: the run
     # is those three, however little the busy interval weighs against all the quiet before it.
     assert idle_since(view_of(*cpu_frames([0.0] * 10 + [0.02] + [0.0] * 3))) == T0 + 11 * 30
+    assert idle_since(view_of(*cpu_frames([0.0] * 3))) == T0  # quiet since the first reading
 
 
 def problem(code: str, value: float = 1.0) -> Reading:

@@ -53,7 +53,7 @@ GAP_INTERVALS = 4
 
 
 def _max_gap_s(config: Config) -> float:
-    collectors = [c for c in vars(config.collectors).values() if getattr(c, "enabled", False)]
+    collectors = [c for c in vars(config.collectors).values() if c.enabled]
     intervals = [float(c.interval_s) for c in collectors if hasattr(c, "interval_s")]
     intervals += [p.interval_s for p in config.paths]
     return GAP_INTERVALS * min(intervals, default=math.inf)
