@@ -459,3 +459,13 @@ def test_a_gap_in_evaluations_restarts_a_pending_wait(caplog: pytest.LogCaptureF
     assert states == [(T0, "pending"), (T0 + 3600.0 + FOR_S, "firing")], "fires 120 s after the wake, not at it"
     assert engine.alerts()[0].state == "firing"
     assert "no evaluation for 60 min (asleep?): 1 pending alert(s) start their wait again" in caplog.text
+
+
+def test_a_pause_of_four_collection_intervals_is_no_gap() -> None:
+    store = Store()
+    engine = create_engine(Config(), store)  # collections every 15 s at the shortest: a gap is over 60 s
+    states: list[tuple[float, str]] = []
+    engine.subscribe(lambda now, transitions, current: states.extend((now, a.state) for a in transitions))
+    for t in (0.0, 60.0, 120.0):
+        store.record("guest", guest(0.05, T0 + t), T0 + t, 0.0)
+    assert states == [(T0, "pending"), (T0 + FOR_S, "firing")]
