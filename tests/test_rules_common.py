@@ -7,6 +7,7 @@ import pytest
 
 from rule_readings import GIB, MIB, T0, Reading, collect, cpu_frames, judge, r
 from wslwatch.config.schema import WslconfigProblemConfig
+from wslwatch.core import Sample
 from wslwatch.daemon.alerting import Finding
 from wslwatch.daemon.rules._text import gb, largest, mb, pct
 from wslwatch.daemon.rules._wsl import (
@@ -164,6 +165,19 @@ def test_an_idle_run_begins_after_the_last_busy_interval() -> None:
     # is those three, however little the busy interval weighs against all the quiet before it.
     assert idle_since(view_of(*cpu_frames([0.0] * 10 + [0.02] + [0.0] * 3))) == T0 + 11 * 30
     assert idle_since(view_of(*cpu_frames([0.0] * 3))) == T0  # quiet since the first reading
+
+
+def test_no_idle_run_without_readings_of_busy_and_idle_time_together() -> None:
+    frames = cpu_frames([0.0] * 3)
+    only_idle = [[reading for reading in frame if reading[2]["mode"] == "idle"] for frame in frames]
+    assert idle_since(view_of(*only_idle)) is None
+    store = Store()
+    for i, frame in enumerate(frames[:-1]):
+        collect(store, T0 + i * 30, frame)
+    (user, user_s, user_labels), (idle, idle_s, idle_labels) = frames[-1]
+    now = T0 + 90  # the newest reading's idle time is from another moment than its user time
+    store.record("all", [Sample(user, user_labels, user_s, now), Sample(idle, idle_labels, idle_s, now - 1)], now, 0.0)
+    assert idle_since(View(store.snapshot(), store.history)) is None
 
 
 def problem(code: str, value: float = 1.0) -> Reading:
