@@ -54,8 +54,14 @@ def test_a_step_in_the_middle_explains_three_quarters() -> None:
     assert trend is not None and abs(trend.r2 - 0.75) < 0.01  # 3p(1-p), p = 0.5
 
 
+def test_a_rising_line_is_fitted_too() -> None:
+    trend = linear_trend([(T0 + 30 * i, 1e9 + 3e6 * 30 * i) for i in range(5)], T0 + 120)
+    assert trend is not None and abs(trend.slope - 3e6) < 1e-6 and abs(trend.level - (1e9 + 3.6e8)) < 1e-3
+
+
 def test_flat_and_too_short_have_no_line_to_speak_of() -> None:
     assert linear_trend([(T0, 5.0)], T0) is None
+    assert linear_trend([(T0, 5.0), (T0, 6.0)], T0) is None  # two values at one moment: no slope
     flat = linear_trend([(T0, 5.0), (T0 + 30, 5.0)], T0 + 30)
     assert flat is not None and flat.slope == 0 and flat.level == 5
 
@@ -78,6 +84,17 @@ def test_no_forecast_before_the_window_is_covered_when_flat_or_rising_or_stepped
     stopped = [6 * GIB - 400e6 * min(i, 14) for i in range(21)]  # a ramp that stopped 3 min ago
     assert seconds_left(guest(Store(), stopped), AVAILABLE, {}, 16 * GIB, config) is None  # off the line
     assert seconds_left(guest(Store(), leak), AVAILABLE, {}, 16 * GIB, config) is not None
+    fast = [12 * GIB - 400e6 * i for i in range(21)]
+    freed = fast[:-1] + [fast[-1] + 2.5 * GIB]  # the newest reading 2 GiB off the line (R² still 0.945)
+    assert seconds_left(guest(Store(), fast), AVAILABLE, {}, 16 * GIB, config) is not None
+    assert seconds_left(guest(Store(), freed), AVAILABLE, {}, 16 * GIB, config) is None
+
+
+def test_memory_gone_at_the_trend_reads_as_falling_fast() -> None:
+    # 0.6 GiB less every 30 s from 11 GiB: the line reaches 0 before the newest reading.
+    view = guest(Store(), [max(11 * GIB - 0.6 * GIB * i, 0.0) for i in range(21)])
+    (finding,) = GuestMemoryFilling(GuestMemoryFillingConfig()).evaluate(view, never_active)
+    assert finding.what == "At this rate the guest runs out of memory in 0 s (0.0 GB of 16.0 GB available, falling fast)"
 
 
 def test_the_rule_names_the_largest_holder_and_the_series_are_served() -> None:
@@ -92,6 +109,7 @@ def test_the_rule_names_the_largest_holder_and_the_series_are_served() -> None:
     assert len(findings) == 1
     assert findings[0].what.startswith("At this rate the guest runs out of memory in 4 min")  # 2.59 GB at 10 MB/s: 259 s
     assert findings[0].what.endswith("; largest: container qdrant, 11.0 GB")
+    assert findings[0].holder == "container qdrant"
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(store.snapshot, "0", derived=lambda: forecast_samples(view, RulesConfig())))
     served = registry.get_sample_value("wslwatch_guest_memory_exhausted_in_seconds")
