@@ -136,7 +136,10 @@ def test_vram_filling_is_per_gpu() -> None:
     store = Store()
     for i in range(41):
         t = T0 + 15 * i
+        slow = {"gpu": "1", "uuid": "GPU-2"}  # 0.1 GiB/min from 8 GiB: an hour and more left
         samples = [
+            Sample("wslwatch_gpu_memory_total_bytes", slow, 24 * GIB, t),
+            Sample("wslwatch_gpu_memory_free_bytes", slow, 8 * GIB - 0.1 * GIB / 4 * i, t),
             Sample("wslwatch_gpu_memory_total_bytes", GPU, 24 * GIB, t),
             Sample("wslwatch_gpu_memory_free_bytes", GPU, 8 * GIB - 0.5 * GIB / 4 * i, t),  # 0.5 GiB/min
         ]
