@@ -150,6 +150,23 @@ def test_vram_filling_is_per_gpu() -> None:
     assert "runs out of VRAM in 6 min (3.0 GB of 24.0 GB free, falling 0.5 GB/min)" in findings[0].what
 
 
+def test_vram_filling_gives_the_rate_per_minute() -> None:
+    # 6 GiB/min from 70 GiB of 80: 10 GiB left after 10 min, 100 s at that rate. Ahead of it, a
+    # GPU without a reading of its free memory.
+    store = Store()
+    for i in range(41):
+        t = T0 + 15 * i
+        samples = [
+            Sample("wslwatch_gpu_memory_total_bytes", {"gpu": "1", "uuid": "GPU-2"}, 24 * GIB, t),
+            Sample("wslwatch_gpu_memory_total_bytes", GPU, 80 * GIB, t),
+            Sample("wslwatch_gpu_memory_free_bytes", GPU, 70 * GIB - 1.5 * GIB * i, t),
+        ]
+        store.record("gpu", samples, t, 0.0)
+    view = View(store.snapshot(), store.history)
+    (finding,) = VramFilling(RulesConfig().vram_filling).evaluate(view, never_active)
+    assert finding.what == "At this rate GPU 0 runs out of VRAM in 2 min (10.0 GB of 80.0 GB free, falling 6.0 GB/min)"
+
+
 def test_vram_high_names_the_process_holding_the_most() -> None:
     from wslwatch.daemon.rules.gpu import VramHigh
 
