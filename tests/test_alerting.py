@@ -461,11 +461,18 @@ def test_a_gap_in_evaluations_restarts_a_pending_wait(caplog: pytest.LogCaptureF
     assert "no evaluation for 60 min (asleep?): 1 pending alert(s) start their wait again" in caplog.text
 
 
-def test_a_pause_of_four_collection_intervals_is_no_gap() -> None:
+@pytest.mark.parametrize(
+    ("readings", "fired"),
+    [
+        ((0.0, 60.0, 120.0), FOR_S),  # 60 s: four of the shortest interval, 15 s
+        ((0.0, 75.0, 150.0, 195.0), 75.0 + FOR_S),  # 75 s: a gap, the wait starts again at 75 s
+    ],
+)
+def test_a_pause_over_four_collection_intervals_is_a_gap(readings: tuple[float, ...], fired: float) -> None:
     store = Store()
-    engine = create_engine(Config(), store)  # collections every 15 s at the shortest: a gap is over 60 s
+    engine = create_engine(Config(), store)
     states: list[tuple[float, str]] = []
     engine.subscribe(lambda now, transitions, current: states.extend((now, a.state) for a in transitions))
-    for t in (0.0, 60.0, 120.0):
+    for t in readings:
         store.record("guest", guest(0.05, T0 + t), T0 + t, 0.0)
-    assert states == [(T0, "pending"), (T0 + FOR_S, "firing")]
+    assert states == [(T0, "pending"), (T0 + fired, "firing")]
