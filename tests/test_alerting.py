@@ -465,7 +465,7 @@ def test_a_gap_in_evaluations_restarts_a_pending_wait(caplog: pytest.LogCaptureF
     ("readings", "fired"),
     [
         ((0.0, 60.0, 120.0), FOR_S),  # 60 s: four of the shortest interval, 15 s
-        ((0.0, 75.0, 150.0, 195.0), 75.0 + FOR_S),  # 75 s: a gap, the wait starts again at 75 s
+        ((0.0, 75.0, 135.0, 195.0), 75.0 + FOR_S),  # 75 s: a gap, the wait starts again at 75 s
     ],
 )
 def test_a_pause_over_four_collection_intervals_is_a_gap(readings: tuple[float, ...], fired: float) -> None:
