@@ -164,20 +164,31 @@ def test_an_idle_run_begins_after_the_last_busy_interval() -> None:
     # A long quiet time, one interval at 2 % (over WSL's 0.5 % gate), three quiet ones: the run
     # is those three, however little the busy interval weighs against all the quiet before it.
     assert idle_since(view_of(*cpu_frames([0.0] * 10 + [0.02] + [0.0] * 3))) == T0 + 11 * 30
-    assert idle_since(view_of(*cpu_frames([0.0] * 3))) == T0  # quiet since the first reading
+    assert idle_since(view_of(*cpu_frames([0.0] * 2))) == T0  # quiet since the first reading
+    assert idle_since(view_of(*cpu_frames([0.0] * 3))) == T0
+    # 6 of 1200 CPU seconds busy in every interval (40 CPUs): exactly at the gate, so idle to WSL.
+    assert idle_since(view_of(*cpu_frames([0.005] * 3, ncpu=40))) == T0
+
+
+def idle_read_apart(frames: list[list[Reading]], which: int) -> View:
+    """`frames` collected 30 s apart, the idle time of reading `which` read a second before the rest."""
+    store = Store()
+    for i, frame in enumerate(frames):
+        t = T0 + i * 30
+        early = [t - 1 if i == which and labels["mode"] == "idle" else t for _, _, labels in frame]
+        store.record("all", [Sample(n, labels, v, when) for (n, v, labels), when in zip(frame, early)], t, 0.0)
+    return View(store.snapshot(), store.history)
+
+
+def test_an_idle_run_begins_after_a_reading_whose_modes_disagree() -> None:
+    assert idle_since(idle_read_apart(cpu_frames([0.0] * 5), 2)) == T0 + 90
 
 
 def test_no_idle_run_without_readings_of_busy_and_idle_time_together() -> None:
     frames = cpu_frames([0.0] * 3)
     only_idle = [[reading for reading in frame if reading[2]["mode"] == "idle"] for frame in frames]
     assert idle_since(view_of(*only_idle)) is None
-    store = Store()
-    for i, frame in enumerate(frames[:-1]):
-        collect(store, T0 + i * 30, frame)
-    (user, user_s, user_labels), (idle, idle_s, idle_labels) = frames[-1]
-    now = T0 + 90  # the newest reading's idle time is from another moment than its user time
-    store.record("all", [Sample(user, user_labels, user_s, now), Sample(idle, idle_labels, idle_s, now - 1)], now, 0.0)
-    assert idle_since(View(store.snapshot(), store.history)) is None
+    assert idle_since(idle_read_apart(frames, 3)) is None  # the newest reading's modes disagree
 
 
 def problem(code: str, value: float = 1.0) -> Reading:

@@ -174,7 +174,7 @@ def idle_since(view: View, gate: float = WSL_IDLE_GATE, counted: tuple[str, ...]
         if newer is None or older is None:
             break
         d_total, d_busy = newer[2] - older[2], newer[1] - older[1]
-        if d_total <= 0 or d_busy < 0 or d_busy > gate * d_total:
+        if not 0 <= d_busy <= gate * d_total:  # busy beyond the gate, or a counter reset
             break
         since, newer = older[0], older
     return since
@@ -183,11 +183,7 @@ def idle_since(view: View, gate: float = WSL_IDLE_GATE, counted: tuple[str, ...]
 def _reading(present: list[tuple[bool, Points]], k: int) -> tuple[float, float, float] | None:
     """`(ts, busy, total)` CPU seconds of the k-th newest collection, or None if the modes disagree."""
     ts = present[0][1][-k][0]
-    busy = total = 0.0
-    for is_busy, points in present:
-        when, value = points[-k]
-        if when != ts:
-            return None
-        total += value
-        busy += value if is_busy else 0.0
-    return ts, busy, total
+    readings = [(is_busy, points[-k]) for is_busy, points in present]
+    if any(when != ts for _, (when, _) in readings):
+        return None
+    return ts, sum(value for is_busy, (_, value) in readings if is_busy), sum(value for _, (_, value) in readings)
