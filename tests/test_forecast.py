@@ -26,6 +26,7 @@ T0 = 1_785_000_000.0
 GIB = 2.0**30
 AVAILABLE, TOTAL = "wslwatch_guest_memory_available_bytes", "wslwatch_guest_memory_total_bytes"
 GPU = {"gpu": "0", "uuid": "GPU-1"}
+UNREAD = {"gpu": "2", "uuid": "GPU-3"}
 
 
 def never_active(labels: object, severity: str) -> bool:
@@ -90,6 +91,15 @@ def test_no_forecast_before_the_window_is_covered_when_flat_or_rising_or_stepped
     assert seconds_left(guest(Store(), freed), AVAILABLE, {}, 16 * GIB, config) is None
 
 
+def test_no_forecast_once_memavailable_is_no_longer_read() -> None:
+    store = Store()
+    guest(store, [8 * GIB - 300e6 * i for i in range(20)])
+    store.record("wsl_guest", [Sample(TOTAL, {}, 16 * GIB, T0 + 600)], T0 + 600, 0.0)
+    view = View(store.snapshot(), store.history)
+    assert list(GuestMemoryFilling(GuestMemoryFillingConfig()).evaluate(view, never_active)) == []
+    assert forecast_samples(view, RulesConfig()) == []
+
+
 def test_memory_gone_at_the_trend_reads_as_falling_fast() -> None:
     # 0.6 GiB less every 30 s from 11 GiB: the line reaches 0 before the newest reading.
     view = guest(Store(), [max(11 * GIB - 0.6 * GIB * i, 0.0) for i in range(21)])
@@ -142,12 +152,19 @@ def test_vram_filling_is_per_gpu() -> None:
             Sample("wslwatch_gpu_memory_free_bytes", slow, 8 * GIB - 0.1 * GIB / 4 * i, t),
             Sample("wslwatch_gpu_memory_total_bytes", GPU, 24 * GIB, t),
             Sample("wslwatch_gpu_memory_free_bytes", GPU, 8 * GIB - 0.5 * GIB / 4 * i, t),  # 0.5 GiB/min
+            Sample("wslwatch_gpu_memory_total_bytes", UNREAD, 24 * GIB, t),
         ]
+        if i < 40:  # a GPU whose free memory fell fast until it was no longer read
+            samples.append(Sample("wslwatch_gpu_memory_free_bytes", UNREAD, 8 * GIB - GIB * i, t))
         store.record("gpu", samples, t, 0.0)
     view = View(store.snapshot(), store.history)
     findings = list(VramFilling(RulesConfig().vram_filling).evaluate(view, never_active))
     assert [f.labels for f in findings] == [GPU]
     assert "runs out of VRAM in 6 min (3.0 GB of 24.0 GB free, falling 0.5 GB/min)" in findings[0].what
+    # 3 GiB at 0.5 GiB/min: 360 s; 7 GiB at 0.1 GiB/min: 4200 s (no alert, but a forecast)
+    served = {s.labels["uuid"]: s.value for s in forecast_samples(view, RulesConfig())}
+    assert served.keys() == {"GPU-1", "GPU-2"}
+    assert abs(served["GPU-1"] - 360) < 1e-6 and abs(served["GPU-2"] - 4200) < 1e-6
 
 
 def test_vram_filling_gives_the_rate_per_minute() -> None:
