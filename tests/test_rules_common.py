@@ -171,12 +171,12 @@ def test_an_idle_run_begins_after_the_last_busy_interval() -> None:
 
 
 def idle_read_apart(frames: list[list[Reading]], which: int) -> View:
-    """`frames` collected 30 s apart, the idle time of reading `which` read a second before the rest."""
+    """`frames` collected 30 s apart, the idle time of reading `which` read a second after the rest."""
     store = Store()
     for i, frame in enumerate(frames):
         t = T0 + i * 30
-        early = [t - 1 if i == which and labels["mode"] == "idle" else t for _, _, labels in frame]
-        store.record("all", [Sample(n, labels, v, when) for (n, v, labels), when in zip(frame, early)], t, 0.0)
+        late = [t + 1 if i == which and labels["mode"] == "idle" else t for _, _, labels in frame]
+        store.record("all", [Sample(n, labels, v, when) for (n, v, labels), when in zip(frame, late)], t, 0.0)
     return View(store.snapshot(), store.history)
 
 
