@@ -28,9 +28,10 @@ def test_a_file_of_one_mib_is_read_and_a_larger_one_refused(tmp_path: Path) -> N
 
 
 def test_a_missing_file_is_named_with_why(tmp_path: Path) -> None:
+    missing = tmp_path / "none.toml"
     with pytest.raises(ConfigError) as caught:
-        load(tmp_path / "none.toml")
-    assert caught.value.problems == [f"{tmp_path / 'none.toml'}: cannot read the config file: No such file or directory"]
+        load(missing)
+    assert caught.value.problems == [f"{missing}: cannot read the config file: No such file or directory"]
 
 
 def test_a_number_too_long_to_read_is_named_with_its_line() -> None:
