@@ -66,3 +66,18 @@ def test_control_characters_are_shown_escaped() -> None:
         'x.toml:2: tray.grafana_url: must be empty or an http:// or https:// address, e.g. '
         'http://localhost:3000/d/wslwatch, got "x\\x01y"'
     ]
+
+
+def test_bind_takes_an_address_or_localhost_never_nothing() -> None:
+    assert load_text('[exporter]\nbind = "localhost"\n').exporter.bind == "localhost"
+    assert problems_of('[exporter]\nbind = ""\n') == [
+        'x.toml:2: exporter.bind: must be an IP address to bind, e.g. 127.0.0.1, got ""'
+    ]
+
+
+def test_a_directory_listed_twice_is_found_past_an_entry_without_a_path() -> None:
+    text = '[[paths]]\nname = "a"\n\n[[paths]]\npath = "/data"\n\n[[paths]]\npath = "/data/"\nname = "b"\n'
+    assert problems_of(text) == [
+        "x.toml:1: paths[0].path: is required",
+        "x.toml:1: paths: two entries name the directory '/data/'; list each directory once",
+    ]
