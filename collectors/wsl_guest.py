@@ -192,8 +192,8 @@ class GuestReader(Protocol):
     #: Bytes per page, the unit of `/proc/<pid>/statm`.
     page_size: int
 
-    def read(self, now: float, holders: bool) -> GuestRead:
-        """The guest's files; with `holders`, who holds its memory as well."""
+    def read(self, now: float, with_holders: bool) -> GuestRead:
+        """The guest's files; with `with_holders`, who holds its memory as well."""
         ...
 
     def where(self, name: str) -> str:
@@ -224,7 +224,7 @@ class ProcReader:
     def where(self, name: str) -> str:
         return os.path.join(self._root, name)
 
-    def read(self, now: float, holders: bool) -> GuestRead:
+    def read(self, now: float, with_holders: bool) -> GuestRead:
         files: dict[str, str] = {}
         for name in REQUIRED_FILES:
             path = self.where(name)
@@ -242,7 +242,7 @@ class ProcReader:
                 files[name] = _read_text(self.where(name))
             except OSError as e:
                 log.debug("%s not read (%s); its metric is absent", self.where(name), e)
-        if not holders or self._cgroup_root is None:
+        if not with_holders or self._cgroup_root is None:
             return GuestRead(files, None)
         return GuestRead(files, self._holder_files(self._cgroup_root, _swapped(parse_meminfo(files[MEMINFO], _SWAP))))
 
@@ -368,12 +368,12 @@ class WslExeReader:
             return self._min_spacing_s
         return max(self._min_spacing_s, timeout + _IDLE_MARGIN_S)
 
-    def read(self, now: float, holders: bool) -> GuestRead:
+    def read(self, now: float, with_holders: bool) -> GuestRead:
         distro = self._current = self._running_distro()
         last = self._last
         if last is not None and last.distro == distro and 0 <= now - last.at < self.spacing_s():
             return GuestRead(last.files, None)
-        files, found = self._read_files(distro, holders)
+        files, found = self._read_files(distro, with_holders)
         self._last = _Read(distro, now, files)
         return GuestRead(files, found)
 
@@ -402,11 +402,11 @@ class WslExeReader:
             )
         self._distro_checked = True
 
-    def _read_files(self, distro: str, holders: bool) -> tuple[dict[str, str], dict[str, str] | None]:
+    def _read_files(self, distro: str, with_holders: bool) -> tuple[dict[str, str], dict[str, str] | None]:
         """Every file in one `grep -s -H ^` (each line prefixed `path:`, a missing file left out
-        silently), with `holders` through HOLDERS_SCRIPT: (the files, the holders' files or None)."""
+        silently), with `with_holders` through HOLDERS_SCRIPT: (the files, the holders' files or None)."""
         paths = {posixpath.join(self._root, name): name for name in REQUIRED_FILES + OPTIONAL_FILES}
-        cgroup_root = self._cgroup_root if holders else None
+        cgroup_root = self._cgroup_root if with_holders else None
         if cgroup_root is not None:
             script = ("/bin/sh", "-c", HOLDERS_SCRIPT, "wslwatch", self._root, cgroup_root)
             result = self._wsl.run("-d", distro, "--exec", *script, *paths)

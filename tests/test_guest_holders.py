@@ -19,8 +19,9 @@ from rigs.cgroups import V1_MEMORY, child, fixture_tree, uncached_file, memory_c
 
 from wslwatch.collectors import _guest_holders as holders
 from wslwatch.collectors.wsl_guest import ProcReader, WslGuestCollector
-from wslwatch.config import Config
+from wslwatch.config import Config, load_text
 from wslwatch.core import CollectorError, Sample
+from wslwatch.daemon.app import build_collectors
 from wslwatch.daemon.rules import create_engine
 from wslwatch.holders import HOLDER_SERIES
 from wslwatch.store import Store
@@ -281,6 +282,25 @@ def test_the_interval_counts_from_the_last_read_and_0_reads_at_every_collection(
     slow = WslGuestCollector(30.0, str(proc), "", ProcReader(str(proc), str(cgroup)), top_n=5, holders_interval_s=120)
     read_at = grown_at(slow, [0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 240.0])
     assert read_at == [p * page for p in (1004.0, 1004.0, 1004.0, 1004.0, 1008.0, 1008.0, 1010.0)]
+
+
+@pytest.mark.parametrize(("setting", "at_30_s"), [("", 1001), ("holders_interval_s = 0", 1002)])
+def test_the_configured_interval_reaches_the_collector(tmp_path: Path, setting: str, at_30_s: int) -> None:
+    proc, cgroup = fixture_tree(tmp_path, 3, 2)
+    config = load_text(f'[collectors.wsl_guest]\nproc_root = "{proc}"\ncgroup_root = "{cgroup}"\n{setting}\n')
+    built = [c for c, _ in build_collectors(config)]
+    (collector,) = [c for c in built if c.name == "wsl_guest"]
+    statm = proc / "1000" / "statm"
+    found = []
+    try:
+        for now, pages in ((0.0, 1001), (30.0, 1002)):
+            size, _, shared, *rest = statm.read_text().split()
+            statm.write_text(" ".join([size, str(int(shared) + pages), shared, *rest]) + "\n")
+            found.append(process_series(collector.collect(now))[("1000", "anon")][1])
+    finally:
+        for each in built:
+            each.close()
+    assert found == [1001.0 * ProcReader.page_size, at_30_s * ProcReader.page_size]
 
 
 def test_a_failed_read_forgets_them_and_the_next_read_reads_them_at_once(tmp_path: Path) -> None:
