@@ -30,7 +30,6 @@ __all__ = [
     "parse_stat",
     "parse_statm",
     "parse_status",
-    "user_ticks",
     "process_holders",
     "top_samples",
 ]
@@ -74,8 +73,8 @@ def parse_stat(text: str) -> tuple[str, int] | None:
     for a line cut short. The name in parentheses may itself hold spaces and parentheses, so it
     runs to the last `)`, and the fields (`utime` is field 14) are counted from there."""
     opened, closed = text.find("("), text.rfind(")")
-    fields = text[closed + 1 :].split()
-    if opened < 0 or closed < opened or len(fields) <= 11 or not fields[11].isdigit():
+    fields = text[closed + 2 :].split(" ", 12)  # only as far as utime: a third of the CPU of them all
+    if opened < 0 or closed < opened or len(fields) <= 12 or not fields[11].isdigit():
         return None
     return text[opened + 1 : closed], int(fields[11])
 
@@ -100,23 +99,10 @@ def parse_statm(text: str, page_size: int) -> int | None:
     """The anonymous memory (bytes) of a `/proc/<pid>/statm`: resident less shared (file and shmem)
     pages, the same count as status's RssAnon; None for a kernel thread or a process that is
     exiting (size 0: no memory of its own) or a cut line."""
-    words = text.split()
-    if not text.endswith("\n") or len(words) < 3 or not all(word.isdigit() for word in words[:3]):
+    words = text.split(" ", 3)
+    if not text.endswith("\n") or len(words) < 4 or not (words[0].isdigit() and words[1].isdigit() and words[2].isdigit()):
         return None
-    size, resident, shared = (int(word) for word in words[:3])
-    return (resident - shared) * page_size if size else None
-
-
-def user_ticks(files: Mapping[str, str]) -> dict[str, int]:
-    """{pid: user CPU ticks} of every `<pid>/stat` in `files`."""
-    ticks = {}
-    for key, text in files.items():
-        pid, _, rest = key.partition("/")
-        if rest == STAT and pid.isdigit():
-            found = parse_stat(text)
-            if found is not None:
-                ticks[pid] = found[1]
-    return ticks
+    return (int(words[1]) - int(words[2])) * page_size if words[0] != "0" else None
 
 
 def parse_memory_stat(text: str) -> dict[str, int]:
@@ -140,25 +126,29 @@ def cgroup_name(path: str, container_names: Mapping[str, str]) -> str:
     return leaf if leaf.endswith((".service", ".scope", ".slice")) else path
 
 
-def process_holders(files: Mapping[str, str], page_size: int, swapped: bool) -> list[Holder]:
-    """Every user process in `files` with its anonymous memory and swap: named by its `<pid>/stat`,
-    its memory from `<pid>/status` where it was read, else from `<pid>/statm` (anon only: its swap
-    is 0 when the guest has nothing `swapped` out, else unknown); `page_size` is statm's unit."""
-    holders = []
+def process_holders(files: Mapping[str, str], page_size: int, swapped: bool) -> tuple[list[Holder], dict[str, int]]:
+    """Every user process in `files` with its anonymous memory and swap, and {pid: user CPU ticks}
+    of every process. Each is named by its `<pid>/stat`, its memory from `<pid>/status` where it
+    was read, else from `<pid>/statm` (anon only: its swap is 0 when the guest has nothing
+    `swapped` out, else unknown); `page_size` is statm's unit."""
+    found, ticks = [], {}
     for key, text in files.items():
         pid, _, rest = key.partition("/")
         if rest != STAT or not pid.isdigit():
             continue
         stat = parse_stat(text)
+        if stat is None:
+            continue
+        ticks[pid] = stat[1]
         status = files.get(f"{pid}/{STATUS}")
         if status is not None:
             amounts = parse_status(status)
         else:
             anon = parse_statm(files.get(f"{pid}/{STATM}", ""), page_size)
             amounts = None if anon is None else {"anon": anon} if swapped else {"anon": anon, "swap": 0}
-        if stat is not None and amounts is not None:
-            holders.append(Holder({"pid": pid, "process": stat[0]}, amounts))
-    return holders
+        if amounts is not None:
+            found.append(Holder({"pid": pid, "process": stat[0]}, amounts))
+    return found, ticks
 
 
 def cgroup_holders(

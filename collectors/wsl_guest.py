@@ -68,9 +68,10 @@ HOLDERS_SCRIPT = (
     "./*/*/*/*/memory.swap.current"
 )
 
-#: Default least time between two reads of the holders: half the shortest `for_s` (120 s) of the
-#: rules that name the guest's holders, so each such alert has them read while it is pending.
-HOLDERS_INTERVAL_S = 60.0
+#: Default time between two reads of the holders: the shortest `for_s` (120 s) of the rules that
+#: name the guest's holders, so each such alert has them read while it is pending; and one
+#: collection in four (at the default 30 s), so they weigh a quarter of a read on a collection.
+HOLDERS_INTERVAL_S = 120.0
 
 #: Least time between two reads through wsl.exe. Longer than WSL's 15 s instance idle timeout,
 #: so these reads alone never keep a distro running that its user has left.
@@ -250,13 +251,13 @@ class ProcReader:
         """`<pid>/stat` and `<pid>/statm` (`status` if `swapped`) of every process and
         `cgroup:<path>/<file>` of every leaf memory cgroup."""
         files: dict[str, str] = {}
-        names = (holders.STAT, holders.STATUS if swapped else holders.STATM)
+        per_process = (holders.STAT, holders.STATUS if swapped else holders.STATM)
         try:
             pids = [name for name in os.listdir(self._root) if name.isdigit()]
         except OSError:
             pids = []
         for pid in pids:
-            for name in names:
+            for name in per_process:
                 try:
                     files[f"{pid}/{name}"] = _read_text(f"{self._root}/{pid}/{name}")
                 except OSError:  # a process that exits while it is read
@@ -302,12 +303,15 @@ def _read_text(path: str) -> str:
     """
     fd = os.open(path, os.O_RDONLY)
     try:
-        chunks = [os.read(fd, _CHUNK)]
-        while len(chunks[-1]) == _CHUNK:
-            chunks.append(os.read(fd, _CHUNK))
+        data = os.read(fd, _CHUNK)
+        if len(data) == _CHUNK:
+            chunks = [data]
+            while len(chunks[-1]) == _CHUNK:
+                chunks.append(os.read(fd, _CHUNK))
+            data = b"".join(chunks)
     finally:
         os.close(fd)
-    return b"".join(chunks).decode("utf-8", "replace")
+    return data.decode("utf-8", "replace")
 
 
 class _Read(NamedTuple):
@@ -481,10 +485,9 @@ class _Holders:
     def update(self, found: Mapping[str, str], meminfo: Mapping[str, int], cpus: int, now: float) -> None:
         """Take a fresh read: the top processes by anon and swap, the top leaf cgroups by anon, file
         and swap, and the top processes by user CPU since the last read (none at the first)."""
-        processes = holders.process_holders(found, self._reader.page_size, _swapped(meminfo))
+        processes, ticks = holders.process_holders(found, self._reader.page_size, _swapped(meminfo))
         cgroups = holders.cgroup_holders(found, self._reader.container_names)
         names = {h.labels["pid"]: h.labels["process"] for h in processes}
-        ticks = holders.user_ticks(found)
         busy = [holders.Holder({"pid": pid, "process": names.get(pid, "")}, {"user": share})
                 for pid, share in self._shares(ticks, now, cpus).items()]  # fmt: skip
         top = self._top_n
