@@ -99,9 +99,9 @@ _VMSTAT_METRICS = {
     "pswpout": "wslwatch_guest_swap_out_pages_total",
 }
 _MEMINFO_FIELDS = (*_MEMINFO_METRICS, *_RECLAIMABLE_PARTS)  # all the collector reads
-PROCESS_MEMORY = "wslwatch_guest_process_memory_bytes"
-CGROUP_MEMORY = "wslwatch_guest_cgroup_memory_bytes"
-PROCESS_CPU = "wslwatch_guest_process_cpu_user_ratio"
+_PROCESS_MEMORY = "wslwatch_guest_process_memory_bytes"
+_CGROUP_MEMORY = "wslwatch_guest_cgroup_memory_bytes"
+_PROCESS_CPU = "wslwatch_guest_process_cpu_user_ratio"
 
 
 def _complete_lines(text: str) -> list[str]:
@@ -335,7 +335,8 @@ class WslExeReader:
     reads alone never keep a distro, or the VM, running.
     """
 
-    #: statm is never read through wsl.exe (HOLDERS_SCRIPT reads status), so this is never used.
+    #: The unit of statm, which is never read through wsl.exe (HOLDERS_SCRIPT reads status:
+    #: Windows cannot ask the guest its page size); 4 KiB, the page of WSL's kernels.
     page_size = 4096
 
     def __init__(
@@ -495,9 +496,9 @@ class _Holders:
         cgroup = holders.top_samples(cgroups, holders.CGROUP_KINDS, top, holders.REST_CGROUP)
         cpu = holders.top_samples(busy, ("user",), top, holders.REST_PROCESS)
         self._samples = (
-            [Sample(PROCESS_MEMORY, labels, value, now) for labels, value in memory]
-            + [Sample(CGROUP_MEMORY, labels, value, now) for labels, value in cgroup]
-            + [Sample(PROCESS_CPU, {k: v for k, v in labels.items() if k != "kind"}, value, now) for labels, value in cpu]
+            [Sample(_PROCESS_MEMORY, labels, value, now) for labels, value in memory]
+            + [Sample(_CGROUP_MEMORY, labels, value, now) for labels, value in cgroup]
+            + [Sample(_PROCESS_CPU, {k: v for k, v in labels.items() if k != "kind"}, value, now) for labels, value in cpu]
         )
         self._at, self._ticks = now, ticks
 
