@@ -465,7 +465,8 @@ class _Holders:
     read, to turn the next read into shares.
 
     A read is due on the collection nearest each turn: once `interval_s` less half the collector's
-    own interval has passed (a collection a few ms early must not put it off a whole interval).
+    own interval has passed since the last (a collection a few ms early must not put it off a
+    whole interval), so reads are a whole number of collections apart.
     """
 
     def __init__(self, reader: GuestReader, top_n: int, interval_s: float, collection_s: float) -> None:
