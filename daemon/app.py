@@ -102,6 +102,7 @@ def plan_collectors(config: Config) -> list[Planned]:
                 c.wsl_guest.distro,
                 idle_timeout_s=wslconfig.instance_idle_timeout_s,
                 top_n=c.wsl_guest.holders_top_n,
+                holders_interval_s=c.wsl_guest.holders_interval_s,
                 cgroup_root=c.wsl_guest.cgroup_root,
             ),
         ),

@@ -48,7 +48,9 @@ def test_quick_run_produces_every_table_and_appends_one_dated_section(tmp_path: 
     assert [row[0] for row in passes if "full pass" not in row[0]] == list(COLLECTORS)
     assert any("rules engine" in row[0] for row in passes)
     assert all(re.fullmatch(r"[\d,]+ µs", row[1]) for row in passes)
-    assert rows(text, "Collection cost: variants")
+    variants = {row[0]: row for row in rows(text, "Collection cost: variants")}
+    read = variants["**one holders read** (the difference of the medians)"]
+    assert re.fullmatch(r"-?[\d,]+ µs", read[1]) and re.search(r"every 120 s: -?[\d,]+ µs per second", read[5])
 
     scrape = {(row[0], row[1]): row for row in rows(text, "Scrape latency")}
     assert set(scrape) >= {("wslwatch", "plain"), ("wslwatch", "gzip"), ("node_exporter", "plain"),
