@@ -77,12 +77,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Stats:
-    """Median, 99th percentile and maximum of some measurements, and how many there were."""
+    """Median, 99th percentile, maximum and mean of some measurements, and how many there were."""
 
     median: float
     p99: float
     max: float
     n: int
+    mean: float
 
 
 def stats(values: Sequence[float]) -> Stats:
@@ -93,7 +94,7 @@ def stats(values: Sequence[float]) -> Stats:
     n = len(ordered)
     middle = n // 2
     median = ordered[middle] if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    return Stats(median, ordered[min(n - 1, max(0, -(-99 * n // 100) - 1))], ordered[-1], n)
+    return Stats(median, ordered[min(n - 1, max(0, -(-99 * n // 100) - 1))], ordered[-1], n, sum(ordered) / n)
 
 
 def cpu_us(fn: Callable[[], object], rounds: int) -> list[float]:

@@ -7,7 +7,9 @@ series is there), with the default settings, the fake NVML library showing 2 GPU
 `.wslconfig` read from a copy of a real one; /metrics is polled every 5 ms from the moment
 the process is started. node_exporter's time to its first /metrics is measured the same way.
 The import tables come from `python -X importtime`: the self time of every module a command
-imports, summed by top-level package.
+imports, summed by top-level package; and the resident memory each top-level package adds,
+measured in a fresh interpreter that imports the daemon's modules in the order it did, reading
+its RSS (`/proc/self/statm`) after each.
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ BUDGET_S = 2.0
 #: Heavy imports, and the commands that need each (the others must not import it).
 HEAVY = {"PIL": "the tray", "pystray": "the tray", "pynvml": "the GPU collector", "apscheduler": "the daemon (run)"}
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
+#: imports the modules named on its command line in turn, printing each one's RSS growth in bytes
+_RSS_BY_IMPORT = """
+import importlib, sys
+def rss(): return int(open("/proc/self/statm").read().split()[1]) * 4096
+print("python", rss())
+for name in sys.argv[1:]:
+    before = rss()
+    try:
+        importlib.import_module(name)
+    except Exception:
+        continue
+    print(name, rss() - before)
+"""
 
 
 @dataclass(frozen=True)
@@ -166,7 +181,7 @@ def measure(runs: int) -> Section:
         if display is not None:
             commands.append(("wslwatch run (tray, under Xvfb)", daemon_imports(folder, {**env, "DISPLAY": display}),
                              "to complete /metrics", {"pynvml", "PIL", "pystray", "apscheduler"}))  # fmt: skip
-    return Section([startup, _commands_table(commands), _packages_table(headless)])
+    return Section([startup, _commands_table(commands), _packages_table(headless), _memory_table(headless, env)])
 
 
 def _commands_table(commands: list[tuple[str, Imports, str, set[str]]]) -> Table:
@@ -198,6 +213,31 @@ def _packages_table(imports: Imports, top: int = 12) -> Table:
     return table
 
 
+def _memory_table(imports: Imports, env: Mapping[str, str], top: int = 12) -> Table:
+    """The resident memory each top-level package adds, imported in the daemon's order."""
+    names = [name for name in imports.self_us if "__main__" not in name]
+    done = subprocess.run([sys.executable, "-c", _RSS_BY_IMPORT, *names],
+                          capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    python, *rows = (line.rsplit(" ", 1) for line in done.stdout.splitlines())
+    added: dict[str, int] = defaultdict(int)
+    for name, grown in rows:
+        added[name.split(".")[0]] += int(grown)
+    total = int(python[1]) + sum(added.values())
+    table = Table(
+        f"Resident memory of `wslwatch run --headless`'s imports by top-level package (largest {top}; "
+        f"{total / 1e6:.1f} MB with the interpreter)",
+        ["package", "RSS added"],
+    )
+    table.add("the interpreter (nothing imported)", f"{int(python[1]) / 1e6:.1f} MB")
+    ranked = sorted(added.items(), key=lambda row: -row[1])
+    for package, grown in ranked[:top]:
+        table.add(package, f"{grown / 1e6:.1f} MB")
+    table.add(f"the other {len(ranked) - top} packages", f"{sum(g for _, g in ranked[top:]) / 1e6:.1f} MB")
+    table.notes.append("each module imported on its own in the order the daemon imported it; what it imports "
+                       "that was not imported yet counts for its own package")  # fmt: skip
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = benchmark_parser(__doc__)
     parser.add_argument("--runs", type=int, default=10, help="starts to time (default 10)")
@@ -206,3 +246,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -1,9 +1,10 @@
-"""Who holds the guest's memory: processes from `/proc/<pid>/status`, cgroups from `memory.stat`.
+"""Who holds the guest's memory: processes from `/proc/<pid>/*`, cgroups from `memory.stat`.
 
-Pure functions of the files' text, keyed as the guest readers key them: `<pid>/status` relative
-to the proc root, `cgroup:<path>/memory.stat` (and `memory.swap.current`) relative to the cgroup
-root. The series are bounded: the top N holders of each kind plus one `rest` series holding the
-sum of the others, so a machine with 500 processes still exports at most N + 1 series per kind.
+Pure functions of the files' text, keyed as the guest readers key them: `<pid>/stat` (name and
+user CPU) with `<pid>/statm` or `<pid>/status` (memory) relative to the proc root,
+`cgroup:<path>/memory.stat` (and `memory.swap.current`) relative to the cgroup root. The series
+are bounded: the top N holders of each kind plus one `rest` series holding the sum of the others,
+so a machine with 500 processes still exports at most N + 1 series per kind.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import NamedTuple
 __all__ = [
     "CGROUP_KINDS",
     "CGROUP_PREFIX",
+    "STAT",
+    "STATM",
+    "STATUS",
     "PROCESS_KINDS",
     "REST",
     "REST_CGROUP",
@@ -23,15 +27,17 @@ __all__ = [
     "cgroup_holders",
     "cgroup_name",
     "parse_memory_stat",
-    "parse_stat_user_ticks",
+    "parse_stat",
+    "parse_statm",
     "parse_status",
-    "user_ticks",
     "process_holders",
     "top_samples",
 ]
 
 CGROUP_PREFIX = "cgroup:"
 MEMORY_STAT, SWAP_CURRENT = "memory.stat", "memory.swap.current"
+#: A process's files: its name and user CPU; its memory, cheap (anon only) or in full (with swap).
+STAT, STATM, STATUS = "stat", "statm", "status"
 PROCESS_KINDS = ("anon", "swap")
 CGROUP_KINDS = ("anon", "file", "swap")
 #: The label value of the series holding everything outside the top N.
@@ -62,43 +68,41 @@ class Holder(NamedTuple):
     amounts: Mapping[str, float]
 
 
-def parse_status(text: str) -> tuple[str, dict[str, int]] | None:
-    """(process name, {kind: bytes}) from a `/proc/<pid>/status`; None for a kernel thread or a cut file."""
-    if not text.startswith("Name:"):
+def parse_stat(text: str) -> tuple[str, int] | None:
+    """(process name, user CPU time `utime` in USER_HZ ticks) of a `/proc/<pid>/stat` line; None
+    for a line cut short. The name in parentheses may itself hold spaces and parentheses, so it
+    runs to the last `)`, and the fields (`utime` is field 14) are counted from there."""
+    opened, closed = text.find("("), text.rfind(")")
+    fields = text[closed + 2 :].split(" ", 12)  # only as far as utime: a third of the CPU of them all
+    if opened < 0 or closed < opened or len(fields) <= 12 or not fields[11].isdigit():
         return None
-    name = text[5 : text.find("\n")].strip()
+    return text[opened + 1 : closed], int(fields[11])
+
+
+def parse_status(text: str) -> dict[str, int] | None:
+    """{kind: bytes} from a `/proc/<pid>/status` (its RssAnon and VmSwap lines suffice); None for
+    a kernel thread or a process that is exiting (no memory fields) or a cut file."""
     amounts: dict[str, int] = {}
+    lines = "\n" + text
     for field, kind in _STATUS_FIELDS.items():
-        at = text.find(f"\n{field}:")
-        end = text.find("\n", at + 1)
+        at = lines.find(f"\n{field}:")
+        end = lines.find("\n", at + 1)
         if at < 0 or end < 0:
             continue  # kernel threads have no memory fields; a line without its newline may be cut
-        words = text[at + len(field) + 2 : end].split()
+        words = lines[at + len(field) + 2 : end].split()
         if words and words[0].isdigit():
             amounts[kind] = int(words[0]) << 10
-    return (name, amounts) if "anon" in amounts else None
+    return amounts if "anon" in amounts else None
 
 
-def parse_stat_user_ticks(text: str) -> int | None:
-    """The user CPU time (`utime`, field 14, in USER_HZ ticks) of a `/proc/<pid>/stat` line.
-
-    The name in parentheses may itself hold spaces and parentheses, so the fields are counted
-    from the last `)`; None for a line cut short.
-    """
-    fields = text[text.rfind(")") + 1 :].split()
-    return int(fields[11]) if len(fields) > 11 and fields[11].isdigit() else None
-
-
-def user_ticks(files: Mapping[str, str]) -> dict[str, int]:
-    """{pid: user CPU ticks} of every `<pid>/stat` in `files`."""
-    ticks = {}
-    for key, text in files.items():
-        pid, _, rest = key.partition("/")
-        if rest == "stat" and pid.isdigit():
-            found = parse_stat_user_ticks(text)
-            if found is not None:
-                ticks[pid] = found
-    return ticks
+def parse_statm(text: str, page_size: int) -> int | None:
+    """The anonymous memory (bytes) of a `/proc/<pid>/statm`: resident less shared (file and shmem)
+    pages, the same count as status's RssAnon; None for a kernel thread or a process that is
+    exiting (size 0: no memory of its own) or a cut line."""
+    words = text.split(" ", 3)
+    if not text.endswith("\n") or len(words) < 4 or not (words[0].isdigit() and words[1].isdigit() and words[2].isdigit()):
+        return None
+    return (int(words[1]) - int(words[2])) * page_size if words[0] != "0" else None
 
 
 def parse_memory_stat(text: str) -> dict[str, int]:
@@ -122,17 +126,29 @@ def cgroup_name(path: str, container_names: Mapping[str, str]) -> str:
     return leaf if leaf.endswith((".service", ".scope", ".slice")) else path
 
 
-def process_holders(files: Mapping[str, str]) -> list[Holder]:
-    """Every user process in `files` (`<pid>/status` keys) with its anonymous memory and swap."""
-    holders = []
+def process_holders(files: Mapping[str, str], page_size: int, swapped: bool) -> tuple[list[Holder], dict[str, int]]:
+    """Every user process in `files` with its anonymous memory and swap, and {pid: user CPU ticks}
+    of every process. Each is named by its `<pid>/stat`, its memory from `<pid>/status` where it
+    was read, else from `<pid>/statm` (anon only: its swap is 0 when the guest has nothing
+    `swapped` out, else unknown); `page_size` is statm's unit."""
+    found, ticks = [], {}
     for key, text in files.items():
         pid, _, rest = key.partition("/")
-        if rest != "status" or not pid.isdigit():
+        if rest != STAT or not pid.isdigit():
             continue
-        parsed = parse_status(text)
-        if parsed is not None:
-            holders.append(Holder({"pid": pid, "process": parsed[0]}, parsed[1]))
-    return holders
+        stat = parse_stat(text)
+        if stat is None:
+            continue
+        ticks[pid] = stat[1]
+        status = files.get(f"{pid}/{STATUS}")
+        if status is not None:
+            amounts = parse_status(status)
+        else:
+            anon = parse_statm(files.get(f"{pid}/{STATM}", ""), page_size)
+            amounts = None if anon is None else {"anon": anon} if swapped else {"anon": anon, "swap": 0}
+        if amounts is not None:
+            found.append(Holder({"pid": pid, "process": stat[0]}, amounts))
+    return found, ticks
 
 
 def cgroup_holders(

@@ -5,9 +5,12 @@ Two readers behind one seam, chosen once in the constructor: inside WSL (or on a
 `wsl.exe`, and only while the distro already runs, so the daemon never starts a stopped VM or
 keeps an idle one awake. The parsers are pure functions of the files' text.
 
-With `top_n` > 0 the same read also says who holds the memory (`_guest_holders`): every
-process's `/proc/<pid>/status` and every leaf cgroup's `memory.stat`; from Windows that is one
-`sh -c` with a fixed script in the same `wsl.exe --exec`, never a second process start.
+With `top_n` > 0 the collector also says who holds the memory (`_guest_holders`): every
+process's `/proc/<pid>/stat` and `statm` (`status` while anything is swapped out) and every leaf
+cgroup's `memory.stat`. That read costs tens of µs per process, so it comes on its own slower
+cadence (`holders_interval_s`), riding along in the collection nearest each turn; in between the
+last holders read are exported again. From Windows a read with holders is one `sh -c` with a
+fixed script in the same `wsl.exe --exec`, never a second process start.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from wslwatch.collectors._wsl_exe import WslExe
 from wslwatch.core import CollectorError, NoData, Sample
 
 __all__ = [
+    "HOLDERS_INTERVAL_S",
     "HOLDERS_SCRIPT",
+    "GuestRead",
     "GuestReader",
     "ProcReader",
     "WslExeReader",
@@ -49,18 +54,24 @@ USER_HZ = 100
 DOCKER_ROOT = "/var/lib/docker"
 
 #: The one program of a read with holders: the named files as `grep -H` prints them, then the
-#: status and stat of every process, then the memory files of the memory cgroups four levels deep (v1's
-#: hierarchy where there is one). Arguments: proc root, cgroup root, the named files. Fixed text,
-#: never built from config; `-s` keeps a vanished process or missing file quiet.
+#: memory lines of every process's status and its stat, then the memory files of the memory cgroups
+#: four levels deep (v1's hierarchy where there is one). Arguments: proc root, cgroup root, the named
+#: files. Fixed text, never built from config; `-s` keeps a vanished process or missing file quiet.
+#: (status, not statm: the guest's page size cannot be asked from Windows; it is the guest's CPU.)
 HOLDERS_SCRIPT = (
     'p=$1 c=$2; shift 2; grep -s -H ^ "$@"; '
-    'grep -s -H -E "^(Name|RssAnon|VmSwap):" "$p"/[0-9]*/status; grep -s -H ^ "$p"/[0-9]*/stat; '
+    'grep -s -H -E "^(RssAnon|VmSwap):" "$p"/[0-9]*/status; grep -s -H ^ "$p"/[0-9]*/stat; '
     'if [ -f "$c/memory/memory.stat" ]; then c="$c/memory"; fi; cd "$c" || exit 0; '
     "grep -s -H -E '^(anon|file|total_rss|total_cache|total_swap|rss|cache|swap) ' "
     "./*/memory.stat ./*/*/memory.stat ./*/*/*/memory.stat ./*/*/*/*/memory.stat; "
     "grep -s -H ^ ./*/memory.swap.current ./*/*/memory.swap.current ./*/*/*/memory.swap.current "
     "./*/*/*/*/memory.swap.current"
 )
+
+#: Default time between two reads of the holders: the shortest `for_s` (120 s) of the rules that
+#: name the guest's holders, so each such alert has them read while it is pending; and one
+#: collection in four (at the default 30 s), so they weigh a quarter of a read on a collection.
+HOLDERS_INTERVAL_S = 120.0
 
 #: Least time between two reads through wsl.exe. Longer than WSL's 15 s instance idle timeout,
 #: so these reads alone never keep a distro running that its user has left.
@@ -88,6 +99,9 @@ _VMSTAT_METRICS = {
     "pswpout": "wslwatch_guest_swap_out_pages_total",
 }
 _MEMINFO_FIELDS = (*_MEMINFO_METRICS, *_RECLAIMABLE_PARTS)  # all the collector reads
+_PROCESS_MEMORY = "wslwatch_guest_process_memory_bytes"
+_CGROUP_MEMORY = "wslwatch_guest_cgroup_memory_bytes"
+_PROCESS_CPU = "wslwatch_guest_process_cpu_user_ratio"
 
 
 def _complete_lines(text: str) -> list[str]:
@@ -128,6 +142,14 @@ def parse_vmstat(text: str, only: Collection[str] | None = None) -> dict[str, in
     return {name: int(value) for name, value in line.findall(_complete_text(text))}
 
 
+_SWAP = ("SwapTotal", "SwapFree")
+
+
+def _swapped(meminfo: Mapping[str, int]) -> bool:
+    """Whether the guest has anything in swap, or its meminfo does not say: only then can a process hold swap."""
+    return not ("SwapTotal" in meminfo and meminfo.get("SwapFree") == meminfo["SwapTotal"])
+
+
 def parse_cpu_ticks(text: str) -> dict[str, int]:
     """The all-CPU line of `/proc/stat` as {mode: ticks of USER_HZ} for the modes it has."""
     for line in _complete_lines(text):
@@ -155,11 +177,24 @@ def parse_pressure(text: str) -> dict[str, dict[str, float]]:
     return kinds
 
 
+class GuestRead(NamedTuple):
+    """What one read gave: the guest's files, and the holders' files where they were read."""
+
+    #: Text of every REQUIRED_FILES name and of each OPTIONAL_FILES name that exists.
+    files: Mapping[str, str]
+    #: The holders' files (`<pid>/stat`, `cgroup:<path>/memory.stat`, ...) when asked for and read
+    #: afresh; None when not asked, or when an earlier read was given again.
+    holders: Mapping[str, str] | None
+
+
 class GuestReader(Protocol):
     """Where the guest's files come from."""
 
-    def read(self, now: float) -> Mapping[str, str]:
-        """Text of every REQUIRED_FILES name and of each OPTIONAL_FILES name that exists."""
+    #: Bytes per page, the unit of `/proc/<pid>/statm`.
+    page_size: int
+
+    def read(self, now: float, with_holders: bool) -> GuestRead:
+        """The guest's files; with `with_holders`, who holds its memory as well."""
         ...
 
     def where(self, name: str) -> str:
@@ -174,9 +209,12 @@ class GuestReader(Protocol):
 class ProcReader:
     """Reads the files directly: wslwatch runs inside WSL, or on any Linux.
 
-    With a `cgroup_root`, it also reads every process's status and every leaf cgroup's
+    With a `cgroup_root`, a read asked for holders also reads every process's stat and statm
+    (status instead while anything is swapped out: only it has the swap) and every leaf cgroup's
     memory.stat (the v1 memory hierarchy `<root>/memory` where there is one, else the v2 tree).
     """
+
+    page_size = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
     def __init__(self, proc_root: str, cgroup_root: str | None = None, docker_root: str = DOCKER_ROOT) -> None:
         self._root = proc_root
@@ -187,7 +225,7 @@ class ProcReader:
     def where(self, name: str) -> str:
         return os.path.join(self._root, name)
 
-    def read(self, now: float) -> dict[str, str]:
+    def read(self, now: float, with_holders: bool) -> GuestRead:
         files: dict[str, str] = {}
         for name in REQUIRED_FILES:
             path = self.where(name)
@@ -205,19 +243,25 @@ class ProcReader:
                 files[name] = _read_text(self.where(name))
             except OSError as e:
                 log.debug("%s not read (%s); its metric is absent", self.where(name), e)
-        if self._cgroup_root is not None:
-            files.update(self._holder_files(self._cgroup_root))
-        return files
+        if not with_holders or self._cgroup_root is None:
+            return GuestRead(files, None)
+        return GuestRead(files, self._holder_files(self._cgroup_root, _swapped(parse_meminfo(files[MEMINFO], _SWAP))))
 
-    def _holder_files(self, cgroup_root: str) -> dict[str, str]:
-        """`<pid>/status` of every process and `cgroup:<path>/<file>` of every leaf memory cgroup."""
+    def _holder_files(self, cgroup_root: str, swapped: bool) -> dict[str, str]:
+        """`<pid>/stat` and `<pid>/statm` (`status` if `swapped`) of every process and
+        `cgroup:<path>/<file>` of every leaf memory cgroup."""
         files: dict[str, str] = {}
-        with contextlib.suppress(OSError), os.scandir(self._root) as entries:
-            for entry in entries:
-                if entry.name.isdigit():
-                    for name in ("status", "stat"):
-                        with contextlib.suppress(OSError):  # a process that exits while it is read
-                            files[f"{entry.name}/{name}"] = _read_text(os.path.join(entry.path, name))
+        per_process = (holders.STAT, holders.STATUS if swapped else holders.STATM)
+        try:
+            pids = [name for name in os.listdir(self._root) if name.isdigit()]
+        except OSError:
+            pids = []
+        for pid in pids:
+            for name in per_process:
+                try:
+                    files[f"{pid}/{name}"] = _read_text(f"{self._root}/{pid}/{name}")
+                except OSError:  # a process that exits while it is read
+                    break
         v1 = os.path.join(cgroup_root, "memory")
         hierarchy = v1 if os.path.isfile(os.path.join(v1, holders.MEMORY_STAT)) else cgroup_root
         for directory, subdirectories, names in os.walk(hierarchy):
@@ -248,16 +292,26 @@ class ProcReader:
         return {ident: self._names[ident] for ident in ids if self._names[ident]}
 
 
+_CHUNK = 1 << 16
+
+
 def _read_text(path: str) -> str:
-    """The whole file, through plain `os.read` calls (a third of the CPU of a Python file object)."""
+    """The whole file, through plain `os.read` calls (a third of the CPU of a Python file object).
+
+    A read shorter than asked is the end: so it is for regular files, procfs and cgroupfs, which
+    saves the second, empty read per file.
+    """
     fd = os.open(path, os.O_RDONLY)
     try:
-        chunks = [os.read(fd, 1 << 16)]
-        while chunks[-1]:
-            chunks.append(os.read(fd, 1 << 16))
+        data = os.read(fd, _CHUNK)
+        if len(data) == _CHUNK:
+            chunks = [data]
+            while len(chunks[-1]) == _CHUNK:
+                chunks.append(os.read(fd, _CHUNK))
+            data = b"".join(chunks)
     finally:
         os.close(fd)
-    return b"".join(chunks).decode("utf-8", "replace")
+    return data.decode("utf-8", "replace")
 
 
 class _Read(NamedTuple):
@@ -274,11 +328,16 @@ class WslExeReader:
     `wsl.exe --list --running --quiet` (which only reads state) and reads through a listed
     distro: the configured one while it runs, else the first running one (every distro shares
     the VM's one kernel, so the figures are the same; the default distro may be stopped while
-    e.g. `docker-desktop` keeps the VM up). It reads every file with one `--exec grep` call, at
-    most every MIN_READ_SPACING_S and always longer apart than that distro's idle timeout (a
-    read in between returns the last one, while the distro still runs), so the reads alone
-    never keep a distro, or the VM, running.
+    e.g. `docker-desktop` keeps the VM up). It reads every file with one `--exec grep` call
+    (`--exec /bin/sh -c HOLDERS_SCRIPT` when the holders are asked for: still one), at most
+    every MIN_READ_SPACING_S and always longer apart than that distro's idle timeout (a read in
+    between returns the last one's files, without holders, while the distro still runs), so the
+    reads alone never keep a distro, or the VM, running.
     """
+
+    #: The unit of statm, which is never read through wsl.exe (HOLDERS_SCRIPT reads status:
+    #: Windows cannot ask the guest its page size); 4 KiB, the page of WSL's kernels.
+    page_size = 4096
 
     def __init__(
         self,
@@ -314,14 +373,14 @@ class WslExeReader:
             return self._min_spacing_s
         return max(self._min_spacing_s, timeout + _IDLE_MARGIN_S)
 
-    def read(self, now: float) -> dict[str, str]:
+    def read(self, now: float, with_holders: bool) -> GuestRead:
         distro = self._current = self._running_distro()
         last = self._last
         if last is not None and last.distro == distro and 0 <= now - last.at < self.spacing_s():
-            return last.files
-        files = self._read_files(distro)
+            return GuestRead(last.files, None)
+        files, found = self._read_files(distro, with_holders)
         self._last = _Read(distro, now, files)
-        return files
+        return GuestRead(files, found)
 
     def _running_distro(self) -> str:
         """The distro to read through, as wsl.exe lists it; `NoData` (and nothing else run) when none runs."""
@@ -348,18 +407,20 @@ class WslExeReader:
             )
         self._distro_checked = True
 
-    def _read_files(self, distro: str) -> dict[str, str]:
-        """Every file in one `grep -s -H ^`: each line prefixed `path:`, a missing file left out silently."""
+    def _read_files(self, distro: str, with_holders: bool) -> tuple[dict[str, str], dict[str, str] | None]:
+        """Every file in one `grep -s -H ^` (each line prefixed `path:`, a missing file left out
+        silently), with `with_holders` through HOLDERS_SCRIPT: (the files, the holders' files or None)."""
         paths = {posixpath.join(self._root, name): name for name in REQUIRED_FILES + OPTIONAL_FILES}
-        if self._cgroup_root is None:
-            result = self._wsl.run("-d", distro, "--exec", "grep", "-s", "-H", "^", *paths)
-        else:
-            script = ("/bin/sh", "-c", HOLDERS_SCRIPT, "wslwatch", self._root, self._cgroup_root)
+        cgroup_root = self._cgroup_root if with_holders else None
+        if cgroup_root is not None:
+            script = ("/bin/sh", "-c", HOLDERS_SCRIPT, "wslwatch", self._root, cgroup_root)
             result = self._wsl.run("-d", distro, "--exec", *script, *paths)
+        else:
+            result = self._wsl.run("-d", distro, "--exec", "grep", "-s", "-H", "^", *paths)
         prefixes = [(path + ":", name) for path, name in paths.items()]
         lines: dict[str, list[str]] = {}
         for line in result.stdout.split("\n"):
-            found = self._split(line, prefixes)
+            found = self._split(line, prefixes, cgroup_root is not None)
             if found is not None:
                 lines.setdefault(found[0], []).append(found[1] + "\n")
         missing = [path for path, name in paths.items() if name in REQUIRED_FILES and name not in lines]
@@ -369,20 +430,23 @@ class WslExeReader:
                 f"reading {', '.join(missing)} in WSL distro {distro!r} through wsl.exe failed "
                 f"(exit status {result.returncode}): {said}"
             )
-        return {name: "".join(text) for name, text in lines.items()}
-
+        files = {name: "".join(text) for name, text in lines.items()}
+        if cgroup_root is None:
+            return files, None
+        own = {name: files.pop(name) for name in paths.values() if name in files}
+        return own, files  # what is left: the holders'
 
     def container_names(self, ids: list[str]) -> dict[str, str]:
         """None from Windows: Docker's records are root's alone, and the read runs as the distro's
         user; a container keeps its short id (`docker ps` in WSL tells its name)."""
         return {}
 
-    def _split(self, line: str, prefixes: list[tuple[str, str]]) -> tuple[str, str] | None:
+    def _split(self, line: str, prefixes: list[tuple[str, str]], with_holders: bool) -> tuple[str, str] | None:
         """(file key, the line's text) of one `path:text` line of grep -H, or None for another line."""
         for prefix, name in prefixes:
             if line.startswith(prefix):
                 return name, line[len(prefix) :]
-        match = self._holder_line.match(line) if self._cgroup_root is not None else None
+        match = self._holder_line.match(line) if with_holders else None
         if match is None:
             return None
         if match["cgroup"] is not None:
@@ -395,30 +459,65 @@ def _listed_as(distro: str, names: list[str]) -> str | None:
     return next((name for name in names if name.casefold() == distro.casefold()), None)
 
 
-class _UserCpu:
-    """Each process's user CPU time at the previous read, to turn the next read into shares."""
+class _Holders:
+    """Who holds the guest's memory, read every `interval_s` and exported again in between (so the
+    series and the alerts' `holder` labels stay steady), with each process's user CPU at the last
+    read, to turn the next read into shares.
 
-    def __init__(self) -> None:
-        self._files: Mapping[str, str] | None = None
-        self._at = 0.0
+    A read is due on the collection nearest each turn: once `interval_s` less half the collector's
+    own interval has passed since the last (a collection a few ms early must not put it off a
+    whole interval), so reads are a whole number of collections apart.
+    """
+
+    def __init__(self, reader: GuestReader, top_n: int, interval_s: float, collection_s: float) -> None:
+        self._reader = reader
+        self._top_n = top_n
+        self._every_s = interval_s - collection_s / 2
+        self._at: float | None = None
+        self._samples: list[Sample] = []
         self._ticks: dict[str, int] = {}
-        self._shares: dict[str, float] = {}
 
-    def shares(self, files: Mapping[str, str], now: float, cpus: int) -> dict[str, float]:
-        """{pid: user CPU seconds per second of all `cpus`} since the previous read; the last
-        shares again for the same read (from Windows a read is reused for 30 s); none at first."""
-        if files is self._files:
-            return self._shares
-        ticks = holders.user_ticks(files)
-        elapsed = now - self._at
-        if self._files is not None and elapsed > 0 and cpus > 0:
-            self._shares = {
-                pid: (count - self._ticks[pid]) / USER_HZ / elapsed / cpus
-                for pid, count in ticks.items()
-                if pid in self._ticks and count >= self._ticks[pid]
-            }
-        self._files, self._at, self._ticks = files, now, ticks
-        return self._shares
+    def due(self, now: float) -> bool:
+        return self._at is None or not 0 <= now - self._at < self._every_s
+
+    def forget(self) -> None:
+        """After a failed read (the distro may have stopped): nothing to export, the next read reads them."""
+        self._at, self._samples, self._ticks = None, [], {}
+
+    def update(self, found: Mapping[str, str], meminfo: Mapping[str, int], cpus: int, now: float) -> None:
+        """Take a fresh read: the top processes by anon and swap, the top leaf cgroups by anon, file
+        and swap, and the top processes by user CPU since the last read (none at the first)."""
+        processes, ticks = holders.process_holders(found, self._reader.page_size, _swapped(meminfo))
+        cgroups = holders.cgroup_holders(found, self._reader.container_names)
+        names = {h.labels["pid"]: h.labels["process"] for h in processes}
+        busy = [holders.Holder({"pid": pid, "process": names.get(pid, "")}, {"user": share})
+                for pid, share in self._shares(ticks, now, cpus).items()]  # fmt: skip
+        top = self._top_n
+        memory = holders.top_samples(processes, holders.PROCESS_KINDS, top, holders.REST_PROCESS)
+        cgroup = holders.top_samples(cgroups, holders.CGROUP_KINDS, top, holders.REST_CGROUP)
+        cpu = holders.top_samples(busy, ("user",), top, holders.REST_PROCESS)
+        self._samples = (
+            [Sample(_PROCESS_MEMORY, labels, value, now) for labels, value in memory]
+            + [Sample(_CGROUP_MEMORY, labels, value, now) for labels, value in cgroup]
+            + [Sample(_PROCESS_CPU, {k: v for k, v in labels.items() if k != "kind"}, value, now) for labels, value in cpu]
+        )
+        self._at, self._ticks = now, ticks
+
+    def _shares(self, ticks: Mapping[str, int], now: float, cpus: int) -> dict[str, float]:
+        """{pid: user CPU seconds per second of all `cpus`} since the last read."""
+        elapsed = now - self._at if self._at is not None else 0.0
+        if elapsed <= 0 or cpus <= 0:
+            return {}
+        last = self._ticks
+        return {
+            pid: (count - last[pid]) / USER_HZ / elapsed / cpus
+            for pid, count in ticks.items()
+            if pid in last and count >= last[pid]
+        }
+
+    def samples(self, now: float) -> list[Sample]:
+        """The holders of the last read, stamped `now`."""
+        return [Sample(s.name, s.labels, s.value, now) for s in self._samples]
 
 
 def cpu_count(stat: str) -> int:
@@ -449,18 +548,26 @@ class WslGuestCollector:
         idle_timeout_s: Callable[[], float | None] = lambda: None,
         *,
         top_n: int = 0,
+        holders_interval_s: float = HOLDERS_INTERVAL_S,
         cgroup_root: str = "/sys/fs/cgroup",
     ) -> None:
         """`idle_timeout_s` gives `.wslconfig`'s `instanceIdleTimeout` (Windows only: reads are spaced
-        beyond it); `top_n` > 0 also reads who holds the memory, the cgroups under `cgroup_root`."""
+        beyond it); `top_n` > 0 also reads who holds the memory, the cgroups under `cgroup_root`,
+        every `holders_interval_s` (0: every collection)."""
         self.interval_s = interval_s
-        self._top_n = top_n
-        self._cpu = _UserCpu()
         holder_root = cgroup_root if top_n > 0 else None
         self._reader = reader if reader is not None else _platform_reader(proc_root, distro, idle_timeout_s, holder_root)
+        self._holders = _Holders(self._reader, top_n, holders_interval_s, interval_s) if top_n > 0 else None
 
     def collect(self, now: float) -> list[Sample]:
-        files = self._reader.read(now)
+        held = self._holders
+        try:
+            read = self._reader.read(now, held is not None and held.due(now))
+        except CollectorError:
+            if held is not None:
+                held.forget()
+            raise
+        files = read.files
         meminfo, vmstat, ticks = self._parse_required(files)
         values: dict[str, float] = {
             metric: meminfo[field] for field, metric in _MEMINFO_METRICS.items() if field in meminfo
@@ -474,28 +581,11 @@ class WslGuestCollector:
         samples = [Sample(name, {}, float(value), now) for name, value in values.items()]
         cpu = "wslwatch_guest_cpu_seconds_total"
         samples += [Sample(cpu, {"mode": mode}, count / USER_HZ, now) for mode, count in ticks.items()]
-        if self._top_n > 0:
-            processes = holders.process_holders(files)
-            samples += self._holders(files, processes, now) + self._busiest(files, processes, now)
+        if held is not None:
+            if read.holders is not None:
+                held.update(read.holders, meminfo, cpu_count(files[STAT]), now)
+            samples += held.samples(now)
         return samples
-
-    def _holders(self, files: Mapping[str, str], processes: list[holders.Holder], now: float) -> list[Sample]:
-        """The top processes by anon and swap and the top leaf cgroups by anon, file and swap."""
-        cgroups = holders.cgroup_holders(files, self._reader.container_names)
-        process = holders.top_samples(processes, holders.PROCESS_KINDS, self._top_n, holders.REST_PROCESS)
-        cgroup = holders.top_samples(cgroups, holders.CGROUP_KINDS, self._top_n, holders.REST_CGROUP)
-        return [Sample("wslwatch_guest_process_memory_bytes", labels, value, now) for labels, value in process] + [
-            Sample("wslwatch_guest_cgroup_memory_bytes", labels, value, now) for labels, value in cgroup
-        ]
-
-    def _busiest(self, files: Mapping[str, str], processes: list[holders.Holder], now: float) -> list[Sample]:
-        """The top processes by user CPU since the previous read, as shares of all the guest's CPUs."""
-        names = {h.labels["pid"]: h.labels["process"] for h in processes}
-        shares = self._cpu.shares(files, now, cpu_count(files[STAT]))
-        busy = [holders.Holder({"pid": pid, "process": names.get(pid, "")}, {"user": share}) for pid, share in shares.items()]
-        top = holders.top_samples(busy, ("user",), self._top_n, holders.REST_PROCESS)
-        name = "wslwatch_guest_process_cpu_user_ratio"
-        return [Sample(name, {k: v for k, v in labels.items() if k != "kind"}, value, now) for labels, value in top]
 
     def _parse_required(self, files: Mapping[str, str]) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         """meminfo, vmstat and the CPU ticks, or a `CollectorError` naming a file that is cut short."""

@@ -158,6 +158,11 @@ class WslGuestConfig(CollectorConfig):
         default=5,
         metadata=_key("largest holders exported per kind (processes, cgroups), plus a rest; 0: none", _between(0, 100)),
     )
+    holders_interval_s: float = field(
+        default=120.0,
+        metadata=_key("seconds between two reads of the holders (on the collection nearest each turn; the last "
+                      "ones are exported in between); 0: every collection", _between(0, 86400)),
+    )  # fmt: skip
     cgroup_root: str = field(
         default="/sys/fs/cgroup", metadata=_key("where the guest's cgroups are mounted", _non_empty)
     )

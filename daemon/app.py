@@ -26,6 +26,7 @@ from wslwatch.daemon.runner import IDLE_S, CollectorRunner
 from wslwatch.daemon.view import View
 from wslwatch.store import Snapshot, Store
 from wslwatch.exporters.http import MetricsServer, serve
+from wslwatch.exporters.page import Page
 from wslwatch.exporters.prometheus import StoreCollector
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ def plan_collectors(config: Config) -> list[Planned]:
                 c.wsl_guest.distro,
                 idle_timeout_s=wslconfig.instance_idle_timeout_s,
                 top_n=c.wsl_guest.holders_top_n,
+                holders_interval_s=c.wsl_guest.holders_interval_s,
                 cgroup_root=c.wsl_guest.cgroup_root,
             ),
         ),
@@ -215,10 +217,9 @@ class Daemon:
 
     def start(self, bind: str | None = None, port: int | None = None) -> MetricsServer:
         """Serve /metrics (raises `PortInUseError`, `TlsError`), then start collecting at once."""
+        collector = StoreCollector(self.store.snapshot, wslwatch.__version__, self.engine.alerts, self.forecasts)
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(
-            StoreCollector(self.store.snapshot, wslwatch.__version__, self.engine.alerts, self.forecasts)
-        )
+        registry.register(collector)
         exporter = self.config.exporter
         self.server = serve(
             registry,
@@ -227,7 +228,7 @@ class Daemon:
             certfile=exporter.certfile,
             keyfile=exporter.keyfile,
             users=exporter.basic_auth_users,
-            state=lambda: (self.store.snapshot(), self.engine.alerts()),  # all the registry reads
+            page=Page(collector),
         )
         self.jobs.start(self.runners)
         if self.config_path is not None:

@@ -15,6 +15,7 @@ from wslwatch.config.schema import bind_problem
 from wslwatch.core import Notifier
 from wslwatch.daemon import app_id, logs
 from wslwatch.daemon.app import Daemon
+from wslwatch.daemon.arenas import cap_arenas
 from wslwatch.daemon.cmd_common import add_config_option, fail, load_config
 from wslwatch.daemon.history_file import HistoryFile, history_path
 from wslwatch.daemon.instance import AlreadyRunning, InstanceLock
@@ -85,6 +86,7 @@ def serve_until_stopped(daemon: Daemon, args: argparse.Namespace, tray: bool = F
     try:
         log_file = logs.log_to_file()
         log.info("logging to %s", log_file)
+        cap_arenas()  # before the daemon's threads start
         app_id.adopt_bundle_app_id()
         history = _history(daemon, instance)
         try:

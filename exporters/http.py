@@ -17,12 +17,14 @@ import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, make_wsgi_app
-from prometheus_client.exposition import ThreadingWSGIServer
+from prometheus_client.exposition import ThreadingWSGIServer, gzip_accepted
 
 from wslwatch.exporters.auth import BasicAuth
+from wslwatch.exporters.page import Page
 
 __all__ = ["AddressError", "MetricsServer", "PortForbiddenError", "PortInUseError", "TlsError", "address_problem", "tls_problem", "exposure_warning", "serve"]
 
@@ -114,32 +116,17 @@ _INDEX = (
 )
 
 
-def _cached(metrics: WSGIApp, state: Callable[[], tuple[object, ...]]) -> WSGIApp:
-    """Serve the bytes `metrics` rendered for the same request while `state()` is the same objects.
-
-    The exposition stays prometheus-client's; a scrape between two collections only copies it.
-    """
-    cache: dict[tuple[str, ...], tuple[str, list[tuple[str, str]], bytes]] = {}
-    seen: list[tuple[object, ...]] = [()]  # the state the cache was rendered for (kept alive: ids stay unique)
+def _page_app(page: Page, library: WSGIApp) -> WSGIApp:
+    """`/metrics` from `page`; a request for some families only (`?name[]=`) from the library's app."""
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        now = state()
-        if len(now) != len(seen[0]) or any(a is not b for a, b in zip(now, seen[0])):
-            cache.clear()
-            seen[0] = now
-        request = tuple(str(environ.get(key, "")) for key in ("HTTP_ACCEPT", "HTTP_ACCEPT_ENCODING", "QUERY_STRING"))
-        hit = cache.get(request)
-        if hit is None:
-            answer: list[Any] = []
-
-            def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
-                answer[:] = [status, headers]
-                return lambda data: None
-
-            body = b"".join(metrics(environ, keep))
-            hit = cache[request] = (answer[0], answer[1], body)
-        start_response(hit[0], list(hit[1]))
-        return [hit[2]]
+        if "name[]" in parse_qs(environ.get("QUERY_STRING", "")):
+            return library(environ, start_response)
+        gzipped = gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        body, content_type = page.render(environ.get("HTTP_ACCEPT"), gzipped)
+        headers = [("Content-Type", content_type)] + ([("Content-Encoding", "gzip")] if gzipped else [])
+        start_response("200 OK", headers)
+        return [body]
 
     return app
 
@@ -198,18 +185,18 @@ def serve(
     certfile: str = "",
     keyfile: str = "",
     users: Mapping[str, str] | None = None,
-    state: Callable[[], tuple[object, ...]] | None = None,
+    page: Page | None = None,
 ) -> MetricsServer:
     """Serve `registry` on `bind:port` in a daemon thread; raise `PortInUseError` if taken,
     `PortForbiddenError` if the system refuses it, another `OSError` if it cannot be bound.
 
     With `certfile` it serves HTTPS (`TlsError` if the files are unusable); with `users`
-    (`name -> pbkdf2_sha256 hash`) every request needs one of their passwords. With `state`
-    (the objects the registry reads), a page is rendered once for each new state.
+    (`name -> pbkdf2_sha256 hash`) every request needs one of their passwords. With `page`
+    (the registry's collector, rendered part by part) /metrics is that page.
     """
     server_class = _IPv6Server if ":" in bind else _ExclusiveServer
     metrics = make_wsgi_app(registry)
-    app = _routes(metrics if state is None else _cached(metrics, state))
+    app = _routes(metrics if page is None else _page_app(page, metrics))
     if users:
         app = BasicAuth(app, users)
     tls = _tls_context(certfile, keyfile) if certfile or keyfile else None

@@ -1,6 +1,8 @@
 """A prometheus-client collector that renders the Store's latest snapshot at scrape time.
 
-A scrape reads one immutable snapshot; it never samples hardware.
+A scrape reads one immutable snapshot; it never samples hardware. The page is made of parts,
+each from one object that stays the same while its part does (a collector's samples, its
+health, the alerts), so that `page.py` can keep each part's rendered lines between scrapes.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client.core import (
@@ -22,7 +25,7 @@ from wslwatch.core import Alert, Sample
 from wslwatch.store import Health, Snapshot
 from wslwatch.exporters.catalogue import CATALOGUE, Family, Kind
 
-__all__ = ["StoreCollector"]
+__all__ = ["Part", "StoreCollector"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,15 @@ _FLAT: dict[Kind, _Flat] = {
     "counter": CounterMetricFamily,
 }
 _METRIC: dict[Kind, _Flat | type[HistogramMetricFamily]] = {**_FLAT, "histogram": HistogramMetricFamily}
+
+
+@dataclass(frozen=True)
+class Part:
+    """Some families of the page, made by `families()` from `source`: while `source` is the same
+    object the families are the same; `None` for a part made anew at every scrape."""
+
+    source: object
+    families: Callable[[], list[Metric]]
 
 
 class StoreCollector(PromCollector):
@@ -66,28 +78,49 @@ class StoreCollector(PromCollector):
             yield _empty(family)
 
     def collect(self) -> Iterator[Metric]:
+        """Each family once, its samples in the order of the parts."""
+        families: dict[str, Metric] = {}
+        for part in self.parts():
+            for metric in part.families():
+                if metric.name in families:
+                    families[metric.name].samples.extend(metric.samples)
+                else:
+                    families[metric.name] = metric
+        yield from families.values()
+
+    def parts(self) -> list[Part]:
+        """The page in parts: each source's samples, each collector's health, the build, the
+        alerts, the derived series; nothing is rendered until a part's `families()` is called."""
         snap = self._snapshot()
-        yield from _families_of(snap.samples)
-        yield from _health_families(snap.health)
+        parts = [Part(samples, partial(_families_of, samples)) for samples in snap.parts]
+        parts += [Part(health, partial(_health_families, health)) for health in snap.health]
+        parts.append(Part(self._version, self._build_families))
+        if self._alerts is not None:
+            alerts = self._alerts()
+            parts.append(Part(alerts, partial(_alert_families, alerts)))
+        if self._derived is not None:
+            derived = self._derived
+            parts.append(Part(None, lambda: _families_of(derived())))
+        return parts
+
+    def _build_families(self) -> list[Metric]:
         build = GaugeMetricFamily("wslwatch_build_info", CATALOGUE["wslwatch_build_info"].help, labels=["version"])
         build.add_metric([self._version], 1.0)
-        yield build
-        if self._alerts is not None:
-            yield _alert_family(self._alerts())
-        if self._derived is not None:
-            yield from _families_of(self._derived())
+        return [build]
 
 
-def _families_of(samples: Iterable[Sample]) -> Iterator[Metric]:
+def _families_of(samples: Iterable[Sample]) -> list[Metric]:
     grouped: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         grouped[_FAMILY_NAME.get(sample.name, sample.name)].append(sample)
+    families = []
     for name, members in grouped.items():
         family = CATALOGUE.get(name)
         if family is None:
             log.error("sample %s is not in the metric catalogue; not exported", name)
         else:
-            yield _ASSEMBLE[family.kind](family, members)
+            families.append(_ASSEMBLE[family.kind](family, members))
+    return families
 
 
 def _empty(family: Family) -> Metric:
@@ -135,25 +168,24 @@ _ASSEMBLE: dict[Kind, Callable[[Family, list[Sample]], Metric]] = {
 }
 
 
-def _health_families(health: Iterable[Health]) -> Iterator[Metric]:
+def _health_families(health: Health) -> list[Metric]:
     up = _flat(CATALOGUE["wslwatch_collector_up"])
     duration = _flat(CATALOGUE["wslwatch_collector_duration_seconds"])
     errors = _flat(CATALOGUE["wslwatch_collector_errors_total"])
     last = _flat(CATALOGUE["wslwatch_collector_last_success_timestamp_seconds"])
-    for h in health:
-        up.add_metric([h.collector], 1.0 if h.up else 0.0)
-        duration.add_metric([h.collector], h.duration_s)
-        errors.add_metric([h.collector], float(h.errors_total))
-        if h.last_success_ts is not None:
-            last.add_metric([h.collector], h.last_success_ts)
-    yield from (up, duration, errors, last)
+    up.add_metric([health.collector], 1.0 if health.up else 0.0)
+    duration.add_metric([health.collector], health.duration_s)
+    errors.add_metric([health.collector], float(health.errors_total))
+    if health.last_success_ts is not None:
+        last.add_metric([health.collector], health.last_success_ts)
+    return [up, duration, errors, last]
 
 
-def _alert_family(alerts: Iterable[Alert]) -> Metric:
+def _alert_families(alerts: Iterable[Alert]) -> list[Metric]:
     """`wslwatch_alert_firing{rule,severity,<identifying labels>}` 1 per firing alert."""
     family = _flat(CATALOGUE["wslwatch_alert_firing"])
     for alert in alerts:
         if alert.state == "firing":
             identity = {"rule": alert.rule, "severity": alert.severity, **alert.labels, "holder": alert.holder}
             family.add_metric([identity.get(label, "") for label in CATALOGUE["wslwatch_alert_firing"].labels], 1.0)
-    return family
+    return [family]

@@ -48,7 +48,9 @@ def test_quick_run_produces_every_table_and_appends_one_dated_section(tmp_path: 
     assert [row[0] for row in passes if "full pass" not in row[0]] == list(COLLECTORS)
     assert any("rules engine" in row[0] for row in passes)
     assert all(re.fullmatch(r"[\d,]+ µs", row[1]) for row in passes)
-    assert rows(text, "Collection cost: variants")
+    variants = {row[0]: row for row in rows(text, "Collection cost: variants")}
+    read = variants["**one holders read** (the difference of the medians)"]
+    assert re.fullmatch(r"-?[\d,]+ µs", read[1]) and re.search(r"every 120 s: -?[\d,]+ µs per second", read[5])
 
     scrape = {(row[0], row[1]): row for row in rows(text, "Scrape latency")}
     assert set(scrape) >= {("wslwatch", "plain"), ("wslwatch", "gzip"), ("node_exporter", "plain"),
@@ -68,6 +70,9 @@ def test_quick_run_produces_every_table_and_appends_one_dated_section(tmp_path: 
     commands = {row[0]: row for row in rows(text, "Imports per command")}
     assert commands["wslwatch run --headless"][-1] == "ok", "no Pillow or pystray without the tray"
     assert rows(text, "Import time of `wslwatch run --headless`")
+    memory = {row[0]: row[1] for row in rows(text, "Resident memory of `wslwatch run --headless`'s imports")}
+    assert {"the interpreter (nothing imported)", "wslwatch", "pynvml", "apscheduler"} <= set(memory)
+    assert all(re.fullmatch(r"[\d.]+ MB", cell) for cell in memory.values())
 
     scale = {row[0]: row for row in rows(text, "Scale")}
     assert set(scale) == {"0", "1"}, "the quick run scales from 0 to 1 probed path"

@@ -137,6 +137,20 @@ def test_config_check_exits_non_zero_with_the_messages(tmp_path: Path, capsys: p
     assert "1 problem(s)" in err
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("-1", "must be from 0 to 86400, got -1"), ("90000", "must be from 0 to 86400, got 90000"),
+     ('"1m"', 'must be a number, got "1m"')],
+)  # fmt: skip
+def test_a_bad_holders_interval_is_refused_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, problem: str
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f"[collectors.wsl_guest]\nholders_top_n = 5\nholders_interval_s = {value}\n")
+    assert main(["config", "check", str(bad)]) == 2
+    assert f"{bad}:3: collectors.wsl_guest.holders_interval_s: {problem}" in capsys.readouterr().err
+
+
 def test_config_init_writes_then_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "sub" / "wslwatch.toml"
     assert main(["config", "init", str(target)]) == 0

@@ -13,6 +13,7 @@ RANGES = [
     ("collectors.host_memory", "timeout_s", 0.1, 3600),
     ("collectors.wsl_guest", "interval_s", 0.1, 86400),
     ("collectors.wsl_guest", "holders_top_n", 0, 100),
+    ("collectors.wsl_guest", "holders_interval_s", 0, 86400),
     ("collectors.gpu_holders", "top_n", 0, 100),
     ("collectors.wslconfig", "interval_s", 0.1, 86400),
     ("collectors.wsl_version", "interval_s", 0.1, 86400),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +19,12 @@ from rigs.cgroups import V1_MEMORY, child, fixture_tree, uncached_file, memory_c
 
 from wslwatch.collectors import _guest_holders as holders
 from wslwatch.collectors.wsl_guest import ProcReader, WslGuestCollector
-from wslwatch.core import Sample
+from wslwatch.config import Config, load_text
+from wslwatch.core import CollectorError, Sample
+from wslwatch.daemon.app import build_collectors
+from wslwatch.daemon.rules import create_engine
+from wslwatch.holders import HOLDER_SERIES
+from wslwatch.store import Store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MiB = 1 << 20
@@ -56,14 +62,25 @@ def collect_real(top_n: int, docker_root: str = "/nonexistent") -> list[Sample]:
 # -- parsers, on recorded files -------------------------------------------------------------------
 
 
-def test_status_of_a_real_process_gives_its_name_anon_and_swap() -> None:
-    name, amounts = holders.parse_status(Path("/proc/self/status").read_text()) or ("", {})
-    assert name.startswith("python")
-    assert set(amounts) == {"anon", "swap"} and amounts["anon"] > MiB
+def test_a_real_process_its_name_and_cpu_from_stat_its_memory_from_status_or_the_same_from_statm() -> None:
+    with child("anon", 64 * MiB) as pid:  # quiet after it allocated: its memory holds still
+        stat, statm, status = (Path(f"/proc/{pid}/{name}").read_text() for name in ("stat", "statm", "status"))
+    name, ticks = holders.parse_stat(stat) or ("", -1)
+    assert name.startswith("python") and ticks >= 0
+    amounts = holders.parse_status(status) or {}
+    assert set(amounts) == {"anon", "swap"} and 64 * MiB <= amounts["anon"] <= 64 * MiB + SLACK
+    assert holders.parse_statm(statm, ProcReader.page_size) == amounts["anon"]  # RssAnon, counted in pages
+
+
+def test_status_as_grep_prints_its_memory_lines_is_enough() -> None:
+    assert holders.parse_status("RssAnon:\t  2048 kB\nVmSwap:\t     4 kB\n") == {"anon": 2 << 20, "swap": 4096}
+    assert holders.parse_status("RssAnon:\t  2048 kB") is None  # cut before its newline
 
 
 def test_a_kernel_thread_has_no_memory_to_hold() -> None:
     assert holders.parse_status(Path("/proc/2/status").read_text()) is None  # kthreadd
+    assert holders.parse_statm(Path("/proc/2/statm").read_text(), 4096) is None
+    assert holders.parse_statm("100 50", 4096) is None  # cut
 
 
 @pytest.mark.parametrize(
@@ -126,12 +143,24 @@ def test_500_processes_and_200_cgroups_stay_bounded(tmp_path: Path) -> None:
     reader = ProcReader(str(proc), str(cgroup))
     samples = WslGuestCollector(30.0, str(proc), "", reader, top_n=5).collect(1.0)
     processes, cgroups = process_series(samples), cgroup_series(samples)
-    assert len(processes) == 5 + 1 + 1  # anon: 5 + rest; swap: nobody swaps, only the rest
+    assert len(processes) == 5 + 1 + 1  # anon: 5 + rest; swap: nothing is swapped out, only the rest
+    assert processes[("", "swap")] == ("rest", 0.0)  # statm was read, not status (which says pid kB)
     assert len(cgroups) == 3 * (5 + 1)
     anon = {pid: value for (pid, kind), (_, value) in processes.items() if kind == "anon"}
-    assert anon == {**{str(p): p * 1024.0 for p in range(1495, 1500)}, "": sum(range(1000, 1495)) * 1024.0}
+    page = ProcReader.page_size
+    assert anon == {**{str(p): p * page * 1.0 for p in range(1495, 1500)}, "": sum(range(1000, 1495)) * page * 1.0}
+    assert processes[("1499", "anon")][0] == "worker-1499"
     total_file = sum(value for (_, kind), (_, value) in cgroups.items() if kind == "file")
     assert total_file == 100 * 26672709632 + 100 * 2321530880
+
+
+def test_while_anything_is_swapped_out_status_gives_each_process_its_swap(tmp_path: Path) -> None:
+    proc, cgroup = fixture_tree(tmp_path, 20, 2, swapped=True)
+    samples = WslGuestCollector(30.0, str(proc), "", ProcReader(str(proc), str(cgroup)), top_n=3).collect(1.0)
+    processes = process_series(samples)
+    swap = {pid: value for (pid, kind), (_, value) in processes.items() if kind == "swap"}
+    assert swap == {"1019": 1019 * 1024.0, "1018": 1018 * 1024.0, "1017": 1017 * 1024.0, "": sum(range(1000, 1017)) * 1024.0}
+    assert processes[("1019", "anon")] == ("worker-1019", 1019.0 * ProcReader.page_size)
 
 
 def test_top_n_0_reads_no_holder_at_all(tmp_path: Path) -> None:
@@ -188,17 +217,16 @@ def test_no_cgroup_tree_still_lists_processes(tmp_path: Path) -> None:
 # -- the busiest processes, by user CPU (what WSL's idle gate counts) -----------------------------
 
 
-def test_user_ticks_are_counted_from_the_last_parenthesis() -> None:
+def test_the_name_runs_to_the_last_parenthesis_and_user_ticks_are_counted_from_there() -> None:
     line = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194304 99 0 0 0 713 21 0 0 20 0 1 0 160447 3133440 380\n"
-    assert holders.parse_stat_user_ticks(line) == 713
-    assert holders.parse_stat_user_ticks("4242 (cut) S 1 2") is None
-    own = holders.parse_stat_user_ticks(Path("/proc/self/stat").read_text())
-    assert own is not None and own >= 0
+    assert holders.parse_stat(line) == ("a) b (c)", 713)
+    assert holders.parse_stat("4242 (cut) S 1 2") is None
 
 
 def test_a_busy_child_is_the_busiest_with_its_share_of_all_cpus() -> None:
     cpus = os.cpu_count() or 1
-    collector = WslGuestCollector(30.0, "/proc", "", ProcReader("/proc", "/sys/fs/cgroup"), top_n=50)
+    reader = ProcReader("/proc", "/sys/fs/cgroup")
+    collector = WslGuestCollector(30.0, "/proc", "", reader, top_n=50, holders_interval_s=0)
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         started = time.monotonic()
@@ -213,3 +241,99 @@ def test_a_busy_child_is_the_busiest_with_its_share_of_all_cpus() -> None:
     # a spinning process gets up to one whole CPU; on this shared machine at least a tenth of one
     assert 0.1 / cpus <= shares[str(busy.pid)] <= 1.05 / cpus
     assert "" in shares  # the rest
+
+
+# -- their own cadence: read every holders_interval_s, the last ones exported in between ----------
+
+
+def held(samples: list[Sample]) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
+    return [(s.name, tuple(sorted(s.labels.items())), s.value) for s in samples if s.name in HOLDER_SERIES]
+
+
+def test_a_process_started_between_two_reads_appears_only_at_the_next_one() -> None:
+    reader = ProcReader("/proc", "/sys/fs/cgroup")
+    collector = WslGuestCollector(30.0, "/proc", "", reader, top_n=1000, holders_interval_s=60.0)
+    first = collector.collect(1000.0)
+    with child("anon", 64 * MiB) as pid:
+        between = collector.collect(1030.0)
+        turn = collector.collect(1059.99)  # the collection nearest the turn, a few ms early, reads them
+    assert (str(pid), "anon") not in process_series(between)
+    assert held(between) == held(first) != [], "the last holders, as they were read"
+    assert {s.ts for s in between} == {1030.0}, "stamped with the collection that exports them"
+    assert 64 * MiB <= process_series(turn)[(str(pid), "anon")][1] <= 64 * MiB + SLACK
+
+
+def test_the_interval_counts_from_the_last_read_and_0_reads_at_every_collection(tmp_path: Path) -> None:
+    proc, cgroup = fixture_tree(tmp_path, 3, 2)
+    statm = proc / "1000" / "statm"
+
+    def grown_at(collector: WslGuestCollector, times: list[float]) -> list[float]:
+        """What pid 1000 holds at each collection, its statm growing by a page before each."""
+        out = []
+        for now in times:
+            size, resident, *rest = statm.read_text().split()
+            statm.write_text(" ".join([size, str(int(resident) + 1), *rest]) + "\n")
+            out.append(process_series(collector.collect(now))[("1000", "anon")][1])
+        return out
+
+    page = ProcReader.page_size
+    every = WslGuestCollector(30.0, str(proc), "", ProcReader(str(proc), str(cgroup)), top_n=5, holders_interval_s=0)
+    assert grown_at(every, [0.0, 30.0, 60.0]) == [1001.0 * page, 1002.0 * page, 1003.0 * page]
+    slow = WslGuestCollector(30.0, str(proc), "", ProcReader(str(proc), str(cgroup)), top_n=5, holders_interval_s=120)
+    read_at = grown_at(slow, [0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 240.0])
+    assert read_at == [p * page for p in (1004.0, 1004.0, 1004.0, 1004.0, 1008.0, 1008.0, 1010.0)]
+
+
+@pytest.mark.parametrize(("setting", "at_30_s"), [("", 1001), ("holders_interval_s = 0", 1002)])
+def test_the_configured_interval_reaches_the_collector(tmp_path: Path, setting: str, at_30_s: int) -> None:
+    proc, cgroup = fixture_tree(tmp_path, 3, 2)
+    config = load_text(f'[collectors.wsl_guest]\nproc_root = "{proc}"\ncgroup_root = "{cgroup}"\n{setting}\n')
+    built = [c for c, _ in build_collectors(config)]
+    (collector,) = [c for c in built if c.name == "wsl_guest"]
+    statm = proc / "1000" / "statm"
+    found = []
+    try:
+        for now, pages in ((0.0, 1001), (30.0, 1002)):
+            size, _, shared, *rest = statm.read_text().split()
+            statm.write_text(" ".join([size, str(int(shared) + pages), shared, *rest]) + "\n")
+            found.append(process_series(collector.collect(now))[("1000", "anon")][1])
+    finally:
+        for each in built:
+            each.close()
+    assert found == [1001.0 * ProcReader.page_size, at_30_s * ProcReader.page_size]
+
+
+def test_a_failed_read_forgets_them_and_the_next_read_reads_them_at_once(tmp_path: Path) -> None:
+    proc, cgroup = fixture_tree(tmp_path, 3, 2)
+    collector = WslGuestCollector(30.0, str(proc), "", ProcReader(str(proc), str(cgroup)), top_n=5)
+    collector.collect(0.0)
+    meminfo = (proc / "meminfo").read_text()
+    (proc / "meminfo").unlink()  # the guest goes away (from Windows: its distro stopped)
+    with pytest.raises(CollectorError):
+        collector.collect(30.0)
+    (proc / "meminfo").write_text(meminfo)
+    shutil.rmtree(proc / "1002")  # gone while the guest was not read
+    assert ("1002", "anon") not in process_series(collector.collect(40.0)), "no holder from before the failure"
+
+
+def test_alerts_keep_their_holder_between_two_reads_and_take_the_new_one_at_the_next(tmp_path: Path) -> None:
+    proc, cgroup = fixture_tree(tmp_path, 20, 2)
+    total = 16 << 30
+    meminfo = (proc / "meminfo").read_text().splitlines()
+    low = {"MemTotal:": total >> 10, "MemAvailable:": (total // 20) >> 10, "MemFree:": (total // 40) >> 10}
+    lines = [f"{line.split()[0]} {low[line.split()[0]]} kB" if line.split()[0] in low else line for line in meminfo]
+    (proc / "meminfo").write_text("\n".join(lines) + "\n")  # 5 % available: guest_memory_low
+    store = Store()
+    engine = create_engine(Config(), store)
+    collector = WslGuestCollector(30.0, str(proc), "", ProcReader(str(proc), str(cgroup)), top_n=5)
+    named = []
+    for step in range(7):
+        now = 1_785_000_000.0 + 30.0 * step
+        store.record("wsl_guest", collector.collect(now), now, 0.0)
+        (alert,) = [a for a in engine.alerts() if a.rule == "guest_memory_low"]
+        named.append((alert.state, alert.holder))
+        if step == 0:  # pid 1000 grows to the largest right after the first read
+            (proc / "1000" / "statm").write_text("300000 250000 50000 1 0 250000 0\n")
+    worker_1019, worker_1000 = "worker-1019 (pid 1019)", "worker-1000 (pid 1000)"
+    # read at 0 s and, holders_interval_s being 120 s by default, at 120 s, when the alert fires
+    assert named == [("pending", worker_1019)] * 4 + [("firing", worker_1000)] * 3

@@ -174,6 +174,38 @@ def test_holders_come_through_the_same_one_exec(fake_wsl: FakeWsl, tmp_path: Pat
     assert_catalogued(samples, 1000.0)
 
 
+def test_the_holders_ride_in_the_one_read_only_on_their_turn(fake_wsl: FakeWsl) -> None:
+    """Every collection is still one wsl.exe start (after the `--list`); the holders' script only
+    on the holders' turn, every 60 s, a plain grep in between, while the last holders are exported."""
+    reader = WslExeReader("", "/proc", WslExe(fake_wsl.path, 10.0), cgroup_root="/sys/fs/cgroup")
+    collector = WslGuestCollector(30.0, "/proc", "", reader=reader, top_n=1000, holders_interval_s=60.0)
+    processes = "wslwatch_guest_process_memory_bytes"
+    first = collector.collect(1000.0)
+    with child("anon", 64 << 20) as pid:
+        between = collector.collect(1030.0)
+        turn = collector.collect(1060.0)
+    calls = fake_wsl.calls()
+    assert [call[:1] for call in calls] == [["--list"], ["-d"]] * 3, "one wsl.exe start per collection"
+    assert [call[3:6] for call in fake_wsl.execs()] == [["/bin/sh", "-c", HOLDERS_SCRIPT], ["grep", "-s", "-H"], ["/bin/sh", "-c", HOLDERS_SCRIPT]]
+    assert [(s.labels, s.value) for s in between if s.name == processes] == [(s.labels, s.value) for s in first if s.name == processes]
+    assert str(pid) not in {s.labels["pid"] for s in between if s.name == processes}
+    assert str(pid) in {s.labels["pid"] for s in turn if s.name == processes}
+
+
+def test_holders_due_while_a_read_is_reused_come_with_the_next_read(fake_wsl: FakeWsl, tmp_path: Path) -> None:
+    wslconfig_file = tmp_path / ".wslconfig"
+    wslconfig_file.write_text("[general]\ninstanceIdleTimeout=60000\n")  # reads 75 s apart
+    reader = WslExeReader(
+        "", "/proc", WslExe(fake_wsl.path, 10.0), idle_timeout_s=WslconfigCollector(30.0, str(wslconfig_file)).instance_idle_timeout_s,
+        cgroup_root="/sys/fs/cgroup",
+    )  # fmt: skip
+    collector = WslGuestCollector(30.0, "/proc", "", reader=reader, top_n=5, holders_interval_s=60.0)
+    held = [{s.labels["pid"] for s in collector.collect(now) if s.name == "wslwatch_guest_process_memory_bytes"}
+            for now in (1000.0, 1030.0, 1060.0, 1090.0)]  # fmt: skip
+    assert all(held), "the holders are exported at every collection"
+    assert [call[3] for call in fake_wsl.execs()] == ["/bin/sh", "/bin/sh"], "read at 1000 and 1090, both with the holders"
+
+
 def test_reads_are_spaced_beyond_a_longer_instance_idle_timeout_from_wslconfig(
     fake_wsl: FakeWsl, tmp_path: Path
 ) -> None:

@@ -23,6 +23,8 @@ READ = " ".join(
     ["-d", "Ubuntu", "--exec", "/bin/sh", "-c", HOLDERS_SCRIPT, "wslwatch", "/proc", "/sys/fs/cgroup"]
     + [f"/proc/{name}" for name in FILES]
 )
+#: A read between two of the holders' turns (`holders_interval_s`): the files alone.
+PLAIN_READ = " ".join(["-d", "Ubuntu", "--exec", "grep", "-s", "-H", "^"] + [f"/proc/{name}" for name in FILES])
 
 
 def grep_output() -> bytes:

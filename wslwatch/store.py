@@ -47,15 +47,25 @@ class Snapshot:
     ts: float
     samples: tuple[Sample, ...] = ()
     health: tuple[Health, ...] = ()
+    #: `samples` as their sources wrote them: a source's part is the same tuple in every
+    #: snapshot until it writes again (what the exporter keeps its rendered lines by)
+    parts: tuple[tuple[Sample, ...], ...] = field(default=(), repr=False, compare=False)
     _by_name: Mapping[str, tuple[Sample, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, ts: float, samples: Iterable[Sample], health: Iterable[Health]) -> Snapshot:
-        ordered = tuple(samples)
+        """A snapshot of `samples` as one part."""
+        return cls.of_parts(ts, (tuple(samples),), health)
+
+    @classmethod
+    def of_parts(cls, ts: float, parts: Iterable[tuple[Sample, ...]], health: Iterable[Health]) -> Snapshot:
+        """A snapshot of each source's samples, in order."""
+        kept = tuple(part for part in parts if part)
+        ordered = tuple(sample for part in kept for sample in part)
         by_name: dict[str, list[Sample]] = {}
         for sample in ordered:
             by_name.setdefault(sample.name, []).append(sample)
-        return cls(ts, ordered, tuple(health), {k: tuple(v) for k, v in by_name.items()})
+        return cls(ts, ordered, tuple(health), kept, {k: tuple(v) for k, v in by_name.items()})
 
     def series(self, name: str) -> tuple[Sample, ...]:
         """Every current sample named `name`."""
@@ -126,6 +136,7 @@ class Store:
         self._history: dict[SeriesKey, Points] = {}
         self._health: dict[str, Health] = {}
         self._own: dict[SeriesKey, Sample] = {}  # the daemon's own series (scheduling), no collector's
+        self._own_part: tuple[Sample, ...] = ()  # `_own`'s values, made anew when they change
         self._snapshot = Snapshot(ts=0.0)
         self._listeners: list[Listener] = []
         self._failed: set[int] = set()  # id() of each listener that failed once
@@ -172,6 +183,7 @@ class Store:
         with self._lock:
             for sample in samples:
                 self._own[series_key(sample.name, sample.labels)] = sample
+            self._own_part = tuple(self._own.values())
             self._rebuild(self._snapshot.ts)
 
     def forget(self, collector: str) -> None:
@@ -181,6 +193,7 @@ class Store:
             self._health.pop(collector, None)
             for key in [k for k, s in self._own.items() if s.labels.get("collector") == collector]:
                 del self._own[key]
+            self._own_part = tuple(self._own.values())
             snapshot = self._rebuild(self._snapshot.ts)
         self._notify(snapshot)
 
@@ -211,10 +224,9 @@ class Store:
             del self._history[key]
 
     def _rebuild(self, now: float) -> Snapshot:
-        samples = [s for collector in sorted(self._latest) for s in self._latest[collector]]
-        samples += self._own.values()
+        parts = [self._latest[collector] for collector in sorted(self._latest)]
         health = [self._health[name] for name in sorted(self._health)]
-        self._snapshot = Snapshot.build(now, samples, health)
+        self._snapshot = Snapshot.of_parts(now, [*parts, self._own_part], health)
         return self._snapshot
 
     def _notify(self, snapshot: Snapshot) -> None:

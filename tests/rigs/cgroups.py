@@ -129,20 +129,41 @@ def v2_tree_files(containers: int, services: int) -> dict[str, str]:
     return files
 
 
-def fixture_tree(root: Path, processes: int, cgroups: int) -> tuple[Path, Path]:
-    """A /proc with `processes` user processes (pid N holds N kB of anon) and this machine's
-    meminfo, vmstat and stat, and a v2 cgroup tree of `cgroups` leaves (`v2_tree_files`)."""
+def fixture_tree(root: Path, processes: int, cgroups: int, swapped: bool = False) -> tuple[Path, Path]:
+    """A /proc with `processes` user processes (pid N, named `worker-N`, holds N pages of anon:
+    its `stat`, `statm` and `status`, copied from this process's own and changed) and this
+    machine's meminfo (`swapped`: saying half its 1 GiB of swap is in use), vmstat and stat, and
+    a v2 cgroup tree of `cgroups` leaves (`v2_tree_files`)."""
     proc, cgroup = root / "proc", root / "cgroup"
-    status = Path("/proc/self/status").read_text()
+    page = os.sysconf("SC_PAGE_SIZE")
+    own = {name: Path("/proc/self", name).read_text() for name in ("stat", "statm", "status")}
     for name in ("meminfo", "vmstat", "stat"):
         (proc / name).parent.mkdir(parents=True, exist_ok=True)
         (proc / name).write_text(Path("/proc", name).read_text())
+    if swapped:
+        (proc / "meminfo").write_text(_swap_in_use((proc / "meminfo").read_text()))
     for pid in range(1000, 1000 + processes):
         (proc / str(pid)).mkdir()
-        text = status.replace(status.split("RssAnon:")[1].split("\n")[0], f"\t{pid} kB")
-        (proc / str(pid) / "status").write_text(text)
+        stat = f"{pid} (worker-{pid}){own['stat'][own['stat'].rfind(')') + 1 :]}"
+        size, _, shared, *rest = own["statm"].split()
+        statm = " ".join([size, str(int(shared) + pid), shared, *rest]) + "\n"
+        status = _status_field(_status_field(own["status"], "RssAnon", pid * page >> 10), "VmSwap", pid)
+        for name, text in (("stat", stat), ("statm", statm), ("status", status)):
+            (proc / str(pid) / name).write_text(text)
     for key, text in v2_tree_files(cgroups // 2, cgroups - cgroups // 2).items():
         path = cgroup / key[len(holders.CGROUP_PREFIX) :]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return proc, cgroup
+
+
+def _status_field(status: str, field: str, kb: int) -> str:
+    """`status` with `field` (a kB line) saying `kb`."""
+    start = status.index(f"\n{field}:") + len(field) + 2
+    return status[:start] + f"\t{kb} kB" + status[status.index("\n", start) :]
+
+
+def _swap_in_use(meminfo: str) -> str:
+    """`meminfo` saying 1 GiB of swap, half of it in use."""
+    lines = [line for line in meminfo.splitlines() if not line.startswith(("SwapTotal:", "SwapFree:"))]
+    return "\n".join([*lines, "SwapTotal:       1048576 kB", "SwapFree:         524288 kB", ""])
