@@ -7,10 +7,9 @@ import dataclasses
 import re
 import stat
 import sys
-import types
 import typing
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import platformdirs
 
@@ -218,9 +217,6 @@ def _convert(hint: Any, value: Any, name: str, problems: list[tuple[str, str]]) 
             return _INVALID
         items = [_convert(item, v, f"{name}[{i}]", problems) for i, v in enumerate(value)]
         return _INVALID if any(i is _INVALID for i in items) else tuple(items)
-    if origin in (Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _convert(options[0], value, name, problems)
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
