@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ntpath
 import os
+import struct
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from wslwatch.core import CollectorError
 __all__ = ["WslExe", "WslResult", "decode_output", "windows_wsl_exe"]
 
 
-def windows_wsl_exe(environ: Mapping[str, str], is_64bit_python: bool = sys.maxsize > 2**32) -> str:
+def windows_wsl_exe(environ: Mapping[str, str], is_64bit_python: bool = struct.calcsize("P") == 8) -> str:
     """`%SystemRoot%\\System32\\wsl.exe`, never a bare `wsl.exe`: Windows looks for a bare name in
     the current directory first. A 32-bit Python sees SysWOW64 as System32, which holds no
     wsl.exe; `Sysnative` is the real System32 for it."""

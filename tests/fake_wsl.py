@@ -36,6 +36,8 @@ def say(text, status=0):
     sys.exit(status)
 
 if args[:1] == ["--list"] and args[-1:] == ["--quiet"]:
+    if "list_error" in state:
+        say(*state["list_error"])
     say("".join(name + "\\n" for name in state["running" if "--running" in args else "installed"]))
 options = {}
 while len(args) >= 2 and args[0] in ("-d", "-u"):

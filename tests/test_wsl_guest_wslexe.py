@@ -145,6 +145,29 @@ def test_wsl_exe_refusing_the_exec_is_reported_with_its_message(fake_wsl: FakeWs
         guest(fake_wsl, distro="Ubuntu-20.04").collect(1000.0)
 
 
+NO_DISTROS = "Windows Subsystem for Linux has no installed distributions."
+
+
+@pytest.mark.parametrize(
+    ("said", "told"),
+    [
+        # research/windows.md: errors exit -1 (4294967295 on Windows; 255 from the stand-in here)
+        (f"{NO_DISTROS}\n", NO_DISTROS),
+        ("", "no message"),
+    ],
+)
+def test_a_failing_list_is_reported_with_wsl_exes_message(fake_wsl: FakeWsl, said: str, told: str) -> None:
+    fake_wsl.change(list_error=[said, 255])
+    with pytest.raises(CollectorError) as caught:
+        WslExe(fake_wsl.path).distros("--running")
+    assert str(caught.value) == f"`{fake_wsl.path} --list --running --quiet` failed with exit status 255: {told}"
+
+
+def test_a_wsl_exe_that_cannot_be_run_says_so(tmp_path: Path) -> None:
+    with pytest.raises(CollectorError, match=f"could not run `{tmp_path} --list --quiet`: .*Permission denied"):
+        WslExe(str(tmp_path)).distros()  # a folder, not a program
+
+
 def test_no_wsl_exe(tmp_path: Path) -> None:
     reader = WslExeReader("", "/proc", WslExe(str(tmp_path / "wsl.exe")))
     with pytest.raises(CollectorError, match="wsl.exe was not found: WSL is not installed"):
