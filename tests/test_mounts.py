@@ -33,6 +33,12 @@ def test_a_later_over_mount_wins() -> None:
     assert entry is not None and (entry.mount_id, entry.source) == (45, "second")
 
 
+def test_a_later_mount_at_the_same_point_wins_in_a_table_without_ids() -> None:
+    t = parse_mount_table("/dev/sda1 on /data type ext4 (rw)\n/dev/sdb1 on /data type xfs (rw)\n")
+    entry = t.find("/data/x")
+    assert entry is not None and entry.source == "/dev/sdb1"
+
+
 def test_bind_mount_roots_are_kept() -> None:
     t = table("linux-mountinfo-edge-cases.txt")
     assert t.find("/srv/lab/dir with space").root == "/srv/lab/diod_export"  # type: ignore[union-attr]
@@ -118,6 +124,10 @@ def test_lines_nothing_understands_are_reported() -> None:
     t = parse_mount_table("# a comment\n\nhello world\n1 0 8:1 / / rw - ext4 /dev/sda rw\n")
     assert t.unreadable == (3,)
     assert len(t.entries) == 1
+    # A mountinfo line cut after its file system type; a `mount` line whose source holds " - ".
+    t = parse_mount_table("36 1 8:1 / /a rw - ext4\nhost:/x - y on /mnt/y type nfs (rw)\n")
+    assert t.unreadable == (1,)
+    assert [(e.source, e.mountpoint) for e in t.entries] == [("host:/x - y", "/mnt/y")]
 
 
 def test_docker_container_root() -> None:
