@@ -37,7 +37,10 @@ def say(text, status=0):
 
 if args[:1] == ["--list"] and args[-1:] == ["--quiet"]:
     if "list_error" in state:
-        say(*state["list_error"])
+        text, status = state["list_error"]
+        if status < 0:  # killed by a signal, as a POSIX process can be
+            os.kill(os.getpid(), -status)
+        say(text, status)
     say("".join(name + "\\n" for name in state["running" if "--running" in args else "installed"]))
 options = {}
 while len(args) >= 2 and args[0] in ("-d", "-u"):

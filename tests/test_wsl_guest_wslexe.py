@@ -149,18 +149,19 @@ NO_DISTROS = "Windows Subsystem for Linux has no installed distributions."
 
 
 @pytest.mark.parametrize(
-    ("said", "told"),
+    ("said", "status", "told"),
     [
         # research/windows.md: errors exit -1 (4294967295 on Windows; 255 from the stand-in here)
-        (f"{NO_DISTROS}\n", NO_DISTROS),
-        ("", "no message"),
+        (f"{NO_DISTROS}\n", 255, NO_DISTROS),
+        ("", 255, "no message"),
+        ("", -9, "no message"),  # inside WSL, a wsl.exe killed by a signal
     ],
 )
-def test_a_failing_list_is_reported_with_wsl_exes_message(fake_wsl: FakeWsl, said: str, told: str) -> None:
-    fake_wsl.change(list_error=[said, 255])
+def test_a_failing_list_is_reported_with_wsl_exes_message(fake_wsl: FakeWsl, said: str, status: int, told: str) -> None:
+    fake_wsl.change(list_error=[said, status])
     with pytest.raises(CollectorError) as caught:
         WslExe(fake_wsl.path).distros("--running")
-    assert str(caught.value) == f"`{fake_wsl.path} --list --running --quiet` failed with exit status 255: {told}"
+    assert str(caught.value) == f"`{fake_wsl.path} --list --running --quiet` failed with exit status {status}: {told}"
 
 
 def test_a_wsl_exe_that_cannot_be_run_says_so(tmp_path: Path) -> None:
