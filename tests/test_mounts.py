@@ -95,6 +95,22 @@ def test_a_mount_over_a_parent_directory_hides_older_mounts_below_it() -> None:
     assert t.find("/data/sub/x").source == "new"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(
+    "more",
+    [
+        "",
+        "40 50 8:4 / /a rw - ext4 /dev/sdd rw\n50 40 8:5 / /b rw - ext4 /dev/sde rw\n",  # parents in a cycle
+    ],
+)
+def test_a_mount_over_a_parent_directory_hides_what_is_below_whatever_the_ids(more: str) -> None:
+    # /data/x's parent is 25 (not in the table) or 40 (whose parents go round): never /data (20).
+    parent = "40" if more else "25"
+    lines = f"30 {parent} 8:2 / /data/x rw - ext4 /dev/sdb rw\n20 1 8:1 / /data rw - ext4 /dev/sda rw\n"
+    t = parse_mount_table(more + lines)
+    entry = t.find("/data/x/y")
+    assert entry is not None and entry.mount_id == 20
+
+
 def test_children_listed_before_their_parent_stay_visible() -> None:
     # as on this test machine: the root mount (27) is listed after /proc (22), its child
     t = parse_mount_table("22 27 0:21 / /proc rw - proc proc rw\n27 1 254:0 / / rw - ext4 /dev/vda rw\n")
