@@ -49,3 +49,14 @@ def test_a_setting_outside_its_range_is_refused_with_the_range(table: str, key: 
         with pytest.raises(ConfigError) as caught:
             load_text(text, "x.toml")
         assert caught.value.problems == [f"x.toml:3: {dotted}: must be from {low:g} to {high:g}, got {shown}"]
+
+
+def test_both_ends_of_a_range_are_in_it() -> None:
+    assert load_text("[exporter]\nport = 65535\n").exporter.port == 65535
+    assert load_text("[exporter]\nport = 0\n").exporter.port == 0
+
+
+def test_a_clear_line_equal_to_its_start_line_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_text("[rules.vram_high]\nclear = 0.9\n", "x.toml")
+    assert caught.value.problems == ["x.toml:2: rules.vram_high.clear: must be below warning (0.9), got 0.9"]
