@@ -137,6 +137,37 @@ def test_history_keeps_exactly_the_last_history_s_and_drops_series_gone_that_lon
     assert store.history("gone") == {}  # no point for over 60 s: the series is gone
 
 
+def test_history_points_differ_from_any_other_points() -> None:
+    store = Store(history_s=100)
+    for t in range(20, 50, 10):
+        store.record("a", [s("x", t * 2, t)], now=t, duration_s=0)
+    points = store.history("x")[series_key("x", {})]
+    assert points == [(20, 40), (30, 60), (40, 80)]
+    for other in ([(20, 40), (30, 60), (40, 81)], [(20, 40), (30, 60), (40, 79)], [(20, 40)], [], "x", 5):
+        assert points != other, other
+
+
+def test_one_point_over_the_count_drops_the_oldest() -> None:
+    store = Store(history_s=100, max_points=3)
+    for t in range(4):
+        store.record("a", [s("x", t, t)], now=t, duration_s=0)
+    assert store.history("x")[series_key("x", {})] == ((1, 1), (2, 2), (3, 3))
+
+
+def test_a_default_store_keeps_two_hours_and_at_most_4096_points() -> None:
+    store = Store()
+    for t in (0, 7200):
+        store.record("a", [s("x", t, t)], now=t, duration_s=0)
+    assert [t for t, _ in store.history("x")[series_key("x", {})]] == [0, 7200], "exactly 2 h old stays"
+    store.record("a", [s("x", 1, 7201)], now=7201, duration_s=0)
+    assert [t for t, _ in store.history("x")[series_key("x", {})]] == [7200, 7201]
+    counted = Store()
+    for t in range(4097):
+        counted.record("a", [s("y", t, t)], now=t, duration_s=0)
+    kept = counted.history("y")[series_key("y", {})]
+    assert len(kept) == 4096 and kept[0] == (1, 1)
+
+
 def test_value_matches_labels_exactly_whatever_the_order() -> None:
     store = Store()
     store.record("gpu", [s("m", 2, 1, gpu="1"), s("m", 1, 1, gpu="0")], now=1, duration_s=0)
