@@ -117,7 +117,7 @@ class Points(Sequence[tuple[float, float]]):
         self._ts.append(ts)
         self._values.append(value)
         drop = max(bisect_left(self._ts, horizon), len(self._ts) - max_points)
-        if drop > 0:
+        if drop:  # never negative
             del self._ts[:drop]
             del self._values[:drop]
 
