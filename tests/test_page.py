@@ -11,12 +11,13 @@ from typing import Callable
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from wslwatch.core import Alert, Sample
 from wslwatch.exporters.http import serve
 from wslwatch.exporters.page import Page
-from wslwatch.exporters.prometheus import StoreCollector
+from wslwatch.exporters.prometheus import Part, StoreCollector
 from wslwatch.store import Store
 
 TEXT = None  # no Accept header: the text format 0.0.4
@@ -117,12 +118,17 @@ def test_only_the_parts_whose_source_changed_are_rendered_again() -> None:
     rendered: list[object] = []
     parts = rig.collector.parts
 
-    def counted() -> list:  # type: ignore[type-arg]
-        out = []
-        for part in parts():
-            families = part.families
-            out.append(type(part)(part.source, lambda f=families, s=part.source: rendered.append(s) or f()))
-        return out
+    def counting(part: Part) -> Part:
+        """`part`, noting its source each time its families are made."""
+
+        def families() -> list[Metric]:
+            rendered.append(part.source)
+            return part.families()
+
+        return Part(part.source, families)
+
+    def counted() -> list[Part]:
+        return [counting(part) for part in parts()]
 
     rig.collector.parts = counted  # type: ignore[method-assign]
     for index in range(3):
