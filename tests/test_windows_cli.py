@@ -12,6 +12,7 @@ from wine_checks import READ, grep_output
 from rigs.slowfs_rig import SlowFsMount
 from rigs.wine import WineRig
 from rigs.wsl_standin import WslStandIn
+from wslwatch.collectors._probe_child import OPS
 
 pytestmark = pytest.mark.rig
 
@@ -50,6 +51,11 @@ def test_probe_of_a_windows_path_with_a_space_times_it_and_cleans_up(wine_rig: W
     (path,) = json.loads(done.stdout)["paths"]
     assert path["path"] == wine_rig.windows_path(data)
     assert path["status"] == "ok" and not path["cross_os"]
+    # the volume as GetVolumeInformationW tells it: a local NTFS drive, writable; all is timed but
+    # what needs O_DIRECT or posix_fadvise, which Windows has not
+    assert (path["kind"], path["fstype"], path["mountpoint"]) == ("ntfs", "NTFS", wine_rig.windows_path(data)[:3])
+    assert not path["readonly"] and set(path["skipped"]) == {"read_direct", "read_uncached"}
+    assert set(path["ops"]) == set(OPS) - {"read_direct", "read_uncached"}
     assert all(op["n"] == 3 and op["min_s"] > 0 for op in path["ops"].values())
     assert list(data.iterdir()) == []  # the probe's own folder is gone again
 
