@@ -100,6 +100,18 @@ def test_a_child_that_fails_after_its_last_event_is_an_error(tmp_path: Path) -> 
     assert killed.status == "error" and "exited with status -9" in (killed.reason or "")
 
 
+def test_a_child_that_hangs_after_its_output_ended_is_stalled_in_close(tmp_path: Path) -> None:
+    """Its last file closed on a dead mount can hang a child after it said everything: the
+    deadline still holds, and the result names where it hung."""
+    script = """echo '{"ev": "end"}'\nexec 1>&- 2>&-\nexec sleep 30\n"""
+    prober = PathProber(str(tmp_path), python=stand_in(tmp_path, script))
+    started = time.monotonic()
+    result = prober.probe(plan_samples(1), gap_s=0.0, deadline_s=1.5)
+    assert time.monotonic() - started < 10
+    assert (result.status, result.in_flight) == ("stalled", "close")
+    assert result.reason == "no answer within 1.5s (stuck in close); the probe process was killed"
+
+
 def test_a_probe_process_that_cannot_start_names_the_interpreter_and_why(tmp_path: Path) -> None:
     missing = str(tmp_path / "no-python")
     result = PathProber(str(tmp_path), python=missing).probe(plan_samples(1), gap_s=0.0, deadline_s=5.0)

@@ -60,6 +60,22 @@ def test_probe_of_a_windows_path_with_a_space_times_it_and_cleans_up(wine_rig: W
     assert list(data.iterdir()) == []  # the probe's own folder is gone again
 
 
+def test_a_watched_windows_path_is_placed_on_its_volume(wine_rig: WineRig, tmp_path: Path) -> None:
+    """`wslwatch_path_info` of a `[[paths]]` directory on a local drive: the volume facts the probe
+    read (GetVolumePathNameW, GetVolumeInformationW, GetDriveTypeW), a writable NTFS drive."""
+    data = tmp_path / "data"
+    data.mkdir()
+    config = tmp_path / "wslwatch.toml"
+    config.write_text(f"[[paths]]\npath = '{wine_rig.windows_path(data)}'\nname = 'data'\n")
+    done = wine_rig.wslwatch("once", "--json", "--config", wine_rig.windows_path(config))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    (info,) = [s["labels"] for s in json.loads(done.stdout)["samples"] if s["name"] == "wslwatch_path_info"]
+    drive = wine_rig.windows_path(data)[:2]
+    assert {key: info[key] for key in ("mountpoint", "fstype", "source", "kind", "cross_os", "readonly")} == {
+        "mountpoint": drive + "\\", "fstype": "NTFS", "source": drive, "kind": "ntfs", "cross_os": "false", "readonly": "false",
+    }  # fmt: skip
+
+
 def test_doctor_reads_the_guest_through_wsl_exe_and_names_what_fails(wine_rig: WineRig, wsl_exe: WslStandIn) -> None:
     wsl_exe.reply("--list --running --quiet", "Ubuntu\n")
     wsl_exe.reply("--list --quiet", "Ubuntu\n")
