@@ -174,6 +174,7 @@ def test_a_probe_removes_files_left_by_dead_probes_and_keeps_a_live_ones(wine_ri
         assert not unnamed.exists()
         assert [path.name for path in ended if path.exists()] == [], "ended with status 1 and 300, handles still open"
         assert kept.exists(), "a running process's file is left alone"
+        assert live.poll() is None, "and the process itself too (`os.kill(pid, 0)` would have ended it)"
     finally:
         live.kill()
         live.wait(30)
