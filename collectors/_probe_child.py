@@ -246,7 +246,7 @@ class _Residency:
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._libc: Any = None
-        self._vec = ctypes.create_string_buffer(1)
+        self._vec = ctypes.c_ubyte()
         self._flags = getattr(mmap, "PROT_READ", None), getattr(mmap, "MAP_SHARED", None)
         if None in self._flags:  # Windows: no mincore
             return
@@ -254,7 +254,7 @@ class _Residency:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.mmap.restype = ctypes.c_void_p
             libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-            libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+            libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_ubyte)]
             libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         except (OSError, AttributeError):  # a libc without mmap/mincore
             return
@@ -266,12 +266,12 @@ class _Residency:
             return None
         page = offset - offset % mmap.PAGESIZE
         addr = self._libc.mmap(None, mmap.PAGESIZE, *self._flags, self._fd, page)
-        if addr is None or addr == ctypes.c_void_p(-1).value:
-            return None  # e.g. FUSE direct_io on older kernels: no page cache to ask about
         try:
-            if self._libc.mincore(addr, mmap.PAGESIZE, self._vec) != 0:
+            # -1 also where the mmap failed (e.g. FUSE direct_io on older kernels): mincore refuses
+            # MAP_FAILED, which is not page-aligned
+            if self._libc.mincore(addr, mmap.PAGESIZE, ctypes.byref(self._vec)):
                 return None
-            return bool(self._vec.raw[0] & 1)
+            return bool(self._vec.value & 1)
         finally:
             self._libc.munmap(addr, mmap.PAGESIZE)
 
@@ -395,6 +395,7 @@ class _Probe:
             try:
                 for offset in range(0, WORK_SIZE, _FILL_CHUNK):
                     _pwrite(fd, os.urandom(_FILL_CHUNK), offset)
+                os.ftruncate(fd, WORK_SIZE)  # a larger file (left by another version) is cut to size
                 os.fsync(fd)
             except OSError:  # a full disk: a partial file would keep it at 100 % as long as we run
                 os.close(fd)
@@ -439,11 +440,11 @@ class _Probe:
 
     def _offsets(self, op: str) -> list[int]:
         """A random block-aligned offset for every sample of `op`, chosen before any is timed."""
-        return [random.randrange(WORK_SIZE // BLOCK) * BLOCK for _ in range(self.samples[op] + 1)]
+        return [random.randrange(0, WORK_SIZE, BLOCK) for _ in range(self.samples[op] + 1)]
 
     def _op_read_uncached(self) -> None:
-        fd = self.work_fd
-        assert fd is not None and self.residency is not None
+        fd, residency = self.work_fd, self.residency
+        assert fd is not None and residency is not None
         if not _advise(fd, "POSIX_FADV_DONTNEED"):
             _emit({"ev": "skip", "op": "read_uncached", "why": "the page cache cannot be dropped here (no posix_fadvise)"})
             return
@@ -451,7 +452,7 @@ class _Probe:
 
         def drop(i: int) -> dict[str, Any]:
             _advise(fd, "POSIX_FADV_DONTNEED")  # the whole file: a 4 KiB drop can miss a large folio
-            cached = self.residency.resident(offsets[i]) if self.residency else None
+            cached = residency.resident(offsets[i])
             return {} if cached is None else {"cached": cached}
 
         self._series("read_uncached", lambda i: partial(_pread, fd, BLOCK, offsets[i]), before=drop)
@@ -459,7 +460,7 @@ class _Probe:
     def _op_read_cached(self) -> None:
         fd = self.work_fd
         assert fd is not None
-        read = partial(_pread, fd, BLOCK, self._offsets("read_cached")[0])  # the warmup sample caches it
+        read = partial(_pread, fd, BLOCK, random.randrange(0, WORK_SIZE, BLOCK))  # the warmup sample caches it
         self._series("read_cached", lambda i: read)
 
     def _op_read_direct(self) -> None:
