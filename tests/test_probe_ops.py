@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -29,8 +29,9 @@ from wslwatch.collectors._probe_child import main
 
 ALL_OPS = ("stat_dir", "listdir", "open_close", "read_uncached", "read_cached", "read_direct", "write_sync", "create_fsync", "unlink")
 MOVING_DATA = {"read_uncached", "read_cached", "read_direct", "write_sync", "create_fsync"}  # 4 KiB per sample
-MIB = 1 << 20  # the work file: ioping's default working set (docs/probing.md)
+MIB = 1 << 20  # the work file: 1 MiB, ioping's default working set (docs/io-latency.md)
 Events = list[dict[str, Any]]
+Mount = Callable[..., Path]  # mount(fstype, options="") -> its mount point
 
 
 def run(capfd: pytest.CaptureFixture[str], path: Path, **spec: Any) -> tuple[int, Events]:
@@ -58,7 +59,7 @@ def area(path: Path) -> Path:
 
 
 @pytest.fixture
-def mount(tmp_path: Path) -> Iterator[Any]:
+def mount(tmp_path: Path) -> Iterator[Mount]:
     """`mount(fstype, options)`: a fresh filesystem of that type under tmp_path, unmounted after."""
     points: list[Path] = []
 
@@ -88,7 +89,7 @@ def test_every_operation_streams_its_samples_in_order_and_the_bytes_moved_add_up
         {"ev": "ready"},
     ]
     assert not [e for e in events if e["ev"] in ("skip", "note", "error")]  # ext4 allows every operation
-    timed = [e for e in events[4:-1]]
+    timed = events[4:-1]
     assert [e["op"] for e in timed[::2]] == [op for op in ALL_OPS for _ in range(4)]  # start, done, start, done…
     for start, sample in zip(timed[::2], timed[1::2]):
         assert (start["ev"], sample["ev"], start["i"]) == ("start", "done", sample["i"])
@@ -201,7 +202,7 @@ def test_files_of_dead_probes_are_removed_those_of_live_ones_kept(tmp_path: Path
     assert sorted(os.listdir(where)) == [f"c-{live.pid}-abc123-0", "entry0", "entry1", "entry2", "entry3", "someone's dir", "work.bin"]
 
 
-def test_a_full_disk_leaves_no_partial_work_file(mount: Any) -> None:
+def test_a_full_disk_leaves_no_partial_work_file(mount: Mount) -> None:
     small = mount("tmpfs", "size=512k")
     spec = json.dumps({"path": str(small), "samples": {"stat_dir": 1}})  # its own process: it stops at the error
     child = subprocess.run([sys.executable, "-I", "-S", _probe_child.__file__, spec], capture_output=True, text=True, cwd="/")
@@ -211,7 +212,7 @@ def test_a_full_disk_leaves_no_partial_work_file(mount: Any) -> None:
     assert not (area(small) / "work.bin").exists()
 
 
-def test_an_operation_that_fails_is_skipped_and_the_probe_goes_on(mount: Any, capfd: pytest.CaptureFixture[str]) -> None:
+def test_an_operation_that_fails_is_skipped_and_the_probe_goes_on(mount: Mount, capfd: pytest.CaptureFixture[str]) -> None:
     full = mount("tmpfs", "size=1m")  # room for the work file and nothing more
     status, events = run(capfd, full, samples={"create_fsync": 2, "unlink": 2, "stat_dir": 1})
     assert status == 0, events
@@ -224,7 +225,7 @@ def test_an_operation_that_fails_is_skipped_and_the_probe_goes_on(mount: Any, ca
 # --- the page cache ---------------------------------------------------------------------------
 
 
-def test_where_the_cache_cannot_be_dropped_every_uncached_read_is_a_cache_illusion(mount: Any, capfd: pytest.CaptureFixture[str]) -> None:
+def test_where_the_cache_cannot_be_dropped_every_uncached_read_is_a_cache_illusion(mount: Mount, capfd: pytest.CaptureFixture[str]) -> None:
     ram = mount("ramfs")  # no backing store: pages never leave the cache, and no O_DIRECT
     status, events = run(capfd, ram, samples={"stat_dir": 2, "read_uncached": 4, "read_cached": 2})
     assert status == 0, events
@@ -233,7 +234,7 @@ def test_where_the_cache_cannot_be_dropped_every_uncached_read_is_a_cache_illusi
     assert end(events)["bytes"] == 4096 * 8
 
 
-def test_o_direct_refused_by_the_filesystem_skips_the_direct_reads(mount: Any, capfd: pytest.CaptureFixture[str]) -> None:
+def test_o_direct_refused_by_the_filesystem_skips_the_direct_reads(mount: Mount, capfd: pytest.CaptureFixture[str]) -> None:
     ram = mount("ramfs")
     status, events = run(capfd, ram, samples={"read_direct": 2})
     assert status == 0, events
