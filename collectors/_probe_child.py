@@ -276,6 +276,11 @@ class _Residency:
             self._libc.munmap(addr, mmap.PAGESIZE)
 
 
+def _random_block() -> int:
+    """The offset of a random BLOCK of the work file."""
+    return random.randrange(0, WORK_SIZE, BLOCK)
+
+
 # --- the probe -------------------------------------------------------------------------------
 
 
@@ -440,7 +445,7 @@ class _Probe:
 
     def _offsets(self, op: str) -> list[int]:
         """A random block-aligned offset for every sample of `op`, chosen before any is timed."""
-        return [random.randrange(0, WORK_SIZE, BLOCK) for _ in range(self.samples[op] + 1)]
+        return [_random_block() for _ in range(self.samples[op] + 1)]
 
     def _op_read_uncached(self) -> None:
         fd, residency = self.work_fd, self.residency
@@ -460,7 +465,7 @@ class _Probe:
     def _op_read_cached(self) -> None:
         fd = self.work_fd
         assert fd is not None
-        read = partial(_pread, fd, BLOCK, random.randrange(0, WORK_SIZE, BLOCK))  # the warmup sample caches it
+        read = partial(_pread, fd, BLOCK, _random_block())  # the warmup sample caches it
         self._series("read_cached", lambda i: read)
 
     def _op_read_direct(self) -> None:
