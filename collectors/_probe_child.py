@@ -398,9 +398,9 @@ class _Probe:
             fresh = True
         if fresh:  # random data, so no compression or zero-page shortcut flatters the reads
             try:
+                os.ftruncate(fd, WORK_SIZE)  # a larger one (left by another version) is cut to size
                 for offset in range(0, WORK_SIZE, _FILL_CHUNK):
                     _pwrite(fd, os.urandom(_FILL_CHUNK), offset)
-                os.ftruncate(fd, WORK_SIZE)  # a larger file (left by another version) is cut to size
                 os.fsync(fd)
             except OSError:  # a full disk: a partial file would keep it at 100 % as long as we run
                 os.close(fd)
