@@ -15,8 +15,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Literal, Mapping
+from typing import IO, Any, Callable, Literal, Mapping, NamedTuple
 
 from wslwatch.collectors._probe_child import BLOCK, DATA_OPS, OPS
 
@@ -31,7 +32,7 @@ Status = Literal["ok", "stalled", "error"]
 Progress = Callable[[str | None, float], None]
 
 _TICK_S = 0.25
-_CHATTER_LINES = 20
+_SAID_LINES = 3  # of what a child that died printed, shown in its error
 #: Data operations by how much they tell about a cross-OS share, for a tight byte budget.
 _DATA_PRIORITY = ("create_fsync", "read_uncached", "write_sync", "read_cached", "read_direct")
 
@@ -102,44 +103,45 @@ class _Events:
         self.result = ProbeResult("ok")
         self.error: str | None = None
         self.ended = False
-        self.chatter: list[str] = []
+        self.said: deque[str] = deque(maxlen=_SAID_LINES)  # its last lines that were not events
 
     def take(self, line: bytes) -> None:
         try:
             event = json.loads(line)
         except ValueError:
-            self.chatter = (self.chatter + [line.decode(errors="replace").rstrip()])[-_CHATTER_LINES:]
+            self.said.append(line.decode(errors="replace").rstrip())
             return
-        kind, r = event.get("ev"), self.result
-        if kind == "start":
-            r.in_flight = event["op"]
-        elif kind == "done":
-            r.in_flight = None
-            if not event.get("warmup"):
-                r.latencies.setdefault(event["op"], []).append(event["ns"] / 1e9)
-        elif kind == "place":
-            r.facts, r.in_flight = event, None
-        elif kind == "ready":
-            r.in_flight = None
-        elif kind == "skip":
-            r.skipped[event["op"]] = event["why"]
-        elif kind == "note":
-            r.notes.append(event["what"])
-        elif kind == "error":
-            self.error = event["why"]
-        elif kind == "end":
-            self.ended = True
-            r.readonly = bool(event.get("readonly", False))
-            r.cache_illusions = int(event.get("cache_illusions", 0))
-            r.bytes = int(event.get("bytes", 0))
-            r.notes += [f"could not remove {name} from the probe directory" for name in event.get("left", [])]
+        r = self.result
+        match event.get("ev"):
+            case "start":
+                r.in_flight = event["op"]
+            case "done":
+                r.in_flight = None
+                if not event.get("warmup"):
+                    r.latencies.setdefault(event["op"], []).append(event["ns"] / 1e9)
+            case "place":
+                r.facts, r.in_flight = event, None
+            case "ready":
+                r.in_flight = None
+            case "skip":
+                r.skipped[event["op"]] = event["why"]
+            case "note":
+                r.notes.append(event["what"])
+            case "error":
+                self.error = event["why"]
+            case "end":
+                self.ended = True
+                r.readonly = bool(event.get("readonly", False))
+                r.cache_illusions = int(event.get("cache_illusions", 0))
+                r.bytes = int(event.get("bytes", 0))
+                r.notes += [f"could not remove {name} from the probe directory" for name in event.get("left", [])]
 
     def finish(self, exit_code: int) -> ProbeResult:
         r = self.result
         if self.error is not None:
             r.status, r.reason = "error", self.error
         elif not self.ended or exit_code != 0:
-            said = "; ".join(self.chatter[-3:]) or "nothing"
+            said = "; ".join(self.said) or "nothing"
             r.status = "error"
             r.reason = f"the probe process exited with status {exit_code} before finishing (it said: {said})"
         return r
@@ -170,22 +172,33 @@ def _pump(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
         lines.put(None)
 
 
+class _Stuck(NamedTuple):
+    """A killed child that has not ended yet: stuck in the kernel on a dead mount."""
+
+    child: subprocess.Popen[bytes]
+    op: str | None  # the operation it was in
+    since: float  # when its probe started (monotonic)
+
+
 class PathProber:
     """Probes one directory, each time in a fresh child process, at most one child alive."""
 
     def __init__(self, path: str, python: str = _PYTHON) -> None:
         self.path = path
         self._python = python
-        self._stuck: subprocess.Popen[bytes] | None = None
-        self._stuck_op: str | None = None
-        self._stuck_since = 0.0
+        self._stuck: _Stuck | None = None
 
     @property
     def stuck_pid(self) -> int | None:
         """The id of a killed child that has not ended yet (stuck in the kernel), if any."""
-        if self._stuck is not None and self._stuck.poll() is not None:
+        stuck = self._still_stuck()
+        return None if stuck is None else stuck.child.pid
+
+    def _still_stuck(self) -> _Stuck | None:
+        """The stuck child, forgotten once it has ended."""
+        if self._stuck is not None and self._stuck.child.poll() is not None:
             self._stuck = None
-        return None if self._stuck is None else self._stuck.pid
+        return self._stuck
 
     def probe(
         self,
@@ -218,18 +231,19 @@ class PathProber:
 
     def close(self) -> None:
         """Kill a stuck child once more; it is not waited for."""
-        if self._stuck is not None and self._stuck.poll() is None:
-            self._stuck.kill()
+        if self._stuck is not None and self._stuck.child.poll() is None:
+            self._stuck.child.kill()
 
     def _run(self, spec: dict[str, Any], deadline_s: float, progress: Progress | None) -> ProbeResult:
         started = time.monotonic()
-        if self.stuck_pid is not None:
+        stuck = self._still_stuck()
+        if stuck is not None:
             return ProbeResult(
                 "stalled",
-                in_flight=self._stuck_op,
+                in_flight=stuck.op,
                 reason=(
-                    f"the probe started {started - self._stuck_since:.0f}s ago is still stuck in "
-                    f"{self._stuck_op or 'an operation'}; no new probe starts until it ends"
+                    f"the probe started {started - stuck.since:.0f}s ago is still stuck in "
+                    f"{stuck.op or 'an operation'}; no new probe starts until it ends"
                 ),
             )
         try:
@@ -275,7 +289,7 @@ class PathProber:
         """Past the deadline: kill the child, do not wait for it, remember it while it lives."""
         child.kill()
         if child.poll() is None:
-            self._stuck, self._stuck_op, self._stuck_since = child, events.result.in_flight, started
+            self._stuck = _Stuck(child, events.result.in_flight, started)
         result = events.result
         result.status = "stalled"
         op = result.in_flight or "between operations"

@@ -137,12 +137,47 @@ def test_the_stalled_operation_is_named(slowfs: SlowFsMount) -> None:
     prober = PathProber(str(slowfs.mountpoint))
     prober.probe(plan_samples(1), gap_s=0.0, deadline_s=10.0)  # the work area exists
     slowfs.set(ops=["unlink"], hang=True)
+    started = time.monotonic()
     result = prober.probe(plan_samples(1), gap_s=0.0, deadline_s=1.5)
     assert (result.status, result.in_flight) == ("stalled", "unlink")
-    assert "stuck in unlink" in (result.reason or "") and "1.5s" in (result.reason or "")
+    assert result.reason == "no answer within 1.5s (stuck in unlink); the probe process was killed"
     assert result.latencies["create_fsync"]  # what finished before the hang is kept
+    time.sleep(1.0)
+    again = prober.probe(plan_samples(1), gap_s=0.0, deadline_s=1.5)  # the stuck child still holds it
+    ago = round(time.monotonic() - started)
+    assert (again.status, again.in_flight) == ("stalled", "unlink")
+    assert again.reason in {
+        f"the probe started {seconds}s ago is still stuck in unlink; no new probe starts until it ends"
+        for seconds in (ago - 1, ago, ago + 1)
+    }, again.reason
     slowfs.set()
     assert _wait(lambda: prober.stuck_pid is None)
+
+
+def test_cli_probe_of_a_hung_mount_ends_at_its_deadline(slowfs: SlowFsMount) -> None:
+    """`wslwatch probe` returns with `stalled` while its killed child is still stuck in the kernel:
+    nothing waits for that child, not even the interpreter's exit."""
+    slowfs.set(hang=True)
+    command = [sys.executable, "-m", "wslwatch", "probe", "--json", "--timeout", "1.5", str(slowfs.mountpoint)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        (path,) = json.loads(done.stdout)["paths"]
+        assert path["status"] == "stalled", path
+        assert _probes_of(slowfs), "its child is still stuck: the command did not wait for it"
+    finally:
+        slowfs.set()
+    assert _wait(lambda: not _probes_of(slowfs))
+
+
+def _probes_of(mount: SlowFsMount) -> list[int]:
+    """Live probe processes of `mount`, whoever started them (a command's stuck child outlives it)."""
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline", "status"]):
+        command = process.info["cmdline"] or []
+        if process.info["status"] != psutil.STATUS_ZOMBIE and any(part.endswith("_probe_child.py") for part in command):
+            if str(mount.mountpoint) in command[-1]:
+                found.append(process.info["pid"])
+    return found
 
 
 def _status(samples) -> str:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from wine_checks import READ, grep_output
 from rigs.slowfs_rig import SlowFsMount
 from rigs.wine import WineRig
 from rigs.wsl_standin import WslStandIn
+from wslwatch.collectors._probe_child import OPS
 
 pytestmark = pytest.mark.rig
 
@@ -50,8 +51,29 @@ def test_probe_of_a_windows_path_with_a_space_times_it_and_cleans_up(wine_rig: W
     (path,) = json.loads(done.stdout)["paths"]
     assert path["path"] == wine_rig.windows_path(data)
     assert path["status"] == "ok" and not path["cross_os"]
+    # the volume as GetVolumeInformationW tells it: a local NTFS drive, writable; all is timed but
+    # what needs O_DIRECT or posix_fadvise, which Windows has not
+    assert (path["kind"], path["fstype"], path["mountpoint"]) == ("ntfs", "NTFS", wine_rig.windows_path(data)[:3])
+    assert not path["readonly"] and set(path["skipped"]) == {"read_direct", "read_uncached"}
+    assert set(path["ops"]) == set(OPS) - {"read_direct", "read_uncached"}
     assert all(op["n"] == 3 and op["min_s"] > 0 for op in path["ops"].values())
     assert list(data.iterdir()) == []  # the probe's own folder is gone again
+
+
+def test_a_watched_windows_path_is_placed_on_its_volume(wine_rig: WineRig, tmp_path: Path) -> None:
+    """`wslwatch_path_info` of a `[[paths]]` directory on a local drive: the volume facts the probe
+    read (GetVolumePathNameW, GetVolumeInformationW, GetDriveTypeW), a writable NTFS drive."""
+    data = tmp_path / "data"
+    data.mkdir()
+    config = tmp_path / "wslwatch.toml"
+    config.write_text(f"[[paths]]\npath = '{wine_rig.windows_path(data)}'\nname = 'data'\n")
+    done = wine_rig.wslwatch("once", "--json", "--config", wine_rig.windows_path(config))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    (info,) = [s["labels"] for s in json.loads(done.stdout)["samples"] if s["name"] == "wslwatch_path_info"]
+    drive = wine_rig.windows_path(data)[:2]
+    assert {key: info[key] for key in ("mountpoint", "fstype", "source", "kind", "cross_os", "readonly")} == {
+        "mountpoint": drive + "\\", "fstype": "NTFS", "source": drive, "kind": "ntfs", "cross_os": "false", "readonly": "false",
+    }  # fmt: skip
 
 
 def test_doctor_reads_the_guest_through_wsl_exe_and_names_what_fails(wine_rig: WineRig, wsl_exe: WslStandIn) -> None:

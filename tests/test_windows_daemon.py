@@ -155,12 +155,14 @@ def test_a_probe_removes_files_left_by_dead_probes_and_keeps_a_live_ones(wine_ri
         assert live.stdout is not None
         live_pid = int(live.stdout.readline())
         dead = area / "c-99991-aaaaaa-0"  # no such process
+        unnamed = area / "c-x-cccccc-0"  # no process id at all: nobody's
         kept = area / f"c-{live_pid}-bbbbbb-0"
-        for leftover in (dead, kept):
+        for leftover in (dead, unnamed, kept):
             leftover.write_bytes(b"x" * 4096)
         done = wine_rig.wslwatch("probe", wine_rig.windows_path(data), "--samples", "1", timeout=180)
         assert done.returncode == 0, done.stdout + done.stderr
         assert not dead.exists(), "a dead probe's file is removed"
+        assert not unnamed.exists()
         assert kept.exists(), "a running process's file is left alone"
     finally:
         live.kill()

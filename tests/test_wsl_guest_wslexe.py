@@ -181,6 +181,14 @@ def test_a_hanging_wsl_exe_is_stopped_at_its_deadline(fake_wsl: FakeWsl) -> None
         guest(fake_wsl, timeout_s=0.5).collect(1000.0)
 
 
+def test_a_hanging_wsl_exe_is_given_five_seconds_by_default(fake_wsl: FakeWsl) -> None:
+    """wsl.exe answers in well under a second when WSL is healthy; five seconds leave room for a
+    slow first call and still end a stuck one within one collection."""
+    fake_wsl.change(sleep=30)
+    with pytest.raises(CollectorError, match=r"`[^`]*wsl.exe --version` did not finish within 5s and was stopped"):
+        WslExe(fake_wsl.path).run("--version")
+
+
 def test_holders_come_through_the_same_one_exec(fake_wsl: FakeWsl, tmp_path: Path) -> None:
     """The guest's holders ride in the one read: real processes and real cgroups of this machine,
     read by the stand-in's real `sh`, give what the direct reader gives from the same files."""
