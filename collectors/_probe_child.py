@@ -30,6 +30,7 @@ import ctypes
 import errno
 import itertools
 import json
+import math
 import mmap
 import os
 import random
@@ -226,14 +227,10 @@ _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 
 
 def _advise(fd: int, advice_name: str) -> bool:
-    """`posix_fadvise` over the whole file; False where the OS or filesystem refuses."""
-    advise: Callable[[int, int, int, int], None] | None = getattr(os, "posix_fadvise", None)
-    advice: int | None = getattr(os, advice_name, None)
-    if advise is None or advice is None:
-        return False
+    """`posix_fadvise` over the whole file; False where the OS (Windows) or filesystem refuses."""
     try:
-        advise(fd, 0, 0, advice)
-    except OSError:
+        getattr(os, "posix_fadvise")(fd, 0, 0, getattr(os, advice_name))
+    except (AttributeError, OSError):
         return False
     return True
 
@@ -251,7 +248,7 @@ class _Residency:
         if None in self._flags:  # Windows: no mincore
             return
         try:
-            libc = ctypes.CDLL(None, use_errno=True)
+            libc = ctypes.CDLL(None)
             libc.mmap.restype = ctypes.c_void_p
             libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
             libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_ubyte)]
@@ -291,14 +288,13 @@ class _Probe:
         self.spec = spec
         self.samples: dict[str, int] = {op: int(n) for op, n in spec.get("samples", {}).items() if op in OPS}
         self.gap_s = float(spec.get("gap_s", 0.02))
-        self.budget_s = float(spec.get("budget_s", 1e9))
+        self.budget_s = float(spec.get("budget_s", math.inf))
         self.started = time.monotonic()
         self.bytes = 0  # moved by the timed samples
         self.illusions = 0
         self.over_budget = False
         self.area: _Area | None = None
         self.work_fd: int | None = None
-        self.residency: _Residency | None = None
         self.created_files: list[str] = []
         self.created_area = False
         self.realpath = ""
@@ -307,13 +303,13 @@ class _Probe:
     # pacing and timing
 
     def _pause(self) -> None:
-        if not self._first_sample and self.gap_s > 0:
+        if not self._first_sample:
             time.sleep(self.gap_s)
         self._first_sample = False
 
     def _rounds(self, op: str) -> Iterator[tuple[int, bool]]:
         """(index, is_warmup) for each sample of `op`, fewer once the time budget is spent."""
-        if not self.over_budget and time.monotonic() - self.started > self.budget_s:
+        if not self.over_budget and self._spent():
             self.over_budget = True
             _emit({"ev": "note", "what": f"time budget of {self.budget_s:g}s spent; one sample per remaining operation"})
         if self.over_budget:
@@ -321,9 +317,12 @@ class _Probe:
             return
         wanted = self.samples[op]
         for i in range(wanted + 1):
-            if i >= 2 and time.monotonic() - self.started > self.budget_s:
+            if i >= 2 and self._spent():
                 return
             yield i, i == 0
+
+    def _spent(self) -> bool:
+        return time.monotonic() - self.started > self.budget_s
 
     def _time(self, op: str, i: int, warmup: bool, call: Callable[[], object], **extra: Any) -> None:
         _emit({"ev": "start", "op": op, "i": i})
@@ -408,7 +407,6 @@ class _Probe:
                 raise
         self.work_fd = fd
         _advise(fd, "POSIX_FADV_RANDOM")
-        self.residency = _Residency(fd)
 
     # the operations
 
@@ -448,12 +446,13 @@ class _Probe:
         return [_random_block() for _ in range(self.samples[op] + 1)]
 
     def _op_read_uncached(self) -> None:
-        fd, residency = self.work_fd, self.residency
-        assert fd is not None and residency is not None
+        fd = self.work_fd
+        assert fd is not None
         if not _advise(fd, "POSIX_FADV_DONTNEED"):
             _emit({"ev": "skip", "op": "read_uncached", "why": "the page cache cannot be dropped here (no posix_fadvise)"})
             return
         offsets = self._offsets("read_uncached")
+        residency = _Residency(fd)
 
         def drop(i: int) -> dict[str, Any]:
             _advise(fd, "POSIX_FADV_DONTNEED")  # the whole file: a 4 KiB drop can miss a large folio
