@@ -247,14 +247,11 @@ class _Residency:
         self._flags = getattr(mmap, "PROT_READ", None), getattr(mmap, "MAP_SHARED", None)
         if None in self._flags:  # Windows: no mincore
             return
-        try:
-            libc = ctypes.CDLL(None)
-            libc.mmap.restype = ctypes.c_void_p
-            libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-            libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_ubyte)]
-            libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-        except (OSError, AttributeError):  # a libc without mmap/mincore
-            return
+        libc = ctypes.CDLL(None)  # every libc of Linux (glibc, musl) has the three
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_ubyte)]
+        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         self._libc = libc
 
     def resident(self, offset: int) -> bool | None:
