@@ -75,10 +75,13 @@ DATA_OPS = ("read_uncached", "read_cached", "read_direct", "write_sync", "create
 METADATA_OPS = ("stat_dir", "listdir")
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_O_BINARY = getattr(os, "O_BINARY", 0)
+#: A directory opened to reach its entries through the descriptor; the area: also never a link.
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC
+_AREA_FLAGS = _DIR_FLAGS | _O_NOFOLLOW
+#: Added to the flags of every file opened in the area: never through a link, never inherited, binary.
+_FILE_FLAGS = _O_NOFOLLOW | _O_CLOEXEC | getattr(os, "O_BINARY", 0)
 
 
 class _Fatal(Exception):
@@ -114,7 +117,7 @@ class _Area:
         """Open (creating it if allowed) the area; True if this call created it."""
         created = False
         if self._by_fd:
-            self._dir_fd = os.open(self.directory, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+            self._dir_fd = os.open(self.directory, _DIR_FLAGS)
         if may_create:
             try:
                 os.mkdir(self._name(AREA), 0o700, **self._at_dir())
@@ -123,7 +126,7 @@ class _Area:
                 pass
         if self._by_fd:
             try:
-                self._fd = os.open(AREA, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC, dir_fd=self._dir_fd)
+                self._fd = os.open(AREA, _AREA_FLAGS, dir_fd=self._dir_fd)
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise _Fatal("setup", f"{self.path} is not a directory of ours (a symlink?); remove it") from None
@@ -159,7 +162,7 @@ class _Area:
 
     def open(self, name: str, flags: int, mode: int = 0o600) -> int:
         """Open `name` inside the area, never following a symlink."""
-        return os.open(self._inside(name), flags | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY, mode, **self._at_area())
+        return os.open(self._inside(name), flags | _FILE_FLAGS, mode, **self._at_area())
 
     def unlink(self, name: str) -> None:
         os.unlink(self._inside(name), **self._at_area())
@@ -182,7 +185,7 @@ class _Area:
         if self._dir_fd is None:
             os.listdir(self.path)
             return
-        fd = os.open(AREA, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW | _O_CLOEXEC, dir_fd=self._dir_fd)
+        fd = os.open(AREA, _AREA_FLAGS, dir_fd=self._dir_fd)
         try:
             os.listdir(fd)
         finally:

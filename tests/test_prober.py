@@ -10,12 +10,15 @@ tests/test_probe.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
 from pathlib import Path
+from typing import Iterator
 
 import psutil
+import pytest
 
 from wslwatch.collectors.probe import PathProber, ProbeResult, plan_samples
 
@@ -125,13 +128,24 @@ def _child_of_this_process() -> psutil.Process:
     return child
 
 
-def test_a_silent_child_is_stalled_at_the_deadline_with_the_operation_named(tmp_path: Path) -> None:
+@pytest.fixture
+def stopped() -> Iterator[list[psutil.Process]]:
+    """Children a test stops; killed at the end whatever the prober did with them."""
+    children: list[psutil.Process] = []
+    yield children
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+
+
+def test_a_silent_child_is_stalled_at_the_deadline_with_the_operation_named(
+    tmp_path: Path, stopped: list[psutil.Process]
+) -> None:
     """A child that stops answering (SIGSTOP, as one stuck in the kernel) is killed at the deadline;
     progress keeps being reported every quarter second meanwhile; a stopped child dies of SIGKILL,
     so nothing stays stuck and the next probe runs."""
     prober = PathProber(str(tmp_path))
     calls: list[tuple[str | None, float]] = []
-    stopped: list[psutil.Process] = []
 
     def progress(op: str | None, elapsed: float) -> None:
         calls.append((op, elapsed))

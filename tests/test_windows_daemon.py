@@ -146,24 +146,35 @@ def test_windows_own_wsl_exe_runs_never_one_in_the_current_directory(wine_rig: W
 def test_a_probe_removes_files_left_by_dead_probes_and_keeps_a_live_ones(wine_rig: WineRig, tmp_path: Path) -> None:
     """A probe killed in `create_fsync` leaves `c-<pid>-…` files; the next probe removes those whose
     process has ended. On Windows liveness is asked of OpenProcess/GetExitCodeProcess (`os.kill(pid, 0)`
-    would end the process there), so a live one's file stays."""
+    would end the process there), so a live one's file stays — and an ended one's goes even while
+    something still holds a handle to it (the process object lives on, with its exit code)."""
     data = tmp_path / "data"
     area = data / ".wslwatch-probe"
     area.mkdir(parents=True, mode=0o700)  # there before: `probe` keeps the folder, and what it did there shows
-    live = wine_rig.popen([wine_rig.python_exe, "-c", "import os, time; print(os.getpid(), flush=True); time.sleep(120)"])
+    holder = (
+        "import os, subprocess, sys, time\n"
+        "ended = [subprocess.Popen([sys.executable, '-c', f'raise SystemExit({code})']) for code in (1, 300)]\n"
+        "[p.wait() for p in ended]  # their handles stay open while this lives\n"
+        "print(os.getpid(), *(p.pid for p in ended), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    live = wine_rig.popen([wine_rig.python_exe, "-c", holder])
     try:
         assert live.stdout is not None
-        live_pid = int(live.stdout.readline())
+        live_pid, *ended_pids = (int(pid) for pid in live.stdout.readline().split())
         dead = area / "c-99991-aaaaaa-0"  # no such process
         unnamed = area / "c-x-cccccc-0"  # no process id at all: nobody's
+        ended = [area / f"c-{pid}-dddddd-0" for pid in ended_pids]
         kept = area / f"c-{live_pid}-bbbbbb-0"
-        for leftover in (dead, unnamed, kept):
+        for leftover in (dead, unnamed, *ended, kept):
             leftover.write_bytes(b"x" * 4096)
         done = wine_rig.wslwatch("probe", wine_rig.windows_path(data), "--samples", "1", timeout=180)
         assert done.returncode == 0, done.stdout + done.stderr
         assert not dead.exists(), "a dead probe's file is removed"
         assert not unnamed.exists()
+        assert [path.name for path in ended if path.exists()] == [], "ended with status 1 and 300, handles still open"
         assert kept.exists(), "a running process's file is left alone"
+        assert live.poll() is None, "and the process itself too (`os.kill(pid, 0)` would have ended it)"
     finally:
         live.kill()
         live.wait(30)
