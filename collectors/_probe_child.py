@@ -30,6 +30,7 @@ import ctypes
 import errno
 import itertools
 import json
+import math
 import mmap
 import os
 import random
@@ -229,14 +230,10 @@ _datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 
 
 def _advise(fd: int, advice_name: str) -> bool:
-    """`posix_fadvise` over the whole file; False where the OS or filesystem refuses."""
-    advise: Callable[[int, int, int, int], None] | None = getattr(os, "posix_fadvise", None)
-    advice: int | None = getattr(os, advice_name, None)
-    if advise is None or advice is None:
-        return False
+    """`posix_fadvise` over the whole file; False where the OS (Windows) or filesystem refuses."""
     try:
-        advise(fd, 0, 0, advice)
-    except OSError:
+        getattr(os, "posix_fadvise")(fd, 0, 0, getattr(os, advice_name))
+    except (AttributeError, OSError):
         return False
     return True
 
@@ -249,18 +246,15 @@ class _Residency:
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._libc: Any = None
-        self._vec = ctypes.create_string_buffer(1)
+        self._vec = ctypes.c_ubyte()
         self._flags = getattr(mmap, "PROT_READ", None), getattr(mmap, "MAP_SHARED", None)
         if None in self._flags:  # Windows: no mincore
             return
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.mmap.restype = ctypes.c_void_p
-            libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-            libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
-            libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-        except (OSError, AttributeError):  # a libc without mmap/mincore
-            return
+        libc = ctypes.CDLL(None)  # every libc of Linux (glibc, musl) has the three
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_ubyte)]
+        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         self._libc = libc
 
     def resident(self, offset: int) -> bool | None:
@@ -269,14 +263,19 @@ class _Residency:
             return None
         page = offset - offset % mmap.PAGESIZE
         addr = self._libc.mmap(None, mmap.PAGESIZE, *self._flags, self._fd, page)
-        if addr is None or addr == ctypes.c_void_p(-1).value:
-            return None  # e.g. FUSE direct_io on older kernels: no page cache to ask about
         try:
-            if self._libc.mincore(addr, mmap.PAGESIZE, self._vec) != 0:
+            # -1 also where the mmap failed (e.g. FUSE direct_io on older kernels): mincore refuses
+            # MAP_FAILED, which is not page-aligned
+            if self._libc.mincore(addr, mmap.PAGESIZE, ctypes.byref(self._vec)):
                 return None
-            return bool(self._vec.raw[0] & 1)
+            return bool(self._vec.value & 1)
         finally:
             self._libc.munmap(addr, mmap.PAGESIZE)
+
+
+def _random_block() -> int:
+    """The offset of a random BLOCK of the work file."""
+    return random.randrange(0, WORK_SIZE, BLOCK)
 
 
 # --- the probe -------------------------------------------------------------------------------
@@ -289,14 +288,13 @@ class _Probe:
         self.spec = spec
         self.samples: dict[str, int] = {op: int(n) for op, n in spec.get("samples", {}).items() if op in OPS}
         self.gap_s = float(spec.get("gap_s", 0.02))
-        self.budget_s = float(spec.get("budget_s", 1e9))
+        self.budget_s = float(spec.get("budget_s", math.inf))
         self.started = time.monotonic()
         self.bytes = 0  # moved by the timed samples
         self.illusions = 0
         self.over_budget = False
         self.area: _Area | None = None
         self.work_fd: int | None = None
-        self.residency: _Residency | None = None
         self.created_files: list[str] = []
         self.created_area = False
         self.realpath = ""
@@ -305,13 +303,13 @@ class _Probe:
     # pacing and timing
 
     def _pause(self) -> None:
-        if not self._first_sample and self.gap_s > 0:
+        if not self._first_sample:
             time.sleep(self.gap_s)
         self._first_sample = False
 
     def _rounds(self, op: str) -> Iterator[tuple[int, bool]]:
         """(index, is_warmup) for each sample of `op`, fewer once the time budget is spent."""
-        if not self.over_budget and time.monotonic() - self.started > self.budget_s:
+        if not self.over_budget and self._spent():
             self.over_budget = True
             _emit({"ev": "note", "what": f"time budget of {self.budget_s:g}s spent; one sample per remaining operation"})
         if self.over_budget:
@@ -319,9 +317,12 @@ class _Probe:
             return
         wanted = self.samples[op]
         for i in range(wanted + 1):
-            if i >= 2 and time.monotonic() - self.started > self.budget_s:
+            if i >= 2 and self._spent():
                 return
             yield i, i == 0
+
+    def _spent(self) -> bool:
+        return time.monotonic() - self.started > self.budget_s
 
     def _time(self, op: str, i: int, warmup: bool, call: Callable[[], object], **extra: Any) -> None:
         _emit({"ev": "start", "op": op, "i": i})
@@ -396,6 +397,7 @@ class _Probe:
             fresh = True
         if fresh:  # random data, so no compression or zero-page shortcut flatters the reads
             try:
+                os.ftruncate(fd, WORK_SIZE)  # a larger one (left by another version) is cut to size
                 for offset in range(0, WORK_SIZE, _FILL_CHUNK):
                     _pwrite(fd, os.urandom(_FILL_CHUNK), offset)
                 os.fsync(fd)
@@ -405,7 +407,6 @@ class _Probe:
                 raise
         self.work_fd = fd
         _advise(fd, "POSIX_FADV_RANDOM")
-        self.residency = _Residency(fd)
 
     # the operations
 
@@ -442,19 +443,20 @@ class _Probe:
 
     def _offsets(self, op: str) -> list[int]:
         """A random block-aligned offset for every sample of `op`, chosen before any is timed."""
-        return [random.randrange(WORK_SIZE // BLOCK) * BLOCK for _ in range(self.samples[op] + 1)]
+        return [_random_block() for _ in range(self.samples[op] + 1)]
 
     def _op_read_uncached(self) -> None:
         fd = self.work_fd
-        assert fd is not None and self.residency is not None
+        assert fd is not None
         if not _advise(fd, "POSIX_FADV_DONTNEED"):
             _emit({"ev": "skip", "op": "read_uncached", "why": "the page cache cannot be dropped here (no posix_fadvise)"})
             return
         offsets = self._offsets("read_uncached")
+        residency = _Residency(fd)
 
         def drop(i: int) -> dict[str, Any]:
             _advise(fd, "POSIX_FADV_DONTNEED")  # the whole file: a 4 KiB drop can miss a large folio
-            cached = self.residency.resident(offsets[i]) if self.residency else None
+            cached = residency.resident(offsets[i])
             return {} if cached is None else {"cached": cached}
 
         self._series("read_uncached", lambda i: partial(_pread, fd, BLOCK, offsets[i]), before=drop)
@@ -462,7 +464,7 @@ class _Probe:
     def _op_read_cached(self) -> None:
         fd = self.work_fd
         assert fd is not None
-        read = partial(_pread, fd, BLOCK, self._offsets("read_cached")[0])  # the warmup sample caches it
+        read = partial(_pread, fd, BLOCK, _random_block())  # the warmup sample caches it
         self._series("read_cached", lambda i: read)
 
     def _op_read_direct(self) -> None:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rigs import need
-from wslwatch.collectors._probe_child import AREA, BLOCK, DATA_OPS, METADATA_OPS, OPS, WORK_SIZE
+from wslwatch.collectors._probe_child import AREA, BLOCK, DATA_OPS, METADATA_OPS, OPS
 from wslwatch.collectors.probe import PathProber, base_interpreter, plan_samples
 
 
@@ -63,7 +63,7 @@ def test_files_are_made_only_in_the_private_area_and_removed(user_dir: Path) -> 
     assert new == {AREA, f"{AREA}/work.bin", *(f"{AREA}/entry{i}" for i in range(4))}
     assert {name: after[name] for name in before} == before  # the user's files are untouched
     assert stat.S_IMODE(after[AREA][0]) == 0o700
-    assert len(after[f"{AREA}/work.bin"][2]) == WORK_SIZE
+    assert len(after[f"{AREA}/work.bin"][2]) == 1 << 20  # 1 MiB, ioping's default working set
     assert prober.remove_area(10.0).status == "ok"
     assert tree(user_dir) == before
 
