@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from rigs import need
 from rigs.cgroups import V1_MEMORY, child, fixture_tree, uncached_file, memory_cgroups, v2_tree_files
 
 from wslwatch.collectors import _guest_holders as holders
@@ -95,8 +96,7 @@ def test_v2_memory_stat_layouts(fixture: str, anon: int, file: int) -> None:
 def test_v1_memory_stat_prefers_the_hierarchical_totals() -> None:
     text = (V1_MEMORY / "memory.stat").read_text() if V1_MEMORY.exists() else ""
     values = dict(line.split() for line in text.splitlines())
-    if "total_rss" not in values:
-        pytest.skip("no v1 memory controller here")
+    need("total_rss" in values, "a cgroup v1 memory controller")
     amounts = holders.parse_memory_stat(text)
     assert amounts == {"anon": int(values["total_rss"]), "file": int(values["total_cache"]), "swap": int(values["total_swap"])}
 

@@ -116,8 +116,7 @@ def test_files_planted_in_the_area_as_symlinks_are_never_followed(user_dir: Path
 
 
 def test_an_area_of_another_user_is_refused(user_dir: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("giving a directory to another user needs root")
+    need(os.geteuid() == 0, "root, to give a directory to another user")
     (user_dir / AREA).mkdir(mode=0o700)
     os.chown(user_dir / AREA, 4242, 4242)
     result = probe(user_dir, samples=1)

@@ -90,21 +90,22 @@ def test_doctor_reads_the_guest_through_wsl_exe_and_names_what_fails(wine_rig: W
     assert vm["status"] == "fail" and "NtQuerySystemInformation" in vm["detail"] and vm["fix"]
 
 
-def probe_children() -> list[str]:
-    """Command lines of live probe processes (Wine shows a Windows process's command line in /proc)."""
+def probe_children(of: Path) -> list[str]:
+    """Command lines of live probe processes of the test whose temporary folder is `of` (Wine
+    shows a Windows process's command line in /proc; other tests may probe meanwhile)."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "_probe_child.py" in text:
+        if "_probe_child.py" in text and of.name in text:
             found.append(text)
     return found
 
 
 def test_a_probe_stuck_on_a_hung_mount_is_reported_stalled_at_its_deadline(
-    wine_rig: WineRig, slowfs: SlowFsMount  # noqa: F811
+    wine_rig: WineRig, slowfs: SlowFsMount, tmp_path: Path  # noqa: F811
 ) -> None:
     """A directory listing that never returns (FUSE leaves it unanswered: a real kernel-level stall
     under the Windows process, which no signal ends) is reported stalled at the deadline, and
@@ -118,7 +119,7 @@ def test_a_probe_stuck_on_a_hung_mount_is_reported_stalled_at_its_deadline(
     try:
         cli.wait(60)  # its pipes may stay open: the stuck process holds them under Wine
         took = time.monotonic() - started
-        assert probe_children(), "the stuck probe process is still in its listing"
+        assert probe_children(of=tmp_path), "the stuck probe process is still in its listing"
     finally:
         slowfs.set()  # the listing returns: the killed process ends
     out, err = cli.communicate(timeout=60)
@@ -130,6 +131,6 @@ def test_a_probe_stuck_on_a_hung_mount_is_reported_stalled_at_its_deadline(
     assert "the probe process was killed" in path["reason"]
     assert took < 4 + 15, f"the command took {took:.1f} s with a 4 s deadline"
     deadline = time.monotonic() + 30
-    while probe_children():
+    while probe_children(of=tmp_path):
         assert time.monotonic() < deadline, "the killed probe process lived on after its listing returned"
         time.sleep(0.2)
