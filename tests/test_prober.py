@@ -115,6 +115,14 @@ def test_a_child_that_hangs_after_its_output_ended_is_stalled_in_close(tmp_path:
     assert result.reason == "no answer within 1.5s (stuck in close); the probe process was killed"
 
 
+def test_a_child_slow_to_exit_after_its_output_ended_is_waited_for_until_the_deadline(tmp_path: Path) -> None:
+    """Closing its last file can take a while on a slow share: within the deadline that is fine."""
+    script = """echo '{"ev": "end"}'\nexec 1>&- 2>&-\nexec sleep 1.5\n"""
+    prober = PathProber(str(tmp_path), python=stand_in(tmp_path, script))
+    result = prober.probe(plan_samples(1), gap_s=0.0, deadline_s=20.0)
+    assert (result.status, result.reason) == ("ok", None)
+
+
 def test_a_probe_process_that_cannot_start_names_the_interpreter_and_why(tmp_path: Path) -> None:
     missing = str(tmp_path / "no-python")
     result = PathProber(str(tmp_path), python=missing).probe(plan_samples(1), gap_s=0.0, deadline_s=5.0)
