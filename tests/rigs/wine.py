@@ -267,7 +267,11 @@ class WineRig:
         """The data of a registry value as `reg query` prints it, or None if there is no such value."""
         done = self.run(["reg", "query", key, "/v", value])
         if done.returncode != 0:
-            return None
+            # Wine's reg.exe: "Unable to find the specified registry key|value"; anything else is
+            # the rig failing, not an answer
+            if "unable to find" in (done.stdout + done.stderr).lower():
+                return None
+            raise AssertionError(f"reg query {key} /v {value} failed ({done.returncode}): {done.stdout}{done.stderr}")
         for line in done.stdout.splitlines():
             parts = line.strip().split(None, 2)
             if len(parts) >= 2 and parts[0].lower() == value.lower() and parts[1].startswith("REG_"):
